@@ -1,0 +1,131 @@
+//! Facts read from the sync server's configuration export
+//! (`Get-ADSyncServerConfiguration -Path <dir>`).
+
+use crate::Guid;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The whole export folder, reduced to what password hash sync depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ServerConfig {
+    /// The folder it was read from, as given.
+    pub path: String,
+    /// `server` attribute of `GlobalSettings/MV.xml`, when present.
+    pub server_name: Option<String>,
+    /// `export-date` attribute of `GlobalSettings/MV.xml`, verbatim (local server time).
+    pub export_date: Option<String>,
+    pub connectors: Vec<Connector>,
+    /// Every `parameter-values/parameter` found under `GlobalSettings/*.xml`, by name.
+    /// Empty parameters are kept with an empty value.
+    pub global_parameters: BTreeMap<String, String>,
+    pub sync_rules: Vec<SyncRule>,
+}
+
+impl ServerConfig {
+    pub fn global(&self, name: &str) -> Option<&str> {
+        self.global_parameters.get(name).map(String::as_str)
+    }
+
+    pub fn ad_connectors(&self) -> impl Iterator<Item = (&Connector, &AdConnector)> {
+        self.connectors
+            .iter()
+            .filter_map(|c| c.ad.as_ref().map(|ad| (c, ad)))
+    }
+
+    pub fn entra_connectors(&self) -> impl Iterator<Item = &Connector> {
+        self.connectors
+            .iter()
+            .filter(|c| c.kind == ConnectorKind::EntraId)
+    }
+
+    pub fn connector(&self, id: &Guid) -> Option<&Connector> {
+        self.connectors.iter().find(|c| &c.id == id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    /// category `AD`: an on-premises Active Directory forest.
+    ActiveDirectory,
+    /// category `Extensible2` with subtype `Windows Azure Active Directory (Microsoft)`.
+    EntraId,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connector {
+    pub id: Guid,
+    pub name: String,
+    /// `category` verbatim (`AD`, `Extensible2`, ...).
+    pub category: String,
+    /// `subtype` verbatim; empty for AD connectors.
+    pub subtype: String,
+    pub kind: ConnectorKind,
+    /// The file the connector was read from.
+    pub file: String,
+    /// Present for AD connectors only.
+    pub ad: Option<AdConnector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AdConnector {
+    pub forest_name: Option<String>,
+    /// `forest-login-domain`: the domain of the AD DS connector account.
+    pub login_domain: Option<String>,
+    /// `forest-login-user`: the AD DS connector account (sAMAccountName style).
+    pub login_user: Option<String>,
+    /// `password-hash-sync-config`; absent when the export has no such element.
+    pub phs: Option<PhsChannel>,
+    pub partitions: Vec<Partition>,
+}
+
+/// The per-connector password hash sync channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhsChannel {
+    pub enabled: bool,
+    /// The connector (normally the Entra connector) the hashes go to.
+    pub target: Option<Guid>,
+}
+
+/// A directory partition of an AD connector; selected domain partitions are the
+/// domains password hash sync reads from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Partition {
+    pub id: Option<Guid>,
+    /// Partition DN, e.g. `DC=contoso,DC=com`.
+    pub dn: String,
+    /// Domain FQDN (`custom-data/adma-partition-data/name`, else `display-name`).
+    pub fqdn: Option<String>,
+    pub selected: bool,
+    pub is_domain: bool,
+    pub inclusions: Vec<String>,
+    pub exclusions: Vec<String>,
+    pub preferred_dcs: Vec<String>,
+    pub last_dc: Option<String>,
+    /// Per-partition alternate credentials, when configured.
+    pub login_user: Option<String>,
+    pub login_domain: Option<String>,
+}
+
+impl Partition {
+    /// The name people use for the domain: its FQDN when known, else its DN.
+    pub fn domain_name(&self) -> &str {
+        self.fqdn.as_deref().unwrap_or(&self.dn)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRule {
+    pub id: Option<Guid>,
+    pub name: String,
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    pub connector: Option<Guid>,
+    pub disabled: bool,
+    pub precedence: Option<i64>,
+    pub source_object_type: Option<String>,
+    pub target_object_type: Option<String>,
+    pub enable_password_sync: bool,
+    pub file: String,
+}

@@ -1,0 +1,22 @@
+//! The data that joins phs-doctor's stages.
+//!
+//! Sources collect facts into a [`Snapshot`]; rules read a snapshot and emit
+//! [`Finding`]s; renderers present findings. Everything here is plain serde
+//! data: no I/O, no clock, no formatting for one output only.
+
+pub mod cmdlets;
+pub mod events;
+pub mod export;
+pub mod finding;
+pub mod guid;
+pub mod snapshot;
+
+pub use cmdlets::{CompanyFeatures, PartitionSyncState, SchedulerState};
+pub use events::{Event, EventLog, EventSourceSummary};
+pub use export::{AdConnector, Connector, ConnectorKind, Partition, PhsChannel, ServerConfig, SyncRule};
+pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
+pub use guid::Guid;
+pub use snapshot::{CollectionProblem, ServerEvidence, Snapshot, SourceKind, SCHEMA_VERSION};
+
+/// The evaluation time and every other instant in the model.
+pub use jiff::Timestamp;

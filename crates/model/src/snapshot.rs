@@ -1,0 +1,71 @@
+//! The snapshot: every fact collected, plus what could not be collected and why.
+//! It never holds a secret.
+
+use crate::{CompanyFeatures, EventLog, PartitionSyncState, SchedulerState, ServerConfig};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field changes meaning or a required field is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    /// phs-doctor version that collected it.
+    pub tool_version: String,
+    /// When the facts were collected; the default evaluation time of `diagnose --snapshot`.
+    pub collected_at: Timestamp,
+    pub server: ServerEvidence,
+    /// Sources that were asked for and failed, with the cause.
+    pub problems: Vec<CollectionProblem>,
+}
+
+/// The sync server's own evidence. Each part is `None` when it was not supplied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ServerEvidence {
+    pub config: Option<ServerConfig>,
+    pub scheduler: Option<SchedulerState>,
+    pub company_features: Option<CompanyFeatures>,
+    pub partition_sync_state: Option<Vec<PartitionSyncState>>,
+    pub events: Option<EventLog>,
+}
+
+/// Which source the problem belongs to, so a rule can say "could not evaluate"
+/// instead of "evidence not supplied".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    ServerConfig,
+    Scheduler,
+    CompanyFeatures,
+    PartitionSyncState,
+    Events,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionProblem {
+    pub source: SourceKind,
+    /// The file (or endpoint) involved.
+    pub location: String,
+    /// What went wrong, naming the element or offset where it can.
+    pub error: String,
+    /// True when part of the source was still read (e.g. one bad connector
+    /// file among good ones); the rest of the facts are present.
+    pub partial: bool,
+}
+
+impl Snapshot {
+    pub fn new(collected_at: Timestamp) -> Snapshot {
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            collected_at,
+            server: ServerEvidence::default(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn problems_for(&self, source: SourceKind) -> impl Iterator<Item = &CollectionProblem> {
+        self.problems.iter().filter(move |p| p.source == source)
+    }
+}
