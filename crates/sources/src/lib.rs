@@ -1,2 +1,11 @@
 //! Sources: each reads one kind of evidence and reports facts, or an error that
 //! names the file and the element or offset. None of them judges anything.
+//!
+//! - [`export`]: the `Get-ADSyncServerConfiguration` folder.
+//! - [`cmdlets`]: ADSync cmdlet output saved with `ConvertTo-Json`.
+//! - [`events`]: the Application event log, from .evtx or event XML.
+
+pub mod cmdlets;
+pub mod events;
+pub mod export;
+pub mod text;
