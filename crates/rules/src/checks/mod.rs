@@ -1,0 +1,12 @@
+//! One module per rule: its registry entry, its documentation and its check.
+
+pub mod agent;
+pub mod cloud_errors;
+pub mod connector;
+pub mod domain_errors;
+pub mod heartbeat;
+pub mod staging;
+pub mod tenant;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

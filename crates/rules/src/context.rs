@@ -1,0 +1,149 @@
+//! What every check gets: the snapshot, the evaluation time and the thresholds,
+//! plus the few lookups several checks share.
+
+use jiff::SignedDuration;
+use phs_model::{AdConnector, Connector, Event, EventLog, Partition, Snapshot, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Thresholds a user may change (config file `[evaluation]` or flags).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// How recent a heartbeat (event 654) must be. Microsoft's troubleshooter uses 3 h.
+    pub heartbeat_window: SignedDuration,
+    /// How far back per-domain and cloud errors count. Microsoft's script uses 2 h.
+    pub error_window: SignedDuration,
+    /// This many errors within the window make a problem persistent (a failure).
+    pub persistent_error_count: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            heartbeat_window: SignedDuration::from_hours(3),
+            error_window: SignedDuration::from_hours(2),
+            persistent_error_count: 5,
+        }
+    }
+}
+
+pub struct Context<'a> {
+    pub snapshot: &'a Snapshot,
+    pub now: Timestamp,
+    pub settings: &'a Settings,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snapshot: &'a Snapshot, now: Timestamp, settings: &'a Settings) -> Context<'a> {
+        Context { snapshot, now, settings }
+    }
+
+    pub fn events(&self) -> Option<&'a EventLog> {
+        self.snapshot.server.events.as_ref()
+    }
+
+    /// Events with one of `ids` in `[now - window, now]`, oldest first.
+    /// Events after the evaluation time are ignored: `--now` may look back.
+    pub fn recent(&self, ids: &'a [u32], window: SignedDuration) -> impl Iterator<Item = &'a Event> + 'a {
+        let (from, to) = (self.now - window, self.now);
+        self.events()
+            .map(|log| log.events.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter(move |e| ids.contains(&e.event_id) && e.time >= from && e.time <= to)
+    }
+
+    /// Events with one of `ids` up to the evaluation time, any age, oldest first.
+    pub fn up_to_now(&self, ids: &'a [u32]) -> impl Iterator<Item = &'a Event> + 'a {
+        let to = self.now;
+        self.events()
+            .map(|log| log.events.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter(move |e| ids.contains(&e.event_id) && e.time <= to)
+    }
+
+    pub fn ad_connectors(&self) -> Vec<(&'a Connector, &'a AdConnector)> {
+        match &self.snapshot.server.config {
+            Some(cfg) => cfg.ad_connectors().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether an event belongs to a connector: its GUID is in the text, or the
+    /// text names no connector at all and there is only one AD connector (older
+    /// builds wrote heartbeats without the forest-info block).
+    pub fn event_is_for(&self, event: &Event, connector: &Connector) -> bool {
+        let text = event.text();
+        if connector.id.is_mentioned_in(&text) {
+            return true;
+        }
+        let all = self.ad_connectors();
+        all.len() == 1 && !all.iter().any(|(c, _)| c.id.is_mentioned_in(&text)) && !mentions_any_guid(&text)
+    }
+
+    /// How long ago `t` was, for people: "12 min ago", "5 h 3 min ago".
+    pub fn age(&self, t: Timestamp) -> String {
+        human_age(self.now.duration_since(t))
+    }
+}
+
+/// The domain FQDN of a partition: from the export, else derived from the DN.
+pub fn partition_fqdn(p: &Partition) -> String {
+    if let Some(f) = &p.fqdn {
+        return f.clone();
+    }
+    let labels: Vec<&str> = p
+        .dn
+        .split(',')
+        .filter_map(|rdn| {
+            let (k, v) = rdn.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("DC").then_some(v.trim())
+        })
+        .collect();
+    if labels.is_empty() {
+        p.dn.clone()
+    } else {
+        labels.join(".")
+    }
+}
+
+fn mentions_any_guid(text: &str) -> bool {
+    text.as_bytes().windows(36).any(|w| std::str::from_utf8(w).ok().and_then(phs_model::Guid::parse).is_some())
+}
+
+pub fn human_age(d: SignedDuration) -> String {
+    let secs = d.as_secs();
+    if secs < 0 {
+        return format!("{} after the evaluation time", human_age(-d).trim_end_matches(" ago"));
+    }
+    let (h, m) = (secs / 3600, (secs % 3600) / 60);
+    match (h, m) {
+        (0, 0) => format!("{secs} s ago"),
+        (0, m) => format!("{m} min ago"),
+        (h, 0) if h >= 48 => format!("{} days ago", h / 24),
+        (h, 0) => format!("{h} h ago"),
+        (h, m) => format!("{h} h {m} min ago"),
+    }
+}
+
+pub fn human_duration(d: SignedDuration) -> String {
+    human_age(d).trim_end_matches(" ago").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqdn_from_dn() {
+        let p = Partition { dn: "DC=emea,DC=fabrikam,DC=com".into(), ..Default::default() };
+        assert_eq!(partition_fqdn(&p), "emea.fabrikam.com");
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(human_age(SignedDuration::from_mins(12)), "12 min ago");
+        assert_eq!(human_age(SignedDuration::from_mins(303)), "5 h 3 min ago");
+        assert_eq!(human_duration(SignedDuration::from_hours(3)), "3 h");
+    }
+}

@@ -1,0 +1,8 @@
+//! What phs-doctor knows about the password hash sync agent, kept as data:
+//! its event IDs, and the error signatures inside its events with the cause
+//! and fix each one means. Tests pair real message texts with classes.
+
+pub mod cloud_errors;
+pub mod event_ids;
+pub mod signature;
+pub mod sync_errors;
