@@ -1,1 +1,43 @@
-fn main() {}
+//! phs-doctor: diagnose Microsoft Entra Connect password hash synchronization.
+//!
+//! A thin binary over the library crates: sources collect facts into a
+//! snapshot, rules judge it, renderers present the findings.
+
+mod args;
+mod commands;
+mod config;
+mod inputs;
+mod menu;
+
+use clap::Parser;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// Exit code for usage and input errors that stop the run before any check:
+/// the same as "could not evaluate" for monitoring systems.
+const EXIT_CANNOT_EVALUATE: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        Some(args::Command::Diagnose(a)) => commands::diagnose(&a),
+        Some(args::Command::Collect(a)) => commands::collect(&a),
+        Some(args::Command::Explain { code }) => commands::explain(code.as_deref()),
+        Some(args::Command::Menu(inputs)) => menu::run(&inputs),
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => menu::run(&args::InputArgs {
+            config: std::env::var_os("PHS_DOCTOR_CONFIG").map(Into::into),
+            ..Default::default()
+        }),
+        None => {
+            eprintln!("phs-doctor: no command given and not on a terminal; try `phs-doctor diagnose --help`.");
+            Ok(EXIT_CANNOT_EVALUATE as i32)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("phs-doctor: {e:#}");
+            ExitCode::from(EXIT_CANNOT_EVALUATE)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The command line. Every menu action is also a subcommand, so scripts and
+//! tests never need a terminal.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "phs-doctor",
+    version,
+    about = "Diagnose Microsoft Entra Connect password hash synchronization",
+    long_about = "Diagnose Microsoft Entra Connect password hash synchronization.\n\nWithout arguments on a terminal, opens the troubleshooting menu.\nExit codes: 0 all pass, 1 warnings, 2 failures, 3 could not evaluate."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Judge the evidence and print the checklist (exit code: 0 pass, 1 warn, 2 fail, 3 could not evaluate).
+    Diagnose(DiagnoseArgs),
+    /// Read the evidence and write it as a snapshot, to diagnose later or elsewhere.
+    Collect(CollectArgs),
+    /// Print what a rule checks, why it matters and how to fix it (all rules without CODE).
+    Explain {
+        /// A rule code (PHS004) or name (connector-heartbeat).
+        code: Option<String>,
+    },
+    /// Open the interactive troubleshooting menu.
+    Menu(InputArgs),
+}
+
+/// Where the evidence comes from. Flags override the config file.
+#[derive(Args, Debug, Default, Clone)]
+pub struct InputArgs {
+    /// Config file (TOML); see examples/*/phs-doctor.toml. Paths in it are relative to it.
+    #[arg(long, short = 'c', value_name = "FILE", env = "PHS_DOCTOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Folder written by Get-ADSyncServerConfiguration -Path.
+    #[arg(long, value_name = "DIR")]
+    pub server_config: Option<PathBuf>,
+    /// Application event log: .evtx, or event XML (wevtutil qe /f:xml, Get-WinEvent ToXml). Repeatable.
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
+    /// Get-ADSyncScheduler | ConvertTo-Json output.
+    #[arg(long, value_name = "FILE")]
+    pub scheduler: Option<PathBuf>,
+    /// Get-ADSyncAADCompanyFeature | ConvertTo-Json output.
+    #[arg(long, value_name = "FILE")]
+    pub company_features: Option<PathBuf>,
+    /// Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output.
+    #[arg(long, value_name = "FILE")]
+    pub partition_sync_state: Option<PathBuf>,
+    /// Evaluation time (RFC 3339). Default: the snapshot's collection time, else now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Judge a snapshot written by `collect` instead of reading evidence.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server_config", "events", "scheduler", "company_features", "partition_sync_state", "config"])]
+    pub snapshot: Option<PathBuf>,
+    /// How recent a heartbeat must be (e.g. 3h, 90m).
+    #[arg(long, value_name = "DURATION")]
+    pub heartbeat_window: Option<String>,
+    /// How far back domain and cloud errors count (e.g. 2h).
+    #[arg(long, value_name = "DURATION")]
+    pub error_window: Option<String>,
+    /// Errors within the window that make a problem persistent.
+    #[arg(long, value_name = "N")]
+    pub persistent_errors: Option<usize>,
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Write the report here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show the evidence of passing checks too.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Where to write the snapshot (JSON); `-` for standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

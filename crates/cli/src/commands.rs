@@ -1,0 +1,123 @@
+//! The subcommands. Each returns the process exit code.
+
+use crate::args::{CollectArgs, ColorChoice, DiagnoseArgs, OutputFormat};
+use crate::inputs::{self, Evidence};
+use anyhow::{bail, Context as _, Result};
+use phs_model::{Snapshot, Timestamp, SCHEMA_VERSION};
+use phs_report::{Format, TextOptions};
+use phs_rules::RULES;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
+    let resolved = inputs::resolve(&args.inputs)?;
+    let settings = inputs::settings(
+        &resolved.config,
+        args.heartbeat_window.as_deref(),
+        args.error_window.as_deref(),
+        args.persistent_errors,
+    )?;
+    let snapshot = match &args.snapshot {
+        Some(path) => read_snapshot(path)?,
+        None => {
+            require_evidence(&resolved.evidence)?;
+            inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(Timestamp::now))
+        }
+    };
+    // Default evaluation time: the collection time (of the snapshot, or now).
+    let now = resolved.now.unwrap_or(snapshot.collected_at);
+    let diagnosis = phs_rules::evaluate(&snapshot, now, &settings);
+
+    let format = match args.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Markdown => Format::Markdown,
+        OutputFormat::Html => Format::Html,
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = !no_color
+        && match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => to_terminal,
+        };
+    let rendered = phs_report::render(format, &snapshot, &diagnosis, TextOptions { color, verbose: args.verbose });
+    write_output(args.output.as_deref(), &rendered)?;
+    Ok(diagnosis.exit_code())
+}
+
+pub fn collect(args: &CollectArgs) -> Result<i32> {
+    let resolved = inputs::resolve(&args.inputs)?;
+    require_evidence(&resolved.evidence)?;
+    let snapshot = inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(Timestamp::now));
+    let mut json = serde_json::to_string_pretty(&snapshot).context("cannot serialise the snapshot")?;
+    json.push('\n');
+    let out = (args.output.as_os_str() != "-").then_some(args.output.as_path());
+    write_output(out, &json)?;
+    for p in &snapshot.problems {
+        eprintln!("phs-doctor: could not read {}: {}", p.location, p.error);
+    }
+    // Collection itself succeeded; problems are recorded in the snapshot.
+    Ok(0)
+}
+
+pub fn explain(code: Option<&str>) -> Result<i32> {
+    let mut out = String::new();
+    match code {
+        None => {
+            out.push_str("phs-doctor rules (phs-doctor explain CODE for the details):\n\n");
+            for r in RULES {
+                out.push_str(&format!("  {}  {:<34} {:<9}  {}\n", r.code, r.name, r.scope.as_str(), r.title));
+            }
+            out.push_str("\n  PHS005-PHS007 are reserved for the live Active Directory checks (domain reachability,\n  connector account credentials, replication permissions).\n");
+        }
+        Some(c) => {
+            let Some(r) = phs_rules::rule(c) else {
+                bail!("no rule {c:?}; `phs-doctor explain` lists them");
+            };
+            out.push_str(&format!("{} {}\n{}\nScope: {}\n\n{}\n\n## References\n", r.code, r.name, r.title, r.scope.as_str(), r.doc));
+            for link in r.references {
+                out.push_str(&format!("- {link}\n"));
+            }
+        }
+    }
+    write_output(None, &out)?;
+    Ok(0)
+}
+
+fn require_evidence(e: &Evidence) -> Result<()> {
+    if e.is_empty() {
+        bail!(
+            "no evidence given: use --config FILE, or --server-config DIR, --events FILE, --scheduler FILE, --company-features FILE, --partition-sync-state FILE, or --snapshot FILE"
+        );
+    }
+    Ok(())
+}
+
+pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read snapshot {}", path.display()))?;
+    let text = phs_sources::text::decode(&bytes).map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("snapshot {} is not JSON", path.display()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == SCHEMA_VERSION as u64 => {}
+        Some(v) => bail!("snapshot {} has schema version {v}; this phs-doctor reads version {SCHEMA_VERSION}", path.display()),
+        None => bail!("{} is not a phs-doctor snapshot (no schema_version)", path.display()),
+    }
+    serde_json::from_value(value).with_context(|| format!("snapshot {} does not match schema version {SCHEMA_VERSION}", path.display()))
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("cannot write to standard output"),
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Resolves flags and the config file into one set of evidence paths and
+//! settings, and reads the evidence into a snapshot.
+
+use crate::args::InputArgs;
+use crate::config::ConfigFile;
+use anyhow::{anyhow, bail, Result};
+use jiff::SignedDuration;
+use phs_model::{CollectionProblem, Snapshot, SourceKind, Timestamp};
+use phs_rules::Settings;
+use phs_sources::{cmdlets, events, export};
+use std::path::PathBuf;
+
+/// Evidence to read, after merging flags over the config file.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    pub server_config: Option<PathBuf>,
+    pub events: Vec<PathBuf>,
+    pub scheduler: Option<PathBuf>,
+    pub company_features: Option<PathBuf>,
+    pub partition_sync_state: Option<PathBuf>,
+}
+
+impl Evidence {
+    pub fn is_empty(&self) -> bool {
+        self.server_config.is_none()
+            && self.events.is_empty()
+            && self.scheduler.is_none()
+            && self.company_features.is_none()
+            && self.partition_sync_state.is_none()
+    }
+}
+
+pub struct Resolved {
+    pub evidence: Evidence,
+    pub now: Option<Timestamp>,
+    pub config: ConfigFile,
+}
+
+pub fn resolve(args: &InputArgs) -> Result<Resolved> {
+    let config = match &args.config {
+        Some(p) => ConfigFile::load(p)?,
+        None => ConfigFile::default(),
+    };
+    let s = &config.server;
+    let evidence = Evidence {
+        server_config: args.server_config.clone().or_else(|| s.config_dir.clone()),
+        events: if args.events.is_empty() { s.events.clone() } else { args.events.clone() },
+        scheduler: args.scheduler.clone().or_else(|| s.scheduler.clone()),
+        company_features: args.company_features.clone().or_else(|| s.company_features.clone()),
+        partition_sync_state: args.partition_sync_state.clone().or_else(|| s.partition_sync_state.clone()),
+    };
+    let now = match args.now.as_deref().or(config.evaluation.now.as_deref()) {
+        Some(t) => Some(parse_time(t)?),
+        None => None,
+    };
+    Ok(Resolved { evidence, now, config })
+}
+
+pub fn parse_time(text: &str) -> Result<Timestamp> {
+    text.parse::<Timestamp>()
+        .map_err(|e| anyhow!("--now {text:?} is not an RFC 3339 time such as 2026-11-24T12:00:00Z: {e}"))
+}
+
+/// Accepts "3h", "90m", "2h 30m", "PT3H".
+pub fn parse_duration(what: &str, text: &str) -> Result<SignedDuration> {
+    let d: SignedDuration = text
+        .trim()
+        .parse()
+        .map_err(|e| anyhow!("{what} {text:?} is not a duration such as 3h or 90m: {e}"))?;
+    if d.is_negative() || d.is_zero() {
+        bail!("{what} must be positive, got {text:?}");
+    }
+    Ok(d)
+}
+
+/// Thresholds: flag, else config file, else the defaults Microsoft's tools use.
+pub fn settings(
+    config: &ConfigFile,
+    heartbeat: Option<&str>,
+    errors: Option<&str>,
+    persistent: Option<usize>,
+) -> Result<Settings> {
+    let mut s = Settings::default();
+    let e = &config.evaluation;
+    if let Some(t) = heartbeat.or(e.heartbeat_window.as_deref()) {
+        s.heartbeat_window = parse_duration("heartbeat window", t)?;
+    }
+    if let Some(t) = errors.or(e.error_window.as_deref()) {
+        s.error_window = parse_duration("error window", t)?;
+    }
+    if let Some(n) = persistent.or(e.persistent_error_count) {
+        if n == 0 {
+            bail!("the persistent error count must be at least 1");
+        }
+        s.persistent_error_count = n;
+    }
+    Ok(s)
+}
+
+/// Reads every piece of evidence; a piece that fails becomes a problem in the
+/// snapshot and the others are still read.
+pub fn collect(evidence: &Evidence, collected_at: Timestamp) -> Snapshot {
+    let mut snap = Snapshot::new(collected_at);
+    let problem = |source, path: &PathBuf, error: String| CollectionProblem {
+        source,
+        location: path.display().to_string(),
+        error,
+        partial: false,
+    };
+    if let Some(dir) = &evidence.server_config {
+        let (cfg, problems) = export::read_server_config(dir);
+        snap.server.config = cfg;
+        snap.problems.extend(problems);
+    }
+    if !evidence.events.is_empty() {
+        let (log, problems) = events::read_event_files(&evidence.events, &events::EventReadOptions::default());
+        snap.server.events = log;
+        snap.problems.extend(problems);
+    }
+    if let Some(p) = &evidence.scheduler {
+        match cmdlets::read_scheduler(p) {
+            Ok(s) => snap.server.scheduler = Some(s),
+            Err(e) => snap.problems.push(problem(SourceKind::Scheduler, p, e)),
+        }
+    }
+    if let Some(p) = &evidence.company_features {
+        match cmdlets::read_company_features(p) {
+            Ok(s) => snap.server.company_features = Some(s),
+            Err(e) => snap.problems.push(problem(SourceKind::CompanyFeatures, p, e)),
+        }
+    }
+    if let Some(p) = &evidence.partition_sync_state {
+        match cmdlets::read_partition_sync_state(p) {
+            Ok(s) => snap.server.partition_sync_state = Some(s),
+            Err(e) => snap.problems.push(problem(SourceKind::PartitionSyncState, p, e)),
+        }
+    }
+    snap
+}

@@ -1,0 +1,131 @@
+//! The interactive menu, shaped like Microsoft's troubleshooting menu so
+//! administrators find their way. Only items that work are listed; each one
+//! calls the same code as its subcommand.
+
+use crate::args::{ColorChoice, DiagnoseArgs, InputArgs, OutputFormat};
+use crate::commands;
+use anyhow::Result;
+use inquire::{InquireError, Select, Text};
+use std::path::PathBuf;
+
+const PHS_MENU: &str = "Troubleshoot password hash synchronization";
+const EXPLAIN: &str = "Explain a check (rule documentation)";
+const QUIT: &str = "Quit";
+const NOT_AT_ALL: &str = "Password hash synchronization does NOT work at all";
+const BACK: &str = "Back";
+
+enum Next {
+    Stay,
+    Quit,
+}
+
+pub fn run(inputs: &InputArgs) -> Result<i32> {
+    println!("phs-doctor troubleshooting\n");
+    loop {
+        let choice = match Select::new("Main menu", vec![PHS_MENU, EXPLAIN, QUIT]).prompt() {
+            Ok(c) => c,
+            Err(e) => return cancelled(e),
+        };
+        let next = match choice {
+            PHS_MENU => phs_menu(inputs)?,
+            EXPLAIN => explain_menu()?,
+            _ => Next::Quit,
+        };
+        if let Next::Quit = next {
+            return Ok(0);
+        }
+    }
+}
+
+fn phs_menu(inputs: &InputArgs) -> Result<Next> {
+    loop {
+        let choice = match Select::new(PHS_MENU, vec![NOT_AT_ALL, BACK, QUIT]).prompt() {
+            Ok(c) => c,
+            Err(InquireError::OperationCanceled) => return Ok(Next::Stay),
+            Err(_) => return Ok(Next::Quit),
+        };
+        match choice {
+            NOT_AT_ALL => {
+                let Some(inputs) = ask_for_evidence(inputs)? else { continue };
+                let args = DiagnoseArgs {
+                    inputs,
+                    snapshot: None,
+                    heartbeat_window: None,
+                    error_window: None,
+                    persistent_errors: None,
+                    format: OutputFormat::Text,
+                    output: None,
+                    verbose: false,
+                    color: ColorChoice::Auto,
+                };
+                // A problem with the evidence is shown, then the menu goes on.
+                if let Err(e) = commands::diagnose(&args) {
+                    eprintln!("phs-doctor: {e:#}");
+                }
+                pause();
+            }
+            BACK => return Ok(Next::Stay),
+            _ => return Ok(Next::Quit),
+        }
+    }
+}
+
+/// Uses the config or flags given at start; otherwise asks where the
+/// evidence is. None when the user backs out.
+fn ask_for_evidence(given: &InputArgs) -> Result<Option<InputArgs>> {
+    let has_evidence = given.config.is_some() || given.server_config.is_some() || !given.events.is_empty();
+    if has_evidence {
+        return Ok(Some(given.clone()));
+    }
+    let default_config = PathBuf::from("phs-doctor.toml");
+    if default_config.is_file() {
+        return Ok(Some(InputArgs { config: Some(default_config), ..given.clone() }));
+    }
+    let ask = |prompt: &str, help: &str| Text::new(prompt).with_help_message(help).prompt();
+    let export = match ask(
+        "Configuration export folder (Get-ADSyncServerConfiguration -Path):",
+        "Leave empty to skip; Esc to go back",
+    ) {
+        Ok(s) => s,
+        Err(InquireError::OperationCanceled) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let events = match ask("Application event log (.evtx or XML):", "Leave empty to skip; Esc to go back") {
+        Ok(s) => s,
+        Err(InquireError::OperationCanceled) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = given.clone();
+    if !export.trim().is_empty() {
+        out.server_config = Some(PathBuf::from(export.trim()));
+    }
+    if !events.trim().is_empty() {
+        out.events = vec![PathBuf::from(events.trim())];
+    }
+    Ok(Some(out))
+}
+
+fn explain_menu() -> Result<Next> {
+    let items: Vec<String> = phs_rules::RULES.iter().map(|r| format!("{} {}", r.code, r.title)).collect();
+    match Select::new("Which check?", items).prompt() {
+        Ok(item) => {
+            let code = item.split(' ').next().unwrap_or_default();
+            commands::explain(Some(code))?;
+            pause();
+            Ok(Next::Stay)
+        }
+        Err(InquireError::OperationCanceled) => Ok(Next::Stay),
+        Err(_) => Ok(Next::Quit),
+    }
+}
+
+fn pause() {
+    let _ = Text::new("Press Enter to return to the menu").prompt();
+}
+
+fn cancelled(e: InquireError) -> Result<i32> {
+    match e {
+        InquireError::OperationCanceled | InquireError::OperationInterrupted => Ok(0),
+        e => Err(e.into()),
+    }
+}

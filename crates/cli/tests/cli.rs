@@ -1,0 +1,271 @@
+//! End-to-end tests of the phs-doctor binary on real and example evidence.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn phs_doctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .env_remove("PHS_DOCTOR_CONFIG")
+        .output()
+        .expect("run phs-doctor")
+}
+
+fn json_report(args: &[&str]) -> (Value, i32) {
+    let out = phs_doctor(args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
+    (v, out.status.code().unwrap_or(-1))
+}
+
+/// (code, connector, domain) -> status
+fn status_of(report: &Value, code: &str, connector: Option<&str>, domain: Option<&str>) -> String {
+    let hits: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["code"] == code
+                && f["scope"].get("connector").and_then(Value::as_str) == connector
+                && f["scope"].get("domain").and_then(Value::as_str) == domain
+        })
+        .collect();
+    assert_eq!(hits.len(), 1, "{code} {connector:?} {domain:?}: {:#}", report["findings"]);
+    hits[0]["status"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn contoso_pilot_export_phs_disabled_on_the_connector() {
+    let (r, code) = json_report(&[
+        "diagnose",
+        "--server-config",
+        "tests/fixtures/aadc-config-contoso-pilot",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status_of(&r, "PHS003", Some("contoso.com"), None), "fail");
+    assert_eq!(status_of(&r, "PHS002", None, None), "pass");
+    assert_eq!(code, 2);
+    assert_eq!(r["exit_code"], 2);
+    let phs003 = r["findings"].as_array().unwrap().iter().find(|f| f["code"] == "PHS003").unwrap();
+    assert!(phs003["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .contains("Set-ADSyncAADPasswordSyncConfiguration -SourceConnector \"contoso.com\""));
+}
+
+#[test]
+fn every_finding_has_the_documented_fields() {
+    let (r, _) = json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
+    for key in ["schema_version", "evaluated_at", "overall", "exit_code", "summary", "inputs", "findings", "problems"] {
+        assert!(r.get(key).is_some(), "report lacks {key}");
+    }
+    for f in r["findings"].as_array().unwrap() {
+        for key in ["code", "name", "status", "scope", "message", "evidence", "remediation"] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+        assert!(f["scope"]["kind"].is_string());
+        if f["scope"]["kind"] == "domain" {
+            assert!(f["scope"]["connector"].is_string() && f["scope"]["domain"].is_string());
+        }
+    }
+}
+
+#[test]
+fn broken_example_fails_for_the_documented_reasons() {
+    let (r, code) = json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
+    assert_eq!(code, 2);
+    assert_eq!(status_of(&r, "PHS001", None, None), "pass");
+    assert_eq!(status_of(&r, "PHS002", None, None), "pass");
+    assert_eq!(status_of(&r, "PHS003", Some("fabrikam.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS003", Some("tailspintoys.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS004", Some("fabrikam.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS004", Some("tailspintoys.com"), None), "fail");
+    assert_eq!(status_of(&r, "PHS008", Some("fabrikam.com"), Some("fabrikam.com")), "pass");
+    assert_eq!(status_of(&r, "PHS008", Some("fabrikam.com"), Some("emea.fabrikam.com")), "fail");
+    assert_eq!(status_of(&r, "PHS008", Some("tailspintoys.com"), Some("tailspintoys.com")), "warn");
+    assert_eq!(status_of(&r, "PHS009", None, None), "warn");
+    assert_eq!(status_of(&r, "PHS010", None, None), "pass");
+    let emea = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PHS008" && f["scope"]["domain"] == "emea.fabrikam.com")
+        .unwrap();
+    assert!(emea["evidence"].to_string().contains("replication-access-denied"));
+}
+
+#[test]
+fn healthy_example_passes_everything() {
+    let (r, code) = json_report(&["diagnose", "--config", "examples/two-forest-healthy/phs-doctor.toml", "--format", "json"]);
+    let not_pass: Vec<&Value> = r["findings"].as_array().unwrap().iter().filter(|f| f["status"] != "pass").collect();
+    assert!(not_pass.is_empty(), "{not_pass:#?}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn collect_then_diagnose_snapshot_gives_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snapshot.json");
+    let snap_s = snap.to_str().unwrap();
+    let out = phs_doctor(&["collect", "--config", "examples/two-forest-broken/phs-doctor.toml", "-o", snap_s]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (live, live_code) =
+        json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
+    // The snapshot's collection time is the config's `now`, so no --now is needed.
+    let (offline, offline_code) = json_report(&["diagnose", "--snapshot", snap_s, "--format", "json"]);
+    assert_eq!(live["findings"], offline["findings"]);
+    assert_eq!(live["evaluated_at"], offline["evaluated_at"]);
+    assert_eq!(live_code, offline_code);
+}
+
+#[test]
+fn text_is_plain_off_a_terminal_and_with_no_color() {
+    let args = ["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml"];
+    let plain = phs_doctor(&args);
+    let text = String::from_utf8_lossy(&plain.stdout);
+    assert!(!text.contains('\x1b'), "ANSI escapes in piped output");
+    // Laid out like the troubleshooter: tenant, server, connectors, domains.
+    let pos = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} missing in:\n{text}"));
+    assert!(pos("Tenant") < pos("Sync server"));
+    assert!(pos("Sync server") < pos("AD connector fabrikam.com"));
+    assert!(pos("AD connector fabrikam.com") < pos("Domain emea.fabrikam.com"));
+    assert!(pos("Domain emea.fabrikam.com") < pos("AD connector tailspintoys.com"));
+
+    let mut forced = args.to_vec();
+    forced.extend(["--color", "always"]);
+    assert!(String::from_utf8_lossy(&phs_doctor(&forced).stdout).contains('\x1b'));
+    let with_no_color = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+        .args(&forced)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&with_no_color.stdout).contains('\x1b'));
+}
+
+#[test]
+fn markdown_and_html_carry_the_findings() {
+    let md = phs_doctor(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "markdown"]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.starts_with("# Password hash synchronization diagnosis"));
+    assert!(md.contains("| ❌ fail | PHS008 | fabrikam.com / emea.fabrikam.com |"), "{md}");
+    assert!(md.contains("```powershell"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let out = phs_doctor(&[
+        "diagnose",
+        "--config",
+        "examples/two-forest-broken/phs-doctor.toml",
+        "--format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("PHS004") && html.contains("class=\"s fail\""));
+}
+
+#[test]
+fn a_bad_file_is_named_and_the_other_sources_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("scheduler.json");
+    std::fs::write(&bad, "{ \"StagingModeEnabled\": fals").unwrap();
+    let (r, code) = json_report(&[
+        "diagnose",
+        "--server-config",
+        "tests/fixtures/aadc-config-contoso-pilot",
+        "--scheduler",
+        bad.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let problems = r["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0]["location"].as_str().unwrap().ends_with("scheduler.json"));
+    assert_eq!(problems[0]["source"], "scheduler");
+    // The export still judged staging mode and the connector.
+    assert_eq!(status_of(&r, "PHS002", None, None), "pass");
+    assert_eq!(status_of(&r, "PHS003", Some("contoso.com"), None), "fail");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn nothing_evaluable_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("features.json");
+    std::fs::write(&bad, "not json").unwrap();
+    let (r, code) = json_report(&["diagnose", "--company-features", bad.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(status_of(&r, "PHS001", None, None), "error");
+    assert_eq!(code, 3);
+    // No evidence at all is a usage error, also 3.
+    let out = phs_doctor(&["diagnose"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no evidence given"));
+}
+
+#[test]
+fn now_fixes_the_evaluation_time() {
+    // An hour before the example's evaluation time the tailspin heartbeat was
+    // still within the 3 h window (last one about 5 h before 12:00).
+    let (r, _) = json_report(&[
+        "diagnose",
+        "--config",
+        "examples/two-forest-broken/phs-doctor.toml",
+        "--now",
+        "2026-11-24T09:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r["evaluated_at"], "2026-11-24T09:00:00Z");
+    assert_eq!(status_of(&r, "PHS004", Some("tailspintoys.com"), None), "pass");
+    let out = phs_doctor(&["diagnose", "--server-config", "x", "--now", "yesterday"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
+}
+
+#[test]
+fn explain_documents_every_code() {
+    let out = phs_doctor(&["explain"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    for code in ["PHS001", "PHS002", "PHS003", "PHS004", "PHS008", "PHS009", "PHS010"] {
+        assert!(list.contains(code), "{code} not listed");
+        let one = phs_doctor(&["explain", code]);
+        assert!(one.status.success());
+        let doc = String::from_utf8_lossy(&one.stdout);
+        assert!(doc.contains("## What it checks") && doc.contains("## How to fix") && doc.contains("https://"), "{doc}");
+    }
+    let unknown = phs_doctor(&["explain", "PHS999"]);
+    assert_eq!(unknown.status.code(), Some(3));
+}
+
+#[test]
+fn snapshot_of_another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.json");
+    std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
+    let out = phs_doctor(&["diagnose", "--snapshot", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema version 99"));
+}
+
+#[test]
+fn no_arguments_off_a_terminal_does_not_hang() {
+    let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not on a terminal"));
+}
