@@ -23,7 +23,7 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
 }
 
 fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(format!("truncated UTF-16: odd length {}", bytes.len() + 2));
     }
     let units = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]]));
