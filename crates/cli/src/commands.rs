@@ -21,7 +21,7 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
         Some(path) => read_snapshot(path)?,
         None => {
             require_evidence(&resolved.evidence)?;
-            inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(Timestamp::now))
+            inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(current_time))
         }
     };
     // Default evaluation time: the collection time (of the snapshot, or now).
@@ -50,7 +50,7 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
 pub fn collect(args: &CollectArgs) -> Result<i32> {
     let resolved = inputs::resolve(&args.inputs)?;
     require_evidence(&resolved.evidence)?;
-    let snapshot = inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(Timestamp::now));
+    let snapshot = inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(current_time));
     let mut json = serde_json::to_string_pretty(&snapshot).context("cannot serialise the snapshot")?;
     json.push('\n');
     let out = (args.output.as_os_str() != "-").then_some(args.output.as_path());
@@ -84,6 +84,11 @@ pub fn explain(code: Option<&str>) -> Result<i32> {
     }
     write_output(None, &out)?;
     Ok(0)
+}
+
+/// The current time to the second: reports need no nanoseconds.
+fn current_time() -> Timestamp {
+    Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| Timestamp::now())
 }
 
 fn require_evidence(e: &Evidence) -> Result<()> {
