@@ -76,7 +76,14 @@ pub fn explain(code: Option<&str>) -> Result<i32> {
             let Some(r) = phs_rules::rule(c) else {
                 bail!("no rule {c:?}; `phs-doctor explain` lists them");
             };
-            out.push_str(&format!("{} {}\n{}\nScope: {}\n\n{}\n\n## References\n", r.code, r.name, r.title, r.scope.as_str(), r.doc));
+            out.push_str(&format!(
+                "{} {}\n{}\nScope: {}\n\n{}\n\n## References\n",
+                r.code,
+                r.name,
+                r.title,
+                r.scope.as_str(),
+                r.doc
+            ));
             for link in r.references {
                 out.push_str(&format!("- {link}\n"));
             }
@@ -107,10 +114,13 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         serde_json::from_str(&text).with_context(|| format!("snapshot {} is not JSON", path.display()))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
         Some(v) if v == SCHEMA_VERSION as u64 => {}
-        Some(v) => bail!("snapshot {} has schema version {v}; this phs-doctor reads version {SCHEMA_VERSION}", path.display()),
+        Some(v) => {
+            bail!("snapshot {} has schema version {v}; this phs-doctor reads version {SCHEMA_VERSION}", path.display())
+        }
         None => bail!("{} is not a phs-doctor snapshot (no schema_version)", path.display()),
     }
-    serde_json::from_value(value).with_context(|| format!("snapshot {} does not match schema version {SCHEMA_VERSION}", path.display()))
+    serde_json::from_value(value)
+        .with_context(|| format!("snapshot {} does not match schema version {SCHEMA_VERSION}", path.display()))
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> Result<()> {

@@ -63,10 +63,8 @@ pub fn parse_time(text: &str) -> Result<Timestamp> {
 
 /// Accepts "3h", "90m", "2h 30m", "PT3H".
 pub fn parse_duration(what: &str, text: &str) -> Result<SignedDuration> {
-    let d: SignedDuration = text
-        .trim()
-        .parse()
-        .map_err(|e| anyhow!("{what} {text:?} is not a duration such as 3h or 90m: {e}"))?;
+    let d: SignedDuration =
+        text.trim().parse().map_err(|e| anyhow!("{what} {text:?} is not a duration such as 3h or 90m: {e}"))?;
     if d.is_negative() || d.is_zero() {
         bail!("{what} must be positive, got {text:?}");
     }

@@ -44,13 +44,8 @@ fn status_of(report: &Value, code: &str, connector: Option<&str>, domain: Option
 
 #[test]
 fn contoso_pilot_export_phs_disabled_on_the_connector() {
-    let (r, code) = json_report(&[
-        "diagnose",
-        "--server-config",
-        "tests/fixtures/aadc-config-contoso-pilot",
-        "--format",
-        "json",
-    ]);
+    let (r, code) =
+        json_report(&["diagnose", "--server-config", "tests/fixtures/aadc-config-contoso-pilot", "--format", "json"]);
     assert_eq!(status_of(&r, "PHS003", Some("contoso.com"), None), "fail");
     assert_eq!(status_of(&r, "PHS002", None, None), "pass");
     assert_eq!(code, 2);
@@ -64,7 +59,8 @@ fn contoso_pilot_export_phs_disabled_on_the_connector() {
 
 #[test]
 fn every_finding_has_the_documented_fields() {
-    let (r, _) = json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
+    let (r, _) =
+        json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
     for key in ["schema_version", "evaluated_at", "overall", "exit_code", "summary", "inputs", "findings", "problems"] {
         assert!(r.get(key).is_some(), "report lacks {key}");
     }
@@ -81,7 +77,8 @@ fn every_finding_has_the_documented_fields() {
 
 #[test]
 fn broken_example_fails_for_the_documented_reasons() {
-    let (r, code) = json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
+    let (r, code) =
+        json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
     assert_eq!(code, 2);
     assert_eq!(status_of(&r, "PHS001", None, None), "pass");
     assert_eq!(status_of(&r, "PHS002", None, None), "pass");
@@ -105,7 +102,8 @@ fn broken_example_fails_for_the_documented_reasons() {
 
 #[test]
 fn healthy_example_passes_everything() {
-    let (r, code) = json_report(&["diagnose", "--config", "examples/two-forest-healthy/phs-doctor.toml", "--format", "json"]);
+    let (r, code) =
+        json_report(&["diagnose", "--config", "examples/two-forest-healthy/phs-doctor.toml", "--format", "json"]);
     let not_pass: Vec<&Value> = r["findings"].as_array().unwrap().iter().filter(|f| f["status"] != "pass").collect();
     assert!(not_pass.is_empty(), "{not_pass:#?}");
     assert_eq!(code, 0);
@@ -154,7 +152,8 @@ fn text_is_plain_off_a_terminal_and_with_no_color() {
 
 #[test]
 fn markdown_and_html_carry_the_findings() {
-    let md = phs_doctor(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "markdown"]);
+    let md =
+        phs_doctor(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "markdown"]);
     let md = String::from_utf8_lossy(&md.stdout);
     assert!(md.starts_with("# Password hash synchronization diagnosis"));
     assert!(md.contains("| ❌ fail | PHS008 | fabrikam.com / emea.fabrikam.com |"), "{md}");
@@ -244,7 +243,10 @@ fn explain_documents_every_code() {
         let one = phs_doctor(&["explain", code]);
         assert!(one.status.success());
         let doc = String::from_utf8_lossy(&one.stdout);
-        assert!(doc.contains("## What it checks") && doc.contains("## How to fix") && doc.contains("https://"), "{doc}");
+        assert!(
+            doc.contains("## What it checks") && doc.contains("## How to fix") && doc.contains("https://"),
+            "{doc}"
+        );
     }
     let unknown = phs_doctor(&["explain", "PHS999"]);
     assert_eq!(unknown.status.code(), Some(3));
@@ -262,10 +264,7 @@ fn snapshot_of_another_schema_version_is_refused() {
 
 #[test]
 fn no_arguments_off_a_terminal_does_not_hang() {
-    let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).stdin(std::process::Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not on a terminal"));
 }

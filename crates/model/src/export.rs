@@ -27,15 +27,11 @@ impl ServerConfig {
     }
 
     pub fn ad_connectors(&self) -> impl Iterator<Item = (&Connector, &AdConnector)> {
-        self.connectors
-            .iter()
-            .filter_map(|c| c.ad.as_ref().map(|ad| (c, ad)))
+        self.connectors.iter().filter_map(|c| c.ad.as_ref().map(|ad| (c, ad)))
     }
 
     pub fn entra_connectors(&self) -> impl Iterator<Item = &Connector> {
-        self.connectors
-            .iter()
-            .filter(|c| c.kind == ConnectorKind::EntraId)
+        self.connectors.iter().filter(|c| c.kind == ConnectorKind::EntraId)
     }
 
     pub fn connector(&self, id: &Guid) -> Option<&Connector> {

@@ -83,11 +83,7 @@ impl Scope {
         Scope { kind: ScopeKind::Connector, connector: Some(name.to_owned()), domain: None }
     }
     pub fn domain(connector: &str, domain: &str) -> Scope {
-        Scope {
-            kind: ScopeKind::Domain,
-            connector: Some(connector.to_owned()),
-            domain: Some(domain.to_owned()),
-        }
+        Scope { kind: ScopeKind::Domain, connector: Some(connector.to_owned()), domain: Some(domain.to_owned()) }
     }
 }
 

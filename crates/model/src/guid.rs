@@ -36,9 +36,7 @@ impl Guid {
     /// Microsoft's own diagnostics attribute a heartbeat to a connector.
     pub fn is_mentioned_in(&self, text: &str) -> bool {
         let needle = self.0.as_bytes();
-        text.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+        text.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
     }
 }
 

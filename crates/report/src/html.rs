@@ -47,7 +47,8 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis) -> String {
         let _ = writeln!(out, "<li>Evidence: {}</li>", esc(&line));
     }
     for problem in &snapshot.problems {
-        let _ = writeln!(out, "<li>Could not read <code>{}</code>: {}</li>", esc(&problem.location), esc(&problem.error));
+        let _ =
+            writeln!(out, "<li>Could not read <code>{}</code>: {}</li>", esc(&problem.location), esc(&problem.error));
     }
     let _ = writeln!(out, "</ul>");
     for section in layout(&diagnosis.findings) {

@@ -61,13 +61,7 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis, opts: TextOptions) -> 
         section_text(&mut out, &p, &section, 0, opts.verbose);
     }
     let summary: Vec<String> = counts(diagnosis).iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect();
-    let _ = writeln!(
-        out,
-        "\n{} {} (exit code {})",
-        p.bold("Result:"),
-        summary.join(", "),
-        diagnosis.exit_code()
-    );
+    let _ = writeln!(out, "\n{} {} (exit code {})", p.bold("Result:"), summary.join(", "), diagnosis.exit_code());
     out
 }
 

@@ -92,14 +92,13 @@ pub fn partition_fqdn(p: &Partition) -> String {
     if let Some(f) = &p.fqdn {
         return f.clone();
     }
-    let labels: Vec<&str> = p
-        .dn
-        .split(',')
-        .filter_map(|rdn| {
-            let (k, v) = rdn.split_once('=')?;
-            k.trim().eq_ignore_ascii_case("DC").then_some(v.trim())
-        })
-        .collect();
+    let labels: Vec<&str> =
+        p.dn.split(',')
+            .filter_map(|rdn| {
+                let (k, v) = rdn.split_once('=')?;
+                k.trim().eq_ignore_ascii_case("DC").then_some(v.trim())
+            })
+            .collect();
     if labels.is_empty() {
         p.dn.clone()
     } else {

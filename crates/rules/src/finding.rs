@@ -32,10 +32,8 @@ impl Draft {
     }
 
     pub(crate) fn fix(mut self, summary: impl Into<String>, commands: &[&str]) -> Draft {
-        self.0.remediation = Some(Remediation {
-            summary: summary.into(),
-            commands: commands.iter().map(|c| (*c).to_owned()).collect(),
-        });
+        self.0.remediation =
+            Some(Remediation { summary: summary.into(), commands: commands.iter().map(|c| (*c).to_owned()).collect() });
         self
     }
 

@@ -36,9 +36,7 @@ pub static RULES: &[Rule] = &[
 
 /// Looks a rule up by code (`PHS004`, any case) or name (`connector-heartbeat`).
 pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
-    RULES
-        .iter()
-        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name.eq_ignore_ascii_case(code_or_name))
+    RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name.eq_ignore_ascii_case(code_or_name))
 }
 
 #[cfg(test)]
@@ -50,7 +48,11 @@ mod tests {
         let mut codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
         let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
         for r in RULES {
-            assert!(r.code.len() == 6 && r.code.starts_with("PHS") && r.code[3..].chars().all(|c| c.is_ascii_digit()), "{}", r.code);
+            assert!(
+                r.code.len() == 6 && r.code.starts_with("PHS") && r.code[3..].chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                r.code
+            );
             assert!(r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", r.name);
         }
         let n = codes.len();

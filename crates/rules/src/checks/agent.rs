@@ -70,24 +70,39 @@ fn check(cx: &Context) -> Vec<Finding> {
     let active_after = |t| last_activity.filter(|a| a.time > t);
 
     let (status, message) = match last_lifecycle.map(|e| (e, lifecycle(e.event_id))) {
-        Some((e, Some((state, what)))) if state != AgentState::Started && active_after(e.time).is_none() => match state {
+        Some((e, Some((state, what)))) if state != AgentState::Started && active_after(e.time).is_none() => match state
+        {
             AgentState::PausedForFullSync => (
                 Status::Warn,
-                format!("The agent is paused until a full directory synchronization completes (event 613 {}).", cx.age(e.time)),
+                format!(
+                    "The agent is paused until a full directory synchronization completes (event 613 {}).",
+                    cx.age(e.time)
+                ),
             ),
             AgentState::Crashed => (
                 Status::Fail,
-                format!("The agent stopped on an exception (event 615 {}) and has written nothing since.", cx.age(e.time)),
+                format!(
+                    "The agent stopped on an exception (event 615 {}) and has written nothing since.",
+                    cx.age(e.time)
+                ),
             ),
             _ => (
                 Status::Fail,
-                format!("The agent is not running: {what} (event {} {}) and nothing since.", e.event_id, cx.age(e.time)),
+                format!(
+                    "The agent is not running: {what} (event {} {}) and nothing since.",
+                    e.event_id,
+                    cx.age(e.time)
+                ),
             ),
         },
         _ => match last_activity {
             Some(a) if a.time >= cx.now - window => (
                 Status::Pass,
-                format!("The password hash sync agent is running: it last wrote event {} {}.", a.event_id, cx.age(a.time)),
+                format!(
+                    "The password hash sync agent is running: it last wrote event {} {}.",
+                    a.event_id,
+                    cx.age(a.time)
+                ),
             ),
             Some(a) => (
                 Status::Fail,
@@ -145,7 +160,10 @@ mod tests {
     fn fail_when_stopped_or_crashed() {
         assert_eq!(status_of(vec![event(654, 100, "ping end"), event(609, 60, "stopped")]), Status::Fail);
         assert_eq!(status_of(vec![event(654, 100, "ping end"), event(610, 60, "cannot stop")]), Status::Fail);
-        assert_eq!(status_of(vec![event(654, 100, "ping end"), event(615, 60, "worker thread exception")]), Status::Fail);
+        assert_eq!(
+            status_of(vec![event(654, 100, "ping end"), event(615, 60, "worker thread exception")]),
+            Status::Fail
+        );
     }
 
     #[test]

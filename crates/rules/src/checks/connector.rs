@@ -58,7 +58,10 @@ fn check(cx: &Context) -> Vec<Finding> {
                 .finding(
                     Status::Fail,
                     scope,
-                    format!("AD connector {} has no password hash sync configuration: it sends no hashes.", connector.name),
+                    format!(
+                        "AD connector {} has no password hash sync configuration: it sends no hashes.",
+                        connector.name
+                    ),
                 )
                 .evidence_from("password-hash-sync-config", "absent", &connector.file),
             Some(phs) if !phs.enabled => RULE
@@ -97,13 +100,19 @@ fn check(cx: &Context) -> Vec<Finding> {
             }
         };
         if let Some(phs) = &ad.phs {
-            d = d.evidence("password-hash-sync-config/target", phs.target.as_ref().map_or("absent".into(), |t| format!("{{{t}}}")));
+            d = d.evidence(
+                "password-hash-sync-config/target",
+                phs.target.as_ref().map_or("absent".into(), |t| format!("{{{t}}}")),
+            );
         }
         d = d.evidence("Connector id", format!("{{{}}}", connector.id));
         let enabled = ad.phs.as_ref().is_some_and(|p| p.enabled);
         let rules = password_sync_rules(cfg, &connector.id, "inbound");
         if !cfg.sync_rules.is_empty() {
-            d = d.evidence("Inbound sync rules with password sync", if rules.is_empty() { "none".into() } else { rules.join(", ") });
+            d = d.evidence(
+                "Inbound sync rules with password sync",
+                if rules.is_empty() { "none".into() } else { rules.join(", ") },
+            );
         }
         let mut finding = if enabled && !cfg.sync_rules.is_empty() && rules.is_empty() {
             let mut f = d
@@ -113,7 +122,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                 )
                 .done();
             f.status = Status::Warn;
-            f.message.push_str(" But no enabled inbound sync rule of this connector has password sync enabled, so no user qualifies.");
+            f.message.push_str(
+                " But no enabled inbound sync rule of this connector has password sync enabled, so no user qualifies.",
+            );
             f
         } else if enabled {
             d.done()
@@ -164,7 +175,11 @@ fn server_topology(cfg: &ServerConfig) -> Vec<Finding> {
         out.push(
             base(
                 Status::Warn,
-                &format!("The export has {} Entra connectors ({}); Microsoft's tools handle only one.", entra.len(), entra.join(", ")),
+                &format!(
+                    "The export has {} Entra connectors ({}); Microsoft's tools handle only one.",
+                    entra.len(),
+                    entra.join(", ")
+                ),
             )
             .done(),
         );
@@ -217,7 +232,8 @@ mod tests {
         let t = for_scope(&f, "tailspintoys.com", None);
         assert_eq!(t.status, Status::Fail);
         let fix = t.remediation.as_ref().unwrap();
-        assert!(fix.commands[0].contains("-SourceConnector \"tailspintoys.com\" -TargetConnector \"fabrikam.onmicrosoft.com - AAD\""));
+        assert!(fix.commands[0]
+            .contains("-SourceConnector \"tailspintoys.com\" -TargetConnector \"fabrikam.onmicrosoft.com - AAD\""));
         assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Pass);
     }
 

@@ -56,8 +56,12 @@ fn check(cx: &Context) -> Vec<Finding> {
             let scope = Scope::domain(&connector.name, &fqdn);
             if !enabled {
                 out.push(
-                    RULE.finding(Status::Skipped, scope, "Password hash synchronization is disabled for this connector (see PHS003).")
-                        .done(),
+                    RULE.finding(
+                        Status::Skipped,
+                        scope,
+                        "Password hash synchronization is disabled for this connector (see PHS003).",
+                    )
+                    .done(),
                 );
                 continue;
             }
@@ -65,15 +69,24 @@ fn check(cx: &Context) -> Vec<Finding> {
                 s.dn.eq_ignore_ascii_case(&partition.dn) && s.connector_id.as_ref().is_none_or(|id| *id == connector.id)
             });
             if cx.events().is_none() {
-                out.push(judge_by_state(cx, scope, state, events_problem.map(|p| format!("{}: {}", p.location, p.error))));
+                out.push(judge_by_state(
+                    cx,
+                    scope,
+                    state,
+                    events_problem.map(|p| format!("{}: {}", p.location, p.error)),
+                ));
                 continue;
             }
-            let errors: Vec<&Event> = cx.recent(&[DOMAIN_SYNC_FAILED], window).filter(|e| names_domain(&e.text(), &fqdn)).collect();
+            let errors: Vec<&Event> =
+                cx.recent(&[DOMAIN_SYNC_FAILED], window).filter(|e| names_domain(&e.text(), &fqdn)).collect();
             let mut d = match errors.last() {
                 None => RULE.finding(
                     Status::Pass,
                     scope,
-                    format!("No password synchronization errors (event 611) for {fqdn} in the last {}.", human_duration(window)),
+                    format!(
+                        "No password synchronization errors (event 611) for {fqdn} in the last {}.",
+                        human_duration(window)
+                    ),
                 ),
                 Some(newest) => {
                     let class = classify(&newest.text());
@@ -91,10 +104,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                     )
                     .evidence("Root cause", class.id)
                     .evidence("Classes seen", classes_seen(&errors))
-                    .evidence(
-                        "First / last",
-                        format!("{} / {}", errors[0].time, newest.time),
-                    )
+                    .evidence("First / last", format!("{} / {}", errors[0].time, newest.time))
                     .evidence("Newest message", first_lines(&newest.text(), 3))
                     .fix_owned(class.fix.to_owned(), commands(class, connector_account(ad), &partition.dn, &fqdn))
                 }
@@ -109,7 +119,12 @@ fn check(cx: &Context) -> Vec<Finding> {
 }
 
 /// Without an event log, the partition sync state is the only per-domain signal.
-fn judge_by_state(cx: &Context, scope: Scope, state: Option<&PartitionSyncState>, events_problem: Option<String>) -> Finding {
+fn judge_by_state(
+    cx: &Context,
+    scope: Scope,
+    state: Option<&PartitionSyncState>,
+    events_problem: Option<String>,
+) -> Finding {
     let Some(s) = state else {
         let (status, message) = match events_problem {
             Some(p) => (Status::Error, format!("Could not read the event log: {p}")),
@@ -123,7 +138,10 @@ fn judge_by_state(cx: &Context, scope: Scope, state: Option<&PartitionSyncState>
     let successful = s.last_cycle_status.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("successful"));
     let fresh = s.last_successful_cycle_end.is_some_and(|t| t >= cx.now - cx.settings.error_window);
     let (status, message) = if successful && fresh {
-        (Status::Pass, "The last password sync cycle for this domain succeeded recently (partition sync state).".to_owned())
+        (
+            Status::Pass,
+            "The last password sync cycle for this domain succeeded recently (partition sync state).".to_owned(),
+        )
     } else {
         (
             Status::Warn,
@@ -235,7 +253,10 @@ mod tests {
     #[test]
     fn few_errors_warn_and_old_ones_do_not_count() {
         let mut s = snapshot_with_export();
-        with_events(&mut s, vec![event(611, 10, LOCATE), event(611, 30, LOCATE), event(611, 200, LOCATE), event(611, 300, LOCATE)]);
+        with_events(
+            &mut s,
+            vec![event(611, 10, LOCATE), event(611, 30, LOCATE), event(611, 200, LOCATE), event(611, 300, LOCATE)],
+        );
         let f = run(&s, check);
         let t = for_scope(&f, "tailspintoys.com", Some("tailspintoys.com"));
         assert_eq!(t.status, Status::Warn);

@@ -74,7 +74,10 @@ pub fn export() -> ServerConfig {
             ad_connector(
                 FABRIKAM,
                 "fabrikam.com",
-                vec![partition("DC=fabrikam,DC=com", "fabrikam.com"), partition("DC=emea,DC=fabrikam,DC=com", "emea.fabrikam.com")],
+                vec![
+                    partition("DC=fabrikam,DC=com", "fabrikam.com"),
+                    partition("DC=emea,DC=fabrikam,DC=com", "emea.fabrikam.com"),
+                ],
             ),
             ad_connector(TAILSPIN, "tailspintoys.com", vec![partition("DC=tailspintoys,DC=com", "tailspintoys.com")]),
             entra,

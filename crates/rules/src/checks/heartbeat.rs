@@ -80,7 +80,8 @@ fn check(cx: &Context) -> Vec<Finding> {
             continue;
         }
         let newest_hb = cx.up_to_now(&[HEARTBEAT]).filter(|e| cx.event_is_for(e, connector)).last();
-        let activity: Vec<&Event> = cx.recent(PASSWORD_ACTIVITY, window).filter(|e| cx.event_is_for(e, connector)).collect();
+        let activity: Vec<&Event> =
+            cx.recent(PASSWORD_ACTIVITY, window).filter(|e| cx.event_is_for(e, connector)).collect();
 
         let mut coverage = Vec::new();
         let (oldest, newest) = (log.oldest(), log.newest());
@@ -92,7 +93,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             ));
         }
         if let Some(n) = newest.filter(|n| *n < cx.now - jiff::SignedDuration::from_mins(35)) {
-            coverage.push(format!("the log ends at {n}, {} before the evaluation time", human_duration(cx.now.duration_since(n))));
+            coverage.push(format!(
+                "the log ends at {n}, {} before the evaluation time",
+                human_duration(cx.now.duration_since(n))
+            ));
         }
 
         let hb_text = newest_hb.map(|e| describe(cx, e));

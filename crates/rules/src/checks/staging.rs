@@ -50,7 +50,11 @@ fn check(cx: &Context) -> Vec<Finding> {
             .collect();
         if !problems.is_empty() {
             return vec![RULE
-                .finding(Status::Error, Scope::server(), format!("Could not read staging mode: {}", problems.join("; ")))
+                .finding(
+                    Status::Error,
+                    Scope::server(),
+                    format!("Could not read staging mode: {}", problems.join("; ")),
+                )
                 .done()];
         }
         return vec![RULE
@@ -75,7 +79,11 @@ fn check(cx: &Context) -> Vec<Finding> {
     }
     let mut scheduler_says = None;
     if let Some((value, path)) = from_scheduler {
-        evidence.push(("Scheduler StagingModeEnabled".into(), value.map_or("absent".into(), |v| v.to_string()), path.clone()));
+        evidence.push((
+            "Scheduler StagingModeEnabled".into(),
+            value.map_or("absent".into(), |v| v.to_string()),
+            path.clone(),
+        ));
         scheduler_says = value;
     }
 

@@ -71,17 +71,24 @@ fn check(cx: &Context) -> Vec<Finding> {
         d
     };
     match features.password_hash_sync {
-        Some(true) => vec![draft(Status::Pass, "Password hash synchronization is enabled for the tenant.".into()).done()],
+        Some(true) => {
+            vec![draft(Status::Pass, "Password hash synchronization is enabled for the tenant.".into()).done()]
+        }
         Some(false) => {
             let mut message = "Password hash synchronization is disabled for the tenant; Entra ID rejects the hashes the server sends.".to_owned();
             if !connectors_on.is_empty() {
-                message.push_str(" The sync server's connectors still have it enabled: the tenant and the server disagree.");
+                message.push_str(
+                    " The sync server's connectors still have it enabled: the tenant and the server disagree.",
+                );
             }
             vec![draft(Status::Fail, message).fix(WIZARD_FIX, &[]).done()]
         }
         None => vec![draft(
             Status::Error,
-            format!("{} has no PasswordHashSync field; is it the output of Get-ADSyncAADCompanyFeature?", features.path),
+            format!(
+                "{} has no PasswordHashSync field; is it the output of Get-ADSyncAADCompanyFeature?",
+                features.path
+            ),
         )
         .done()],
     }

@@ -157,7 +157,8 @@ mod tests {
     const ENDPOINT: &str = "Failed credential provisioning ping. Error: System.ServiceModel.EndpointNotFoundException: There was no endpoint listening at https://adminwebservice.microsoftonline.com/provisioningservice.svc that could accept the message.";
     const TLS: &str = "Failed credential provisioning ping. Error: System.ServiceModel.Security.SecurityNegotiationException: Could not establish secure channel for SSL/TLS with authority 'adminwebservice.microsoftonline.com'.";
     const SIGN_IN: &str = "Failed credential provisioning ping. Error: Microsoft.IdentityModel.Clients.ActiveDirectory.AdalServiceException: AADSTS50126: Error validating credentials due to invalid username or password.";
-    const OTHER: &str = "Failed credential provisioning batch. Error: System.TimeoutException: The request channel timed out.";
+    const OTHER: &str =
+        "Failed credential provisioning batch. Error: System.TimeoutException: The request channel timed out.";
 
     #[test]
     fn each_class_has_a_realistic_message() {

@@ -35,9 +35,8 @@ pub const LIFECYCLE: &[(u32, AgentState, &str)] = &[
 
 /// Events that only a running agent writes: any of them after a lifecycle
 /// event shows the agent went on working.
-pub const AGENT_ACTIVITY: &[u32] = &[
-    611, 616, 617, 618, 619, 620, 621, 622, 623, 650, 651, 652, 653, 654, 655, 656, 657, 660, 661, 662, 663,
-];
+pub const AGENT_ACTIVITY: &[u32] =
+    &[611, 616, 617, 618, 619, 620, 621, 622, 623, 650, 651, 652, 653, 654, 655, 656, 657, 660, 661, 662, 663];
 
 pub fn lifecycle(id: u32) -> Option<(AgentState, &'static str)> {
     LIFECYCLE.iter().find(|(i, _, _)| *i == id).map(|(_, s, d)| (*s, *d))

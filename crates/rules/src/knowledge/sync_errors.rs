@@ -146,10 +146,7 @@ pub const UNRECOGNISED: SyncErrorClass = SyncErrorClass {
 
 pub fn classify(text: &str) -> &'static SyncErrorClass {
     let lowered = text.to_lowercase();
-    CLASSES
-        .iter()
-        .find(|c| c.signatures.iter().any(|s| s.matches(&lowered)))
-        .unwrap_or(&UNRECOGNISED)
+    CLASSES.iter().find(|c| c.signatures.iter().any(|s| s.matches(&lowered))).unwrap_or(&UNRECOGNISED)
 }
 
 #[cfg(test)]
