@@ -20,3 +20,15 @@ if [ "$broken" -ne 2 ] || [ "$healthy" -ne 0 ]; then
   exit 1
 fi
 echo "examples: broken exits 2, healthy exits 0"
+
+echo "== the interactive menu in a terminal"
+if ! command -v tmux >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tmux >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tmux >/dev/null; }
+  else
+    echo "tmux is needed for the menu test: apt-get install tmux" >&2
+    exit 1
+  fi
+fi
+bash scripts/menu-smoke.sh

@@ -105,12 +105,20 @@ fn check(cx: &Context) -> Vec<Finding> {
                     .evidence("Root cause", class.id)
                     .evidence("Classes seen", classes_seen(&errors))
                     .evidence("First / last", format!("{} / {}", errors[0].time, newest.time))
-                    .evidence("Newest message", first_lines(&newest.text(), 3))
-                    .fix_owned(class.fix.to_owned(), commands(class, connector_account(ad), &partition.dn, &fqdn))
+                    .evidence("Newest message", headline(&newest.text()))
+                    .fix_owned(class.fix.to_owned(), commands(class, connector_account(ad), partition, &fqdn))
                 }
             };
             if let Some(s) = state {
                 d = d.evidence("Partition sync state", describe_state(cx, s));
+            }
+            if d.status() != Status::Pass {
+                if !partition.preferred_dcs.is_empty() {
+                    d = d.evidence_from("Preferred DCs", partition.preferred_dcs.join(", "), &connector.file);
+                }
+                if let Some(dc) = &partition.last_dc {
+                    d = d.evidence_from("Last DC used", dc.clone(), &connector.file);
+                }
             }
             out.push(d.done());
         }
@@ -187,7 +195,14 @@ fn connector_account(ad: &phs_model::AdConnector) -> (String, String) {
 }
 
 /// The class's commands with this domain's names filled in.
-fn commands(class: &SyncErrorClass, (account, account_domain): (String, String), dn: &str, fqdn: &str) -> Vec<String> {
+fn commands(
+    class: &SyncErrorClass,
+    (account, account_domain): (String, String),
+    partition: &phs_model::Partition,
+    fqdn: &str,
+) -> Vec<String> {
+    // The DC to test: the first preferred DC, else the one last used.
+    let dc = partition.preferred_dcs.first().or(partition.last_dc.as_ref()).map_or("<DC>", String::as_str);
     // dsacls takes DOMAIN\user for a NetBIOS name and user@domain for a DNS name.
     let principal = if account_domain.contains('.') {
         format!("{account}@{account_domain}")
@@ -201,8 +216,9 @@ fn commands(class: &SyncErrorClass, (account, account_domain): (String, String),
             c.replace("<account principal>", &principal)
                 .replace("<account domain>", &account_domain)
                 .replace("<account>", &account)
-                .replace("<domain root DN>", dn)
+                .replace("<domain root DN>", &partition.dn)
                 .replace("<domain>", fqdn)
+                .replace("<DC>", dc)
         })
         .collect()
 }
@@ -215,8 +231,15 @@ fn describe_state(cx: &Context, s: &PartitionSyncState) -> String {
     )
 }
 
-fn first_lines(text: &str, n: usize) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).take(n).collect::<Vec<_>>().join(" | ")
+/// The first line of an event text (the exception message), cut to a length
+/// a report can show; the whole text stays in the event log.
+fn headline(text: &str) -> String {
+    const MAX: usize = 300;
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +285,30 @@ mod tests {
         assert_eq!(t.status, Status::Warn);
         assert!(t.message.starts_with("2 password"));
         assert!(t.evidence.iter().any(|e| e.value == "cannot-locate-dc"));
+    }
+
+    #[test]
+    fn commands_name_the_preferred_dc_and_the_account() {
+        let mut s = snapshot_with_export();
+        let ad = s.server.config.as_mut().unwrap().connectors[1].ad.as_mut().unwrap();
+        ad.partitions[0].preferred_dcs = vec!["dc02.tailspintoys.com".into()];
+        ad.login_domain = Some("TAILSPINTOYS".into());
+        with_events(&mut s, vec![event(611, 10, LOCATE)]);
+        let f = run(&s, check);
+        let t = for_scope(&f, "tailspintoys.com", Some("tailspintoys.com"));
+        let cmds = &t.remediation.as_ref().unwrap().commands;
+        assert!(cmds.contains(&"Test-NetConnection dc02.tailspintoys.com -Port 135".to_owned()), "{cmds:?}");
+        assert!(t.evidence.iter().any(|e| e.label == "Preferred DCs" && e.value == "dc02.tailspintoys.com"));
+        let class = crate::knowledge::sync_errors::classify(DENIED);
+        let principal = commands(class, ("svc".into(), "TAILSPINTOYS".into()), &ad_partition(), "x");
+        assert!(
+            principal.iter().any(|c| c.contains("\"TAILSPINTOYS\\svc:CA;Replicating Directory Changes\"")),
+            "{principal:?}"
+        );
+    }
+
+    fn ad_partition() -> phs_model::Partition {
+        phs_model::Partition { dn: "DC=x".into(), ..Default::default() }
     }
 
     #[test]

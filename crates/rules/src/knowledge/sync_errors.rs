@@ -21,8 +21,8 @@ pub enum SyncErrorKind {
 
 /// Commands may hold placeholders that the rule fills in: `<account>`,
 /// `<account domain>`, `<account principal>` (DOMAIN\\user or user@domain),
-/// `<domain>` (the failing domain's FQDN), `<domain root DN>`; `<DC>` stays
-/// for the reader to fill.
+/// `<domain>` (the failing domain's FQDN), `<domain root DN>`, `<DC>` (a preferred
+/// or last-used DC of the partition, when the export names one).
 pub struct SyncErrorClass {
     pub kind: SyncErrorKind,
     /// Stable identifier used in JSON evidence.
@@ -90,7 +90,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
             any(&["attempting to locate a domain controller", "could not be contacted", "domain controller could not be found"]),
         ],
         fix: "Check the domain's DCs are up and reachable (DNS, LDAP 389/636, Kerberos 88, RPC 135 and the dynamic RPC ports), and review the partition's preferred DCs in Synchronization Service Manager (Configure Directory Partitions); restart the ADSync service after changing them.",
-        commands: &["nltest /dsgetdc:<domain> /force", "Test-NetConnection <dc> -Port 135", "Restart-Service ADSync"],
+        commands: &["nltest /dsgetdc:<domain> /force", "Test-NetConnection <DC> -Port 135", "Restart-Service ADSync"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::RpcServerUnavailable,
@@ -98,7 +98,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         cause: "the RPC server (the DC's replication endpoint) is unavailable: usually a firewall blocking port 135 or the dynamic RPC ports",
         signatures: &[any(&["RPC server is unavailable", "RPC Error 1722"])],
         fix: "Open TCP 135 and the dynamic RPC range (49152-65535) from the sync server to the DCs, or restrict the DCs' replication port and open that.",
-        commands: &["Test-NetConnection <dc> -Port 135", "portqry -n <dc> -e 135"],
+        commands: &["Test-NetConnection <DC> -Port 135", "portqry -n <DC> -e 135"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::OtherRpc,
@@ -106,7 +106,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         cause: "a directory replication (RPC) call failed",
         signatures: &[any(&["RPC Error"])],
         fix: "Look up the RPC error number in the event text (8439 and 8593 point to old DCs or a domain rename and need a newer Entra Connect); check DC health with dcdiag and repadmin /showrepl.",
-        commands: &["dcdiag /s:<dc>", "repadmin /showrepl <dc>"],
+        commands: &["dcdiag /s:<DC>", "repadmin /showrepl <DC>"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::Ldap,

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Drives the interactive menu in a real terminal (tmux): main menu ->
+# Troubleshoot password hash synchronization -> "does NOT work at all" runs
+# the diagnosis of the broken example -> back -> Quit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${PHS_DOCTOR_BIN:-target/debug/phs-doctor}
+session="phs-menu-$$"
+trap 'tmux kill-session -t "$session" 2>/dev/null || true' EXIT
+
+tmux new-session -d -s "$session" -x 160 -y 50 \
+  "PHS_DOCTOR_CONFIG=examples/two-forest-broken/phs-doctor.toml $bin; echo MENU-EXIT=\$?; sleep 30"
+
+screen() { tmux capture-pane -pt "$session" -S -1000; }
+wait_for() {
+  for _ in $(seq 100); do
+    if screen | grep -qF -- "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "menu smoke test: the screen never showed '$1'; it shows:" >&2
+  screen >&2
+  exit 1
+}
+
+wait_for "Main menu"
+tmux send-keys -t "$session" Enter
+wait_for "Password hash synchronization does NOT work at all"
+tmux send-keys -t "$session" Enter
+wait_for "Result: 7 pass, 2 warn, 2 fail, 0 error, 0 skipped (exit code 2)"
+wait_for "Press Enter to return to the menu"
+tmux send-keys -t "$session" Enter
+sleep 0.3
+tmux send-keys -t "$session" Down Down Enter
+wait_for "MENU-EXIT=0"
+echo "menu smoke test: ok"
