@@ -8,7 +8,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LAB="$REPO/.lab"
 NS=phslab
 FORESTS=(lab1 lab2)
-PKGS=(samba-ad-dc samba-ad-provision ldb-tools ldap-utils krb5-user dnsutils nftables iproute2)
+PKGS=(samba-ad-dc samba-ad-provision ldb-tools ldap-utils krb5-user dnsutils nftables iproute2 openssl)
 DISTRO_UNITS=(samba-ad-dc samba smbd nmbd winbind)
 PY=/usr/bin/python3
 export DEBIAN_FRONTEND=noninteractive
@@ -87,7 +87,7 @@ fbase() { echo "DC=$1,DC=example,DC=test"; }
 nsx() { ip netns exec "$NS" "$@"; }
 check_tools() {
 	local t
-	for t in samba samba-tool ldapsearch ldapmodify ldbadd dig nft ip setsid flock; do
+	for t in samba samba-tool ldapsearch ldapmodify ldbadd dig nft ip setsid flock openssl; do
 		command -v "$t" >/dev/null || die "'$t' not found: run 'lab/lab.sh install' first"
 	done
 	[ -x "$PY" ] || die "$PY not found"
@@ -259,6 +259,7 @@ provision_forest() {
 		-e 's/^\[global\]$/[global]\n\tldap server require strong auth = no/' "$conf"
 	grep -q 'dns forwarder' "$conf" && { echo "dns forwarder still in $conf" >&2; return 1; }
 	grep -q '^[[:space:]]*ldap server require strong auth = no$' "$conf" || { echo "P1 edit failed" >&2; return 1; }
+	make_tls "$f"
 	# Bulk users for audits, added offline (fast) before the first start.
 	local ldif=$L/bulk.ldif i base t0=$SECONDS
 	base=$(fbase "$f")
@@ -272,6 +273,44 @@ provision_forest() {
 	} >"$ldif"
 	ldbadd -H "$L/private/sam.ldb" --configfile="$conf" --nosync "$ldif" >/dev/null
 	echo "bulk: added $BULK_USERS users to OU=Bulk Users offline in $((SECONDS - t0)) s"
+}
+
+# Lab CA + DC certificate, configured in smb.conf before the first start. Samba's own
+# auto-generated certificate carries the host name only in the subject CN and has no
+# subjectAltName, which rustls/webpki (and any RFC 6125 client) rejects; this one names the
+# DC host, the domain and the IP in the SAN, so clients can verify by name or by address.
+# openssl, quiet unless it fails (key generation prints progress dots on stderr).
+ossl() {
+	local out
+	out=$(openssl "$@" 2>&1) || { printf 'openssl %s failed:\n%s\n' "$1" "$out" >&2; return 1; }
+}
+
+make_tls() {
+	local f=$1 L ip dom realm d conf
+	L=$(fdir "$f") ip=$(fip "$f") dom=$(fdomain "$f") realm=$(frealm "$f")
+	d=$L/tls conf=$L/etc/smb.conf
+	rm -rf "$d"
+	mkdir -p "$d"
+	chmod 0700 "$d"
+	# The CA key only signs the one DC cert; it stays next to it (test-only material).
+	ossl req -x509 -newkey rsa:2048 -sha256 -nodes -days 3650 -keyout "$d/ca.key" -out "$d/ca.pem" \
+		-subj "/O=phs-doctor lab/CN=phs-doctor lab CA $realm" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-addext "subjectKeyIdentifier=hash"
+	ossl req -new -newkey rsa:2048 -sha256 -nodes -keyout "$d/dc.key" -out "$d/dc.csr" \
+		-subj "/O=phs-doctor lab/CN=dc1.$dom"
+	printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+		"extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
+		"subjectAltName=DNS:dc1.$dom,DNS:$dom,IP:$ip" >"$d/dc.ext"
+	ossl x509 -req -sha256 -days 825 -in "$d/dc.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-set_serial "0x$(openssl rand -hex 16)" -extfile "$d/dc.ext" -out "$d/dc.pem"
+	rm -f "$d/dc.csr"
+	# samba refuses a key file that is readable by others.
+	chmod 0600 "$d/ca.key" "$d/dc.key"
+	ossl verify -CAfile "$d/ca.pem" "$d/dc.pem"
+	sed -i -e 's|^\[global\]$|[global]\n\ttls enabled = yes\n\ttls keyfile = '"$d"'/dc.key\n\ttls certfile = '"$d"'/dc.pem\n\ttls cafile = '"$d"'/ca.pem|' "$conf"
+	grep -q "^[[:space:]]*tls certfile = $d/dc.pem\$" "$conf" || { echo "tls edit of $conf failed" >&2; return 1; }
+	echo "tls: lab CA $d/ca.pem, DC cert $d/dc.pem (SAN DNS:dc1.$dom, DNS:$dom, IP:$ip)"
 }
 
 seed_forest() {
@@ -402,6 +441,16 @@ run_parallel() { # step function lines: runs "function lab1" and "function lab2"
 }
 
 # ---------------------------------------------------------------- verify
+# openssl s_client inside the netns against ADDR:PORT with the lab CA; extra args select
+# SNI / name or IP check / StartTLS. Succeeds only on "Verify return code: 0 (ok)".
+tls_check() {
+	local addr=$1 ca=$2 out
+	shift 2
+	out=$(nsx timeout 15 openssl s_client -connect "$addr" -CAfile "$ca" -verify_return_error "$@" \
+		</dev/null 2>&1) || { printf '%s\n' "$out" | tail -n 5 >&2; return 1; }
+	[[ "$out" == *"Verify return code: 0 (ok)"* ]] || { printf '%s\n' "$out" | tail -n 5 >&2; return 1; }
+}
+
 verify_forest() {
 	local f=$1 L ip base dom out
 	L=$(fdir "$f") ip=$(fip "$f") base=$(fbase "$f") dom=$(fdomain "$f")
@@ -414,6 +463,14 @@ verify_forest() {
 	out=$(nsx dig +time=3 +tries=2 +short "@$ip" SRV "_ldap._tcp.dc._msdcs.$dom") || die "verify $f: dig failed"
 	grep -qi "^0 100 389 dc1.$dom.$" <<<"$out" || die "verify $f: SRV _ldap._tcp.dc._msdcs.$dom via $ip gave '$out'"
 	log "verify $f: DNS SRV _ldap._tcp.dc._msdcs.$dom -> $out"
+	# TLS: the lab CA must verify the DC cert by host name and by IP, on LDAPS and StartTLS.
+	local ca=$L/tls/ca.pem
+	tls_check "$ip:636" "$ca" -servername "dc1.$dom" -verify_hostname "dc1.$dom" ||
+		die "verify $f: LDAPS on $ip:636 does not verify as dc1.$dom with $ca"
+	tls_check "$ip:636" "$ca" -verify_ip "$ip" || die "verify $f: LDAPS on $ip:636 does not verify as IP $ip with $ca"
+	tls_check "$ip:389" "$ca" -starttls ldap -verify_hostname "dc1.$dom" ||
+		die "verify $f: StartTLS on $ip:389 does not verify as dc1.$dom with $ca"
+	log "verify $f: TLS ok (LDAPS 636 by name and IP, StartTLS 389; SAN DNS:dc1.$dom, DNS:$dom, IP:$ip)"
 	local which dn
 	for which in root staff; do
 		dn=$base

@@ -70,7 +70,6 @@ pub fn explain(code: Option<&str>) -> Result<i32> {
             for r in RULES {
                 out.push_str(&format!("  {}  {:<34} {:<9}  {}\n", r.code, r.name, r.scope.as_str(), r.title));
             }
-            out.push_str("\n  PHS005-PHS007 are reserved for the live Active Directory checks (domain reachability,\n  connector account credentials, replication permissions).\n");
         }
         Some(c) => {
             let Some(r) = phs_rules::rule(c) else {

@@ -104,8 +104,13 @@ fn broken_example_fails_for_the_documented_reasons() {
 fn healthy_example_passes_everything() {
     let (r, code) =
         json_report(&["diagnose", "--config", "examples/two-forest-healthy/phs-doctor.toml", "--format", "json"]);
-    let not_pass: Vec<&Value> = r["findings"].as_array().unwrap().iter().filter(|f| f["status"] != "pass").collect();
-    assert!(not_pass.is_empty(), "{not_pass:#?}");
+    // Offline evidence: the live Active Directory checks say they did not run.
+    let live_ad = ["PHS005", "PHS006", "PHS007", "PHS014"];
+    for f in r["findings"].as_array().unwrap() {
+        let code = f["code"].as_str().unwrap();
+        let want = if live_ad.contains(&code) { "skipped" } else { "pass" };
+        assert_eq!(f["status"], want, "{f:#}");
+    }
     assert_eq!(code, 0);
 }
 
@@ -238,7 +243,9 @@ fn now_fixes_the_evaluation_time() {
 fn explain_documents_every_code() {
     let out = phs_doctor(&["explain"]);
     let list = String::from_utf8_lossy(&out.stdout);
-    for code in ["PHS001", "PHS002", "PHS003", "PHS004", "PHS008", "PHS009", "PHS010"] {
+    for code in
+        ["PHS001", "PHS002", "PHS003", "PHS004", "PHS005", "PHS006", "PHS007", "PHS008", "PHS009", "PHS010", "PHS014"]
+    {
         assert!(list.contains(code), "{code} not listed");
         let one = phs_doctor(&["explain", code]);
         assert!(one.status.success());

@@ -4,6 +4,7 @@
 //! [`Finding`]s; renderers present findings. Everything here is plain serde
 //! data: no I/O, no clock, no formatting for one output only.
 
+pub mod ad;
 pub mod cmdlets;
 pub mod events;
 pub mod export;
@@ -11,6 +12,9 @@ pub mod finding;
 pub mod guid;
 pub mod snapshot;
 
+pub use ad::{
+    AccountFacts, AdEvidence, BindFacts, DcFacts, DcLocator, DomainFacts, LdapFacts, PortProbe, RootDse, RpcProbe,
+};
 pub use cmdlets::{CompanyFeatures, PartitionSyncState, SchedulerState};
 pub use events::{Event, EventLog, EventSourceSummary};
 pub use export::{AdConnector, Connector, ConnectorKind, Partition, PhsChannel, ServerConfig, SyncRule};

@@ -1,7 +1,7 @@
 //! The snapshot: every fact collected, plus what could not be collected and why.
 //! It never holds a secret.
 
-use crate::{CompanyFeatures, EventLog, PartitionSyncState, SchedulerState, ServerConfig};
+use crate::{AdEvidence, CompanyFeatures, EventLog, PartitionSyncState, SchedulerState, ServerConfig};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,9 @@ pub struct Snapshot {
     /// When the facts were collected; the default evaluation time of `diagnose --snapshot`.
     pub collected_at: Timestamp,
     pub server: ServerEvidence,
+    /// Live Active Directory facts, when the AD checks ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad: Option<AdEvidence>,
     /// Sources that were asked for and failed, with the cause.
     pub problems: Vec<CollectionProblem>,
 }
@@ -40,6 +43,7 @@ pub enum SourceKind {
     CompanyFeatures,
     PartitionSyncState,
     Events,
+    ActiveDirectory,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +65,7 @@ impl Snapshot {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             collected_at,
             server: ServerEvidence::default(),
+            ad: None,
             problems: Vec::new(),
         }
     }

@@ -2,7 +2,9 @@
 //! plus the few lookups several checks share.
 
 use jiff::SignedDuration;
-use phs_model::{AdConnector, Connector, Event, EventLog, Partition, Snapshot, Timestamp};
+use phs_model::{
+    AdConnector, Connector, DomainFacts, Event, EventLog, Partition, Scope, Snapshot, SourceKind, Status, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// Thresholds a user may change (config file `[evaluation]` or flags).
@@ -81,6 +83,33 @@ impl<'a> Context<'a> {
         all.len() == 1 && !all.iter().any(|(c, _)| c.id.is_mentioned_in(&text)) && !mentions_any_guid(&text)
     }
 
+    /// The live Active Directory facts per domain; or, when the AD checks did
+    /// not run, the scopes to report as skipped (or error) and why.
+    pub fn ad_domains(&self) -> Result<Vec<&'a DomainFacts>, Vec<(Scope, Status, String)>> {
+        if let Some(ad) = &self.snapshot.ad {
+            return Ok(ad.domains.iter().collect());
+        }
+        let (status, why) = match self.snapshot.problems_for(SourceKind::ActiveDirectory).next() {
+            Some(p) => (Status::Error, format!("The Active Directory checks could not run: {}", p.error)),
+            None => (
+                Status::Skipped,
+                "The live Active Directory checks did not run (diagnose with a config file that has an [ad] section, or --ad).".to_owned(),
+            ),
+        };
+        let mut scopes: Vec<(Scope, Status, String)> = self
+            .ad_connectors()
+            .into_iter()
+            .flat_map(|(c, ad)| {
+                ad.partitions.iter().filter(|p| p.selected).map(|p| Scope::domain(&c.name, &partition_fqdn(p)))
+            })
+            .map(|s| (s, status, why.clone()))
+            .collect();
+        if scopes.is_empty() {
+            scopes.push((Scope::server(), status, why));
+        }
+        Err(scopes)
+    }
+
     /// How long ago `t` was, for people: "12 min ago", "5 h 3 min ago".
     pub fn age(&self, t: Timestamp) -> String {
         human_age(self.now.duration_since(t))
@@ -119,7 +148,8 @@ pub fn human_age(d: SignedDuration) -> String {
     match (h, m) {
         (0, 0) => format!("{secs} s ago"),
         (0, m) => format!("{m} min ago"),
-        (h, 0) if h >= 48 => format!("{} days ago", h / 24),
+        (h, _) if h >= 48 && h % 24 == 0 => format!("{} days ago", h / 24),
+        (h, _) if h >= 48 => format!("{} days {} h ago", h / 24, h % 24),
         (h, 0) => format!("{h} h ago"),
         (h, m) => format!("{h} h {m} min ago"),
     }
@@ -127,6 +157,18 @@ pub fn human_age(d: SignedDuration) -> String {
 
 pub fn human_duration(d: SignedDuration) -> String {
     human_age(d).trim_end_matches(" ago").to_owned()
+}
+
+/// Windows FILETIME (100 ns since 1601-01-01) as a time; None for 0 and
+/// i64::MAX, which AD uses for "never".
+pub fn filetime(ft: i64) -> Option<Timestamp> {
+    if ft <= 0 || ft == i64::MAX {
+        return None;
+    }
+    const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
+    let secs = ft / 10_000_000 - EPOCH_DIFF_SECS;
+    let nanos = (ft % 10_000_000) * 100;
+    Timestamp::new(secs, nanos as i32).ok()
 }
 
 #[cfg(test)]
@@ -137,6 +179,14 @@ mod tests {
     fn fqdn_from_dn() {
         let p = Partition { dn: "DC=emea,DC=fabrikam,DC=com".into(), ..Default::default() };
         assert_eq!(partition_fqdn(&p), "emea.fabrikam.com");
+    }
+
+    #[test]
+    fn filetimes() {
+        assert_eq!(filetime(0), None);
+        assert_eq!(filetime(i64::MAX), None);
+        // 2026-11-24T12:00:00Z
+        assert_eq!(filetime(134399952000000000), Some("2026-11-24T12:00:00Z".parse().unwrap()));
     }
 
     #[test]

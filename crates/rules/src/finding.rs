@@ -52,3 +52,11 @@ impl Draft {
         self.0.status
     }
 }
+
+impl Draft {
+    /// Sets status and message once the evidence decided them.
+    pub(crate) fn set(&mut self, status: Status, message: String) {
+        self.0.status = status;
+        self.0.message = message;
+    }
+}

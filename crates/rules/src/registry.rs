@@ -21,17 +21,20 @@ pub struct Rule {
 }
 
 /// Every rule, in the order of Microsoft's troubleshooter: tenant, server,
-/// then each connector and each of its domains. PHS005-PHS007 (domain
-/// reachability, connector account credentials, replication permissions) are
-/// reserved for the live Active Directory checks.
+/// then each connector and each of its domains (PHS005-PHS007 and PHS014
+/// judge live Active Directory facts).
 pub static RULES: &[Rule] = &[
     checks::tenant::RULE,
     checks::staging::RULE,
     checks::connector::RULE,
     checks::heartbeat::RULE,
+    checks::reachability::RULE,
+    checks::credentials::RULE,
+    checks::replication_rights::RULE,
     checks::domain_errors::RULE,
     checks::cloud_errors::RULE,
     checks::agent::RULE,
+    checks::exposure::RULE,
 ];
 
 /// Looks a rule up by code (`PHS004`, any case) or name (`connector-heartbeat`).

@@ -4,7 +4,9 @@
 //! - [`export`]: the `Get-ADSyncServerConfiguration` folder.
 //! - [`cmdlets`]: ADSync cmdlet output saved with `ConvertTo-Json`.
 //! - [`events`]: the Application event log, from .evtx or event XML.
+//! - [`ad`]: Active Directory itself, live (DNS, TCP, LDAP, RPC).
 
+pub mod ad;
 pub mod cmdlets;
 pub mod events;
 pub mod export;

@@ -162,3 +162,105 @@ pub fn for_scope<'a>(f: &'a [Finding], connector: &str, domain: Option<&str>) ->
         .find(|f| f.scope.connector.as_deref() == Some(connector) && f.scope.domain.as_deref() == domain)
         .unwrap_or_else(|| panic!("no finding for {connector} {domain:?} in {f:#?}"))
 }
+
+/// Live AD facts of a healthy domain: one DC with every port open, DRSUAPI
+/// reachable, rootDSE naming `served_dn`, and a successful bind.
+pub fn domain_facts(connector: &str, domain: &str, served_dn: &str) -> DomainFacts {
+    let port = |port: u16, service: &str| PortProbe {
+        port,
+        service: service.into(),
+        address: "10.0.0.10".into(),
+        open: true,
+        elapsed_ms: 1,
+        error: None,
+    };
+    DomainFacts {
+        connector: connector.into(),
+        domain: domain.into(),
+        partition_dn: domain.split('.').map(|l| format!("DC={l}")).collect::<Vec<_>>().join(","),
+        account: format!("{connector}\\MSOL_4f2a9c1b7e30"),
+        locator: DcLocator {
+            method: "dns-srv".into(),
+            query: format!("_ldap._tcp.dc._msdcs.{domain}"),
+            dns_server: None,
+            candidates: vec![format!("dc1.{domain}")],
+            error: None,
+            elapsed_ms: 2,
+        },
+        dcs: vec![DcFacts {
+            host: format!("dc1.{domain}"),
+            addresses: vec!["10.0.0.10".into()],
+            resolve_error: None,
+            ports: vec![port(389, "ldap"), port(636, "ldaps"), port(88, "kerberos"), port(135, "rpc-endpoint-mapper")],
+            rpc: Some(RpcProbe {
+                endpoint_mapper_ok: true,
+                drsuapi_port: Some(49153),
+                drsuapi_reachable: true,
+                elapsed_ms: 3,
+                error: None,
+            }),
+        }],
+        ldap: Some(LdapFacts {
+            dc: format!("dc1.{domain}"),
+            root_dse: Some(RootDse { default_naming_context: Some(served_dn.into()), ..Default::default() }),
+            bind: BindFacts {
+                transport: "ldaps".into(),
+                tls_verified: true,
+                identity: format!("{connector}\\MSOL_4f2a9c1b7e30"),
+                ok: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        not_checked: None,
+    }
+}
+
+pub fn close_port(dc: &mut DcFacts, port: u16, error: &str) {
+    for p in dc.ports.iter_mut().filter(|p| p.port == port) {
+        p.open = false;
+        p.error = Some(error.into());
+    }
+}
+
+pub fn snapshot_with_ad(domains: Vec<DomainFacts>) -> Snapshot {
+    let mut s = snapshot_with_export();
+    s.ad = Some(AdEvidence { domains });
+    s
+}
+
+pub const DOMAIN_SID: &str = "S-1-5-21-1004336348-1177238915-682003330";
+
+/// A domain root DACL as Windows ships it (the replication ACEs of the DC
+/// groups and Administrators) plus `extra` ACEs in SDDL form, placed first
+/// (where `samba-tool dsacl set` and dsacls put new explicit ACEs).
+pub fn domain_root_sd(extra: &str) -> String {
+    use base64::Engine;
+    let sddl = format!(
+        "D:AI{extra}(OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;BA)(OA;;CR;1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;BA)\
+         (OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;ED)(OA;;CR;1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;DD)\
+         (OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;{DOMAIN_SID}-498)(A;;RPLCLORC;;;AU)(A;;0xf01ff;;;DA)"
+    );
+    let domain: phs_secdesc::Sid = DOMAIN_SID.parse().unwrap();
+    let sd = phs_secdesc::SecurityDescriptor::from_sddl(&sddl, Some(&domain)).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(sd.to_bytes().unwrap())
+}
+
+/// A domain whose connector account (RID 1105, in groups 1106 and 1107)
+/// binds, with the domain root DACL built from `extra` ACEs.
+pub fn domain_with_acl(extra: &str) -> DomainFacts {
+    let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+    let ldap = d.ldap.as_mut().unwrap();
+    ldap.domain_sid = Some(DOMAIN_SID.into());
+    ldap.domain_root_sd = Some(domain_root_sd(extra));
+    ldap.account = Some(AccountFacts {
+        dn: "CN=MSOL_4f2a9c1b7e30,CN=Users,DC=fabrikam,DC=com".into(),
+        sid: Some(format!("{DOMAIN_SID}-1105")),
+        token_groups: vec![format!("{DOMAIN_SID}-513"), format!("{DOMAIN_SID}-1106"), format!("{DOMAIN_SID}-1107")],
+        ..Default::default()
+    });
+    ldap.sid_names.insert(format!("{DOMAIN_SID}-1106"), "FABRIKAM\\PHS Inner".into());
+    ldap.sid_names.insert(format!("{DOMAIN_SID}-1107"), "FABRIKAM\\PHS Outer".into());
+    ldap.sid_names.insert(format!("{DOMAIN_SID}-1200"), "FABRIKAM\\old-sync".into());
+    d
+}

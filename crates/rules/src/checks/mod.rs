@@ -3,8 +3,13 @@
 pub mod agent;
 pub mod cloud_errors;
 pub mod connector;
+pub mod credentials;
+pub mod domain_acl;
 pub mod domain_errors;
+pub mod exposure;
 pub mod heartbeat;
+pub mod reachability;
+pub mod replication_rights;
 pub mod staging;
 pub mod tenant;
 

@@ -2,6 +2,7 @@
 //! its event IDs, and the error signatures inside its events with the cause
 //! and fix each one means. Tests pair real message texts with classes.
 
+pub mod bind_codes;
 pub mod cloud_errors;
 pub mod event_ids;
 pub mod signature;

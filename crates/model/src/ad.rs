@@ -1,0 +1,178 @@
+//! Facts read live from Active Directory for each synced domain: how its DCs
+//! were found, which ports answer, the rootDSE, the connector account's bind
+//! and object, and the domain root's security descriptor. Never a password.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything the Active Directory source learned, one entry per domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AdEvidence {
+    pub domains: Vec<DomainFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DomainFacts {
+    /// AD connector name (the forest, by default).
+    pub connector: String,
+    /// Domain FQDN.
+    pub domain: String,
+    /// The partition DN the export selects; the rootDSE must agree.
+    pub partition_dn: String,
+    /// The connector account as presented to the DC (`DOMAIN\user` or UPN).
+    pub account: String,
+    pub locator: DcLocator,
+    /// Every DC probed, in the order tried.
+    pub dcs: Vec<DcFacts>,
+    /// LDAP facts from the first DC that answered.
+    pub ldap: Option<LdapFacts>,
+    /// Set when the domain was not probed at all, with the reason (no
+    /// password source configured, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
+}
+
+/// How the domain's DCs were located.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DcLocator {
+    /// `preferred-dcs` (the export's list), `configured` (the config file),
+    /// `dns-srv` (`_ldap._tcp.dc._msdcs.<domain>`).
+    pub method: String,
+    /// The DNS query or the list used.
+    pub query: String,
+    /// The DNS server asked, when not the system resolver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<String>,
+    pub candidates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DcFacts {
+    pub host: String,
+    pub addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_error: Option<String>,
+    pub ports: Vec<PortProbe>,
+    /// The DRSUAPI path password hash sync uses: endpoint mapper, then the
+    /// dynamic port it returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc: Option<RpcProbe>,
+}
+
+impl DcFacts {
+    pub fn port(&self, port: u16) -> Option<&PortProbe> {
+        self.ports.iter().find(|p| p.port == port)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PortProbe {
+    pub port: u16,
+    /// `ldap`, `ldaps`, `kerberos`, `rpc-endpoint-mapper`, ...
+    pub service: String,
+    pub address: String,
+    pub open: bool,
+    pub elapsed_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RpcProbe {
+    /// The endpoint mapper answered the ept_map request.
+    pub endpoint_mapper_ok: bool,
+    /// The TCP port the endpoint mapper gave for DRSUAPI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drsuapi_port: Option<u16>,
+    /// A TCP connection to that port succeeded.
+    pub drsuapi_reachable: bool,
+    pub elapsed_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LdapFacts {
+    /// The DC host (and address) these facts come from.
+    pub dc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_dse: Option<RootDse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_dse_error: Option<String>,
+    pub bind: BindFacts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountFacts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_error: Option<String>,
+    /// The domain root's `nTSecurityDescriptor` (DACL only), base64 of the
+    /// self-relative binary form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_root_sd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_root_sd_error: Option<String>,
+    /// `objectSid` of the domain root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_sid: Option<String>,
+    /// SIDs seen in the DACL and token, resolved to `DOMAIN\name` where possible.
+    #[serde(default)]
+    pub sid_names: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RootDse {
+    pub default_naming_context: Option<String>,
+    pub dns_host_name: Option<String>,
+    pub server_name: Option<String>,
+    pub domain_functionality: Option<String>,
+    pub forest_functionality: Option<String>,
+    pub supported_sasl_mechanisms: Vec<String>,
+    /// Whether the server advertises the SD flags control (1.2.840.113556.1.4.801).
+    pub sd_flags_control: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BindFacts {
+    /// `ldaps`, `starttls` or `ldap` (plain, only when explicitly allowed).
+    pub transport: String,
+    /// Whether the DC's certificate was verified.
+    pub tls_verified: bool,
+    /// The identity presented (never the password).
+    pub identity: String,
+    pub ok: bool,
+    /// LDAP result code (49 invalid credentials, 8 stronger auth required, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_code: Option<u32>,
+    /// The server's diagnostic text verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_message: Option<String>,
+    /// Active Directory's `data XXX` sub-code, lower-case hex (`52e`, `775`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_code: Option<String>,
+    /// Connection or TLS failure before any LDAP result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// The connector account as read after a successful bind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AccountFacts {
+    pub dn: String,
+    pub sam_account_name: Option<String>,
+    pub sid: Option<String>,
+    pub user_account_control: Option<u32>,
+    /// `msDS-User-Account-Control-Computed` (lockout, password expired).
+    pub user_account_control_computed: Option<u32>,
+    /// FILETIME values as stored (100 ns since 1601); 0 and i64::MAX mean never.
+    pub pwd_last_set: Option<i64>,
+    pub account_expires: Option<i64>,
+    pub lockout_time: Option<i64>,
+    pub bad_pwd_count: Option<u32>,
+    /// `msDS-UserPasswordExpiryTimeComputed`.
+    pub password_expiry: Option<i64>,
+    /// `tokenGroups`: every group SID the account is in, transitively.
+    pub token_groups: Vec<String>,
+}

@@ -1,0 +1,303 @@
+use crate::context::{filetime, human_duration, Context};
+use crate::knowledge::bind_codes;
+use crate::registry::Rule;
+use jiff::SignedDuration;
+use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
+
+pub const RULE: Rule = Rule {
+    code: "PHS006",
+    name: "connector-account-credentials",
+    scope: ScopeKind::Domain,
+    title: "The AD DS connector account's user name and password work",
+    doc: "\
+## What it checks
+For every reachable domain, a bind as the AD DS connector account
+(`forest-login-domain\\forest-login-user` from the export, or a UPN) over LDAPS
+or StartTLS, with the password from the configured source (a hidden prompt, an
+environment variable or an owner-only file; never the command line). A refused
+bind is explained from Active Directory's sub-code: 52e wrong password, 525 no
+such user, 530/531 logon hours or workstation restriction, 532 password
+expired, 533 disabled, 701 account expired, 773 must change password, 775
+locked out; TLS failures and strong-authentication or channel-binding refusals
+are named as such. When the bind works, the account itself is read and what
+will break synchronisation later is a warning: a password expiring within 14
+days, an account expiring within 30 days, failed logons piling up.
+
+## Why it matters
+The sync server stores this password; when someone resets it, disables the
+account or lets it expire, every domain of the forest stops synchronising
+passwords (event 611 with \"The user name or password is incorrect\").
+
+## How to fix
+Update the password in Synchronization Service Manager (Connectors > the AD
+connector > Properties > Connect to Active Directory Forest) or through the
+Entra Connect wizard; enable, unlock or un-expire the account as the sub-code
+says.
+
+## Evidence
+The transport, the identity used, the LDAP result code and the server's
+message with its sub-code; the account's state after a good bind.",
+    references: &[
+        "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
+        "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/ldap-errors-and-meanings",
+    ],
+    check,
+};
+
+/// Warn when the password expires within this.
+const PASSWORD_EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(14 * 24);
+/// Warn when the account expires within this.
+const ACCOUNT_EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let domains = match cx.ad_domains() {
+        Ok(d) => d,
+        Err(skips) => return skips.into_iter().map(|(s, st, why)| RULE.finding(st, s, why).done()).collect(),
+    };
+    domains.into_iter().map(|d| judge(cx, d)).collect()
+}
+
+fn judge(cx: &Context, d: &DomainFacts) -> Finding {
+    let scope = Scope::domain(&d.connector, &d.domain);
+    if let Some(why) = &d.not_checked {
+        return RULE.finding(Status::Skipped, scope, why.clone()).done();
+    }
+    let Some(ldap) = &d.ldap else {
+        return RULE
+            .finding(
+                Status::Skipped,
+                scope,
+                format!("{} is unreachable (see PHS005), so the bind was not tried.", d.domain),
+            )
+            .done();
+    };
+    let b = &ldap.bind;
+    let mut f = RULE.finding(Status::Pass, scope, String::new()).evidence("Identity", b.identity.clone()).evidence(
+        "Transport",
+        format!(
+            "{} to {}{}",
+            b.transport,
+            ldap.dc,
+            if b.transport == "ldap" {
+                " (plain LDAP, explicitly allowed)"
+            } else if b.tls_verified {
+                ""
+            } else {
+                " (certificate NOT verified: verification was turned off)"
+            }
+        ),
+    );
+    if let Some(rc) = b.result_code {
+        f = f.evidence(
+            "LDAP result",
+            format!("{rc}{}", b.sub_code.as_ref().map_or(String::new(), |s| format!(", sub-code {s}"))),
+        );
+    }
+    if let Some(m) = &b.server_message {
+        f = f.evidence("Server message", m.clone());
+    }
+    let account_name = d.account.rsplit('\\').next().unwrap_or(&d.account).to_owned();
+
+    if !b.ok {
+        if let Some(err) = &b.error {
+            let (status, msg) = if err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls") {
+                (
+                    Status::Error,
+                    format!("Could not test the credentials: the TLS connection to {} failed: {err}", ldap.dc),
+                )
+            } else {
+                (Status::Error, format!("Could not test the credentials on {}: {err}", ldap.dc))
+            };
+            return with_message(f, status, msg)
+                .fix("Trust the DCs' certificate authority (tls_ca_file in the [ad] section) or check the LDAPS/StartTLS path to the DC.", &[])
+                .done();
+        }
+        if let Some(code) = b.sub_code.as_deref().and_then(bind_codes::lookup) {
+            let cmds: Vec<String> = code.commands.iter().map(|c| c.replace("<account>", &account_name)).collect();
+            return with_message(
+                f,
+                Status::Fail,
+                format!(
+                    "The connector account {} cannot bind to {}: {} (AD sub-code {}).",
+                    b.identity, d.domain, code.cause, code.code
+                ),
+            )
+            .fix_owned(code.fix.to_owned(), cmds)
+            .done();
+        }
+        let (msg, fix) = match b.result_code {
+            Some(8) => (
+                format!("{} refused the bind: it requires stronger authentication (signing or TLS).", ldap.dc),
+                "Use LDAPS or StartTLS (the default); plain LDAP simple binds are refused by DCs that require signing.",
+            ),
+            _ if b.server_message.as_deref().is_some_and(|m| m.contains("80090346")) => (
+                format!("{} refused the bind because of channel binding (80090346).", ldap.dc),
+                "The DC enforces LDAP channel binding; bind over TLS with a certificate whose signature algorithm supports channel binding tokens.",
+            ),
+            _ => (
+                format!(
+                    "The connector account {} cannot bind to {} (LDAP result {}).",
+                    b.identity,
+                    d.domain,
+                    b.result_code.map_or("unknown".to_owned(), |c| c.to_string())
+                ),
+                "Check the connector account's user name and password in Synchronization Service Manager.",
+            ),
+        };
+        return with_message(f, Status::Fail, msg).fix(fix, &[]).done();
+    }
+
+    let Some(account) = &ldap.account else {
+        let why = ldap.account_error.clone().unwrap_or_else(|| "not found".into());
+        return with_message(
+            f,
+            Status::Warn,
+            format!("The connector account {} binds, but its object could not be read: {why}.", b.identity),
+        )
+        .done();
+    };
+    f = f.evidence("Account", account.dn.clone());
+    let warnings = upcoming_trouble(cx, account);
+    if warnings.is_empty() {
+        let mut f =
+            with_message(f, Status::Pass, format!("The connector account {} binds to {}.", b.identity, d.domain));
+        if !b.tls_verified && b.transport != "ldap" {
+            f = f.evidence("Note", "TLS certificate verification was turned off for this run");
+        }
+        return f.done();
+    }
+    for w in &warnings {
+        f = f.evidence("Attention", w.clone());
+    }
+    with_message(
+        f,
+        Status::Warn,
+        format!("The connector account {} binds to {}, but {}.", b.identity, d.domain, warnings.join("; ")),
+    )
+    .fix(
+        "Act before synchronisation breaks: give the connector account a password that does not expire (or a managed rotation that also updates Entra Connect), remove its expiry, and find what is failing logons with it.",
+        &[&format!("Get-ADUser {account_name} -Properties PasswordLastSet,PasswordNeverExpires,AccountExpirationDate,badPwdCount,LockedOut")],
+    )
+    .done()
+}
+
+fn with_message(mut d: crate::finding::Draft, status: Status, message: String) -> crate::finding::Draft {
+    d.set(status, message);
+    d
+}
+
+/// Account states that do not stop the bind today but will stop sync.
+fn upcoming_trouble(cx: &Context, a: &AccountFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(t) = a.password_expiry.and_then(filetime) {
+        if t <= cx.now + PASSWORD_EXPIRY_WARNING {
+            out.push(format!("its password expires at {t} (in {})", human_duration(t.duration_since(cx.now))));
+        }
+    }
+    if let Some(t) = a.account_expires.and_then(filetime) {
+        if t <= cx.now + ACCOUNT_EXPIRY_WARNING {
+            out.push(format!("the account expires at {t} (in {})", human_duration(t.duration_since(cx.now))));
+        }
+    }
+    if let Some(n) = a.bad_pwd_count.filter(|n| *n > 0) {
+        out.push(format!("{n} recent failed logons with a wrong password (something uses an old password)"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use phs_model::BindFacts;
+
+    fn refused(code: Option<&str>, rc: u32, message: &str) -> BindFacts {
+        BindFacts {
+            transport: "ldaps".into(),
+            tls_verified: true,
+            identity: "FABRIKAM\\MSOL_4f2a9c1b7e30".into(),
+            ok: false,
+            result_code: Some(rc),
+            server_message: Some(message.into()),
+            sub_code: code.map(Into::into),
+            error: None,
+            elapsed_ms: 4,
+        }
+    }
+
+    fn judged(bind: BindFacts) -> Finding {
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        d.ldap.as_mut().unwrap().bind = bind;
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        assert_eq!(f.len(), 1);
+        f.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn pass_on_a_good_bind() {
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        d.ldap.as_mut().unwrap().account =
+            Some(AccountFacts { dn: "CN=MSOL,DC=fabrikam,DC=com".into(), ..Default::default() });
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        assert_eq!(statuses(&f), [Status::Pass]);
+    }
+
+    #[test]
+    fn each_sub_code_is_explained() {
+        for (code, words) in [
+            ("52e", "password is wrong"),
+            ("533", "disabled"),
+            ("701", "expired"),
+            ("773", "must be changed"),
+            ("775", "locked out"),
+        ] {
+            let text =
+                format!("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {code}, v4563");
+            let f = judged(refused(Some(code), 49, &text));
+            assert_eq!(f.status, Status::Fail, "{code}");
+            assert!(f.message.contains(words) && f.message.contains(code), "{code}: {}", f.message);
+            assert!(f.evidence.iter().any(|e| e.value.contains(&format!("sub-code {code}"))));
+        }
+        let f = judged(refused(Some("775"), 49, "data 775"));
+        assert!(f.remediation.unwrap().commands[0].starts_with("Unlock-ADAccount MSOL_4f2a9c1b7e30"));
+    }
+
+    #[test]
+    fn strong_auth_and_tls_failures_are_named() {
+        let f = judged(refused(None, 8, "BindSimple: Transport encryption required."));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("stronger authentication"));
+        let mut b = refused(None, 0, "");
+        b.result_code = None;
+        b.error = Some("TLS handshake failed: invalid peer certificate: UnknownIssuer".into());
+        let f = judged(b);
+        assert_eq!(f.status, Status::Error);
+        assert!(f.message.contains("TLS"));
+    }
+
+    #[test]
+    fn warns_about_what_breaks_later() {
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        // 2026-11-30: six days after the fixtures' evaluation time.
+        let in_six_days = (1795996800 + 11_644_473_600) * 10_000_000;
+        d.ldap.as_mut().unwrap().account = Some(AccountFacts {
+            dn: "CN=MSOL,DC=fabrikam,DC=com".into(),
+            password_expiry: Some(in_six_days),
+            bad_pwd_count: Some(2),
+            ..Default::default()
+        });
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        assert_eq!(statuses(&f), [Status::Warn]);
+        assert!(f[0].message.contains("password expires at 2026-11-30T00:00:00Z (in 5 days 12 h)"), "{}", f[0].message);
+        assert!(f[0].message.contains("2 recent failed logons"));
+    }
+
+    #[test]
+    fn skipped_when_unreachable() {
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        d.ldap = None;
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        assert_eq!(statuses(&f), [Status::Skipped]);
+        assert!(f[0].message.contains("PHS005"));
+    }
+}

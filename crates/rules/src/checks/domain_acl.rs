@@ -1,0 +1,54 @@
+//! What PHS007 and PHS014 share: the domain root's DACL, decoded from the
+//! snapshot, and names for the SIDs in it.
+
+use base64::Engine;
+use phs_model::{DomainFacts, LdapFacts};
+use phs_secdesc::{Ace, SecurityDescriptor, Sid};
+
+pub(crate) struct DomainAcl<'a> {
+    pub ldap: &'a LdapFacts,
+    pub sd: SecurityDescriptor,
+    pub domain_sid: Option<Sid>,
+}
+
+/// The decoded domain root descriptor, or why there is none (a sentence).
+pub(crate) fn domain_acl(d: &DomainFacts) -> Result<DomainAcl<'_>, String> {
+    let Some(ldap) = &d.ldap else {
+        return Err(format!("{} is unreachable (see PHS005).", d.domain));
+    };
+    if !ldap.bind.ok {
+        return Err("The connector account could not bind (see PHS006).".to_owned());
+    }
+    let Some(b64) = &ldap.domain_root_sd else {
+        return Err(format!(
+            "The domain root's security descriptor could not be read: {}",
+            ldap.domain_root_sd_error.as_deref().unwrap_or("not returned")
+        ));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("The domain root's security descriptor is not valid base64: {e}"))?;
+    let sd = SecurityDescriptor::parse(&bytes)
+        .map_err(|e| format!("The domain root's security descriptor is damaged: {e}"))?;
+    let domain_sid = ldap.domain_sid.as_deref().and_then(|s| s.parse().ok());
+    Ok(DomainAcl { ldap, sd, domain_sid })
+}
+
+impl DomainAcl<'_> {
+    /// `LAB1\PHS Outer (S-1-5-21-...)`, or a well-known name, or the bare SID.
+    pub fn name(&self, sid: &Sid) -> String {
+        let text = sid.to_string();
+        if let Some(n) = self.ldap.sid_names.get(&text) {
+            return format!("{n} ({text})");
+        }
+        match sid.well_known_name(self.domain_sid.as_ref()) {
+            Some(n) => format!("{n} ({text})"),
+            None => text,
+        }
+    }
+
+    /// An ACE as people read it: its position, SDDL and trustee name.
+    pub fn describe(&self, index: usize, ace: &Ace) -> String {
+        format!("ACE #{index} {} for {}", ace.to_sddl(self.domain_sid.as_ref()), self.name(&ace.sid))
+    }
+}

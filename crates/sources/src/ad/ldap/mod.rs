@@ -1,0 +1,748 @@
+//! LDAP against one DC: the rootDSE, the connector account's simple bind, the
+//! account object with its token groups, the domain root's DACL and names for
+//! the SIDs in both. Every step has a timeout and records its own failure in
+//! words; one step failing never stops the others.
+//!
+//! Transport: the DC is dialled at the located address and its certificate is
+//! checked against the DC host name (see the `tls` submodule). The bind goes over LDAPS
+//! (636), else StartTLS on 389, and over plain 389 only when
+//! [`AdOptions::allow_plain_ldap`] says so.
+//!
+//! The password goes to exactly one place, the simple bind request. No error
+//! text built here contains it: errors are made from LDAP results, I/O and
+//! TLS errors, never from a request, and never with `{:?}` of an ldap3 error
+//! (whose send errors would carry the request).
+
+mod entry;
+mod names;
+mod tls;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use ldap3::controls::RawControl;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope, SearchResult, StdStream};
+use phs_model::ad::{AccountFacts, LdapFacts, RootDse};
+use phs_secdesc::{SecurityDescriptor, Sid};
+use rustls::pki_types::ServerName;
+use tokio::task::JoinHandle;
+
+use super::tcp::{connect as tcp_connect, describe_io_error, human_duration, millis};
+use super::{AdOptions, DomainTarget, Secret};
+use entry::{escape_value, Entry};
+
+/// LDAP_SERVER_SD_FLAGS_OID.
+pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+
+/// The SD flags control value: BER `SEQUENCE { INTEGER 4 }`, DACL only.
+/// Without the control AD asks for the SACL as well, which needs
+/// SeSecurityPrivilege, and a non-admin then gets no nTSecurityDescriptor at
+/// all; the DACL alone is what the permission checks need.
+const SD_FLAGS_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x04];
+
+const ROOT_DSE_ATTRS: &[&str] = &[
+    "defaultNamingContext",
+    "configurationNamingContext",
+    "dnsHostName",
+    "serverName",
+    "domainFunctionality",
+    "forestFunctionality",
+    "supportedSASLMechanisms",
+    "supportedControl",
+];
+
+const ACCOUNT_ATTRS: &[&str] = &[
+    "distinguishedName",
+    "sAMAccountName",
+    "objectSid",
+    "userAccountControl",
+    "msDS-User-Account-Control-Computed",
+    "pwdLastSet",
+    "accountExpires",
+    "lockoutTime",
+    "badPwdCount",
+    "msDS-UserPasswordExpiryTimeComputed",
+];
+
+/// How the LDAP session is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Ldaps,
+    StartTls,
+    Plain,
+}
+
+impl Transport {
+    /// The name recorded in `BindFacts::transport`.
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Ldaps => "ldaps",
+            Transport::StartTls => "starttls",
+            Transport::Plain => "ldap",
+        }
+    }
+
+    fn port(self) -> u16 {
+        match self {
+            Transport::Ldaps => 636,
+            Transport::StartTls | Transport::Plain => 389,
+        }
+    }
+
+    fn tls(self) -> bool {
+        self != Transport::Plain
+    }
+}
+
+/// Read the rootDSE anonymously. Port 389 first, without TLS: the read sends
+/// no credentials, and it also works on a DC whose certificate is broken
+/// (which the bind then reports). LDAPS on 636 only when 389 cannot be reached.
+pub async fn read_root_dse(dc_host: &str, addr: IpAddr, opts: &AdOptions) -> Result<RootDse, String> {
+    let mut failures = Vec::new();
+    for transport in [Transport::Plain, Transport::Ldaps] {
+        match connect(dc_host, addr, transport, opts).await {
+            Ok(mut conn) => {
+                let result = root_dse_on(&mut conn).await.map(|(dse, _)| dse);
+                conn.close().await;
+                return result.map_err(|e| format!("rootDSE read over {} from {}: {e}", transport.name(), dc_host));
+            }
+            Err(failure) => failures.push(failure.words),
+        }
+    }
+    Err(failures.join("; "))
+}
+
+/// Bind as the connector account and read what the checks need.
+///
+/// * Transport: LDAPS (636), else StartTLS on 389, else plain 389 when
+///   `opts.allow_plain_ldap`. `open_ports` (from the TCP probe; empty = not
+///   probed) skips ports known to be closed. A transport is abandoned for the
+///   next one when it cannot be set up (TCP, StartTLS refused, TLS handshake);
+///   a certificate that fails verification stops everything instead, so the
+///   password is never sent after the DC failed to prove who it is.
+///   `bind.error` then lists every attempt; when a later transport works, the
+///   earlier failures are not kept (the port probe has them).
+/// * `bind.elapsed_ms` covers the connection, TLS and the bind itself.
+/// * The rootDSE is read on the same connection after the bind (even a
+///   failed one: it needs no credentials).
+/// * Only after a successful bind: the account (`account` / `account_error`),
+///   the domain root's DACL and SID (`domain_root_sd` / `domain_root_sd_error`,
+///   `domain_sid`) and `sid_names`. When the bind failed they stay empty
+///   without an error of their own; the bind facts say why.
+/// * An empty password is never sent: a simple bind with an empty password
+///   is an anonymous bind that "succeeds" and proves nothing.
+pub async fn inspect_account(
+    target: &DomainTarget,
+    dc_host: &str,
+    addr: IpAddr,
+    secret: &Secret,
+    opts: &AdOptions,
+    open_ports: &[u16],
+) -> LdapFacts {
+    let mut facts = LdapFacts { dc: dc_label(dc_host, addr), ..LdapFacts::default() };
+    let identity = target.bind_identity();
+    facts.bind.identity = identity.clone();
+
+    let candidates = transports(opts, open_ports);
+    let Some(first) = candidates.first() else {
+        facts.bind.error = Some(format!(
+            "no bind attempted: neither LDAPS (636) nor LDAP (389) is open on {}",
+            dc_label(dc_host, addr)
+        ));
+        return facts;
+    };
+    facts.bind.transport = first.name().to_string();
+    if secret.expose().is_empty() {
+        facts.bind.error = Some(
+            "no bind attempted: the password is empty, and a simple bind with an empty password is an \
+             anonymous bind that proves nothing"
+                .to_string(),
+        );
+        return facts;
+    }
+    if identity.trim().is_empty() {
+        facts.bind.error = Some("no bind attempted: the connector account name is empty".to_string());
+        return facts;
+    }
+
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut connected = None;
+    for &transport in &candidates {
+        match connect(dc_host, addr, transport, opts).await {
+            Ok(conn) => {
+                connected = Some((transport, conn));
+                break;
+            }
+            Err(failure) => {
+                failures.push(failure.words);
+                if failure.certificate {
+                    break;
+                }
+            }
+        }
+    }
+    let Some((transport, mut conn)) = connected else {
+        facts.bind.error = Some(failures.join("; "));
+        facts.bind.elapsed_ms = millis(started.elapsed());
+        return facts;
+    };
+    facts.bind.transport = transport.name().to_string();
+    facts.bind.tls_verified = transport.tls() && opts.tls.verify;
+
+    match conn.bind(&identity, secret).await {
+        Ok(result) => {
+            facts.bind.ok = result.rc == 0;
+            facts.bind.result_code = Some(result.rc);
+            facts.bind.sub_code = parse_sub_code(&result.text);
+            if !result.text.is_empty() {
+                facts.bind.server_message = Some(result.text);
+            }
+        }
+        Err(e) => facts.bind.error = Some(format!("{} bind as {identity}: {e}", transport.name())),
+    }
+    facts.bind.elapsed_ms = millis(started.elapsed());
+
+    let mut config_nc = None;
+    match root_dse_on(&mut conn).await {
+        Ok((dse, config)) => {
+            facts.root_dse = Some(dse);
+            config_nc = config;
+        }
+        Err(e) => facts.root_dse_error = Some(e),
+    }
+
+    if facts.bind.ok {
+        read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts).await;
+    }
+    conn.close().await;
+    facts
+}
+
+/// `data 52e` in AD's (and Samba's) diagnostic text, e.g.
+/// `80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563`
+/// gives `52e`. Lower-case hex, as written.
+pub fn parse_sub_code(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower.get(from..).and_then(|rest| rest.find("data ")) {
+        let at = from + found;
+        let word_start = at == 0 || lower.as_bytes().get(at - 1).is_some_and(|b| !b.is_ascii_alphanumeric());
+        let hex: String = lower.get(at + 5..).unwrap_or("").chars().take_while(char::is_ascii_hexdigit).collect();
+        if word_start && !hex.is_empty() {
+            return Some(hex);
+        }
+        from = at + 5;
+    }
+    None
+}
+
+// ------------------------------------------------------------------ steps
+
+/// Everything read as the bound account; each step records its own error.
+async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Option<&str>, facts: &mut LdapFacts) {
+    let netbios = netbios_name(conn, target, config_nc).await;
+
+    match read_account(conn, target).await {
+        Ok((account, token_error)) => {
+            facts.account = Some(account);
+            facts.account_error = token_error;
+        }
+        Err(e) => facts.account_error = Some(e),
+    }
+
+    let dacl_sids = read_domain_root(conn, &target.partition_dn, facts).await;
+
+    let mut sids: BTreeSet<Sid> = dacl_sids;
+    if let Some(account) = &facts.account {
+        let own = account.sid.iter().chain(&account.token_groups);
+        sids.extend(own.filter_map(|s| s.parse::<Sid>().ok()));
+    }
+    // The domain SID for naming Domain Admins & co. when a search misses
+    // them: the root's objectSid, else the account's SID minus its RID.
+    let domain_sid = facts.domain_sid.as_deref().and_then(|s| s.parse::<Sid>().ok()).or_else(|| {
+        let account_sid = facts.account.as_ref()?.sid.as_deref()?.parse::<Sid>().ok()?;
+        account_sid.parent()
+    });
+    // A failed name lookup only leaves SIDs unnamed; LdapFacts has no field
+    // for it and the SIDs themselves are still in the facts.
+    let (sid_names, _lookup_error) =
+        names::resolve(conn, &target.partition_dn, &netbios, domain_sid.as_ref(), &sids).await;
+    facts.sid_names = sid_names;
+}
+
+/// The domain's NetBIOS name from its crossRef in the configuration
+/// partition; the first label of the domain, upper-cased, when that cannot be
+/// read.
+async fn netbios_name(conn: &mut Conn, target: &DomainTarget, config_nc: Option<&str>) -> String {
+    if let Some(config_nc) = config_nc {
+        let filter = format!("(&(objectClass=crossRef)(nCName={}))", escape_value(&target.partition_dn));
+        let base = format!("CN=Partitions,{config_nc}");
+        if let Ok(entries) = conn.search(&base, Scope::OneLevel, &filter, &["nETBIOSName"], false).await {
+            if let Some(name) = entries.iter().filter_map(|e| e.first_str("nETBIOSName")).find(|n| !n.is_empty()) {
+                return name;
+            }
+        }
+    }
+    let from_domain = target.domain.split('.').next().unwrap_or("").trim();
+    if !from_domain.is_empty() {
+        return from_domain.to_ascii_uppercase();
+    }
+    // No domain name either: the first DC= of the partition DN.
+    target
+        .partition_dn
+        .split(',')
+        .find_map(|rdn| {
+            let (attr, value) = rdn.split_once('=')?;
+            attr.trim().eq_ignore_ascii_case("DC").then(|| value.trim().to_ascii_uppercase())
+        })
+        .unwrap_or_default()
+}
+
+/// Find the account in the domain partition and read its attributes, then
+/// its tokenGroups with a BASE read (the attribute is constructed; a subtree
+/// search asking for it fails as a whole on AD and Samba). The second value
+/// is the tokenGroups error, if only that part failed.
+async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(AccountFacts, Option<String>), String> {
+    let user = target.account_user.trim();
+    let base = target.partition_dn.as_str();
+    let person = "(objectCategory=person)(objectClass=user)";
+    let mut filter = if user.contains('@') {
+        format!("(&{person}(userPrincipalName={}))", escape_value(user))
+    } else {
+        format!("(&{person}(sAMAccountName={}))", escape_value(user))
+    };
+    let mut entries = conn
+        .search(base, Scope::Subtree, &filter, ACCOUNT_ATTRS, false)
+        .await
+        .map_err(|e| format!("account search {filter} under {base}: {e}"))?;
+    // An implicit UPN (sAMAccountName@domain) binds without userPrincipalName
+    // being set, so look it up the way the DC resolved it.
+    if entries.is_empty() {
+        if let Some((name, suffix)) = user.split_once('@') {
+            if suffix.eq_ignore_ascii_case(target.domain.trim_end_matches('.')) {
+                filter = format!("(&{person}(sAMAccountName={}))", escape_value(name));
+                entries = conn
+                    .search(base, Scope::Subtree, &filter, ACCOUNT_ATTRS, false)
+                    .await
+                    .map_err(|e| format!("account search {filter} under {base}: {e}"))?;
+            }
+        }
+    }
+    let entry = match entries.len() {
+        1 => entries.remove(0),
+        0 => {
+            return Err(format!(
+                "no user matches {filter} under {base}: the account is not in this domain, or it cannot see itself"
+            ))
+        }
+        n => return Err(format!("{n} users match {filter} under {base}; expected one")),
+    };
+
+    let mut account = AccountFacts {
+        dn: entry.first_str("distinguishedName").filter(|d| !d.is_empty()).unwrap_or_else(|| entry.dn.clone()),
+        sam_account_name: entry.first_str("sAMAccountName"),
+        sid: entry.first_bytes("objectSid").and_then(sid_text),
+        user_account_control: entry.first_u32_bits("userAccountControl"),
+        user_account_control_computed: entry.first_u32_bits("msDS-User-Account-Control-Computed"),
+        pwd_last_set: entry.first_i64("pwdLastSet"),
+        account_expires: entry.first_i64("accountExpires"),
+        lockout_time: entry.first_i64("lockoutTime"),
+        bad_pwd_count: entry.first_u32("badPwdCount"),
+        password_expiry: entry.first_i64("msDS-UserPasswordExpiryTimeComputed"),
+        token_groups: Vec::new(),
+    };
+
+    let token_error = match conn.search(&account.dn, Scope::Base, "(objectClass=*)", &["tokenGroups"], false).await {
+        Ok(entries) => match entries.first() {
+            Some(entry) => {
+                let values = entry.values("tokenGroups");
+                account.token_groups = values.iter().filter_map(|v| sid_text(v)).collect();
+                let bad = values.len() - account.token_groups.len();
+                (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
+            }
+            None => Some(format!("tokenGroups of {}: the base read returned no entry", account.dn)),
+        },
+        Err(e) => Some(format!("tokenGroups of {}: {e}", account.dn)),
+    };
+    Ok((account, token_error))
+}
+
+/// The domain root's DACL (SD flags control) and objectSid. Returns the
+/// distinct trustee SIDs of the DACL for naming.
+async fn read_domain_root(conn: &mut Conn, partition_dn: &str, facts: &mut LdapFacts) -> BTreeSet<Sid> {
+    let mut trustees = BTreeSet::new();
+    let attrs = ["nTSecurityDescriptor", "objectSid"];
+    match conn.search(partition_dn, Scope::Base, "(objectClass=*)", &attrs, true).await {
+        Ok(entries) => match entries.first() {
+            Some(entry) => {
+                facts.domain_sid = entry.first_bytes("objectSid").and_then(sid_text);
+                match entry.first_bytes("nTSecurityDescriptor").filter(|raw| !raw.is_empty()) {
+                    Some(raw) => {
+                        facts.domain_root_sd = Some(base64::engine::general_purpose::STANDARD.encode(raw));
+                        // Parsing here only feeds the SID names; the checks
+                        // parse the stored bytes themselves and report there.
+                        if let Ok(sd) = SecurityDescriptor::parse(raw) {
+                            if let Some(dacl) = &sd.dacl {
+                                trustees.extend(dacl.aces.iter().map(|ace| ace.sid));
+                            }
+                        }
+                    }
+                    None => {
+                        facts.domain_root_sd_error = Some(format!(
+                            "the DC returned no nTSecurityDescriptor for {partition_dn} (even with the SD flags \
+                             control): the account cannot read the domain root's permissions"
+                        ))
+                    }
+                }
+            }
+            None => facts.domain_root_sd_error = Some(format!("the base read of {partition_dn} returned no entry")),
+        },
+        Err(e) => {
+            facts.domain_root_sd_error =
+                Some(format!("reading nTSecurityDescriptor of {partition_dn} with the SD flags control: {e}"));
+            // The SID does not depend on the control; try it alone.
+            if let Ok(entries) = conn.search(partition_dn, Scope::Base, "(objectClass=*)", &["objectSid"], false).await
+            {
+                facts.domain_sid = entries.first().and_then(|e| e.first_bytes("objectSid")).and_then(sid_text);
+            }
+        }
+    }
+    trustees
+}
+
+async fn root_dse_on(conn: &mut Conn) -> Result<(RootDse, Option<String>), String> {
+    let entries = conn.search("", Scope::Base, "(objectClass=*)", ROOT_DSE_ATTRS, false).await?;
+    let entry = entries.into_iter().next().ok_or_else(|| "the rootDSE search returned no entry".to_string())?;
+    let dse = RootDse {
+        default_naming_context: entry.first_str("defaultNamingContext"),
+        dns_host_name: entry.first_str("dnsHostName"),
+        server_name: entry.first_str("serverName"),
+        domain_functionality: entry.first_str("domainFunctionality"),
+        forest_functionality: entry.first_str("forestFunctionality"),
+        supported_sasl_mechanisms: entry.strs("supportedSASLMechanisms"),
+        sd_flags_control: entry.strs("supportedControl").iter().any(|oid| oid.trim() == SD_FLAGS_OID),
+    };
+    Ok((dse, entry.first_str("configurationNamingContext")))
+}
+
+fn sid_text(raw: &[u8]) -> Option<String> {
+    Sid::parse(raw).ok().map(|(sid, _)| sid.to_string())
+}
+
+// ------------------------------------------------------------------ connection
+
+/// Transports to try, in order of preference.
+fn transports(opts: &AdOptions, open_ports: &[u16]) -> Vec<Transport> {
+    let open = |port: u16| open_ports.is_empty() || open_ports.contains(&port);
+    let mut order = Vec::new();
+    if open(636) {
+        order.push(Transport::Ldaps);
+    }
+    if open(389) {
+        order.push(Transport::StartTls);
+        if opts.allow_plain_ldap {
+            order.push(Transport::Plain);
+        }
+    }
+    order
+}
+
+fn dc_label(dc_host: &str, addr: IpAddr) -> String {
+    let host = dc_host.trim();
+    if host.is_empty() || host == addr.to_string() {
+        addr.to_string()
+    } else {
+        format!("{host} ({addr})")
+    }
+}
+
+/// A failed connection set-up, in words; `certificate` when the DC's
+/// certificate failed verification (no other transport is tried then).
+struct ConnectFailure {
+    words: String,
+    certificate: bool,
+}
+
+/// One LDAP session: the handle, the task driving the socket, and the
+/// per-operation timeout.
+struct Conn {
+    ldap: Ldap,
+    driver: JoinHandle<()>,
+    op_timeout: Duration,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Whatever path we leave by, the socket task does not outlive us.
+        self.driver.abort();
+    }
+}
+
+impl Conn {
+    async fn bind(&mut self, identity: &str, secret: &Secret) -> Result<LdapResult, String> {
+        let timeout = self.op_timeout;
+        self.ldap.with_timeout(timeout).simple_bind(identity, secret.expose()).await.map_err(|e| op_error(&e, timeout))
+    }
+
+    /// A search whose entries come back as raw bytes; references are dropped
+    /// (ldap3's `search` filters them), any result code but 0 is an error.
+    async fn search(
+        &mut self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+    ) -> Result<Vec<Entry>, String> {
+        let timeout = self.op_timeout;
+        if sd_flags {
+            self.ldap.with_controls(RawControl {
+                ctype: SD_FLAGS_OID.to_string(),
+                crit: true,
+                val: Some(SD_FLAGS_DACL.to_vec()),
+            });
+        }
+        let SearchResult(raw, result) = self
+            .ldap
+            .with_timeout(timeout)
+            .search(base, scope, filter, attrs.to_vec())
+            .await
+            .map_err(|e| op_error(&e, timeout))?;
+        if result.rc != 0 {
+            return Err(describe_result(&result));
+        }
+        raw.into_iter()
+            .map(Entry::from_result)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| "the DC sent a malformed search result entry".to_string())
+    }
+
+    /// Unbind (bounded by the operation timeout) and stop the socket task.
+    async fn close(mut self) {
+        let _ = tokio::time::timeout(self.op_timeout, self.ldap.unbind()).await;
+        self.driver.abort();
+    }
+}
+
+/// Open a session to `addr` on the transport's port. The TCP socket is ours,
+/// so the address dialled is exactly the located one; ldap3 gets it through
+/// `set_std_stream` with a URL naming the DC, which it uses only for TLS.
+async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOptions) -> Result<Conn, ConnectFailure> {
+    let port = transport.port();
+    let sock = SocketAddr::new(addr, port);
+    let fail = |words: String, certificate: bool| ConnectFailure {
+        words: format!("{} {} ({sock}): {words}", transport.name(), if dc_host.is_empty() { "DC" } else { dc_host }),
+        certificate,
+    };
+    // The name only matters for TLS; plain LDAP must not fail on an odd host string.
+    let expected = match tls::expected_name(dc_host, addr) {
+        Ok(name) => name,
+        Err(words) if transport.tls() => return Err(fail(words, false)),
+        Err(_) => ServerName::IpAddress(addr.into()),
+    };
+    let stream = tcp_connect(addr, port, opts.connect_timeout).await.map_err(|w| fail(format!("TCP {w}"), false))?;
+    let stream = stream.into_std().map_err(|e| fail(describe_io_error(&e), false))?;
+
+    let mut settings = LdapConnSettings::new().set_std_stream(StdStream::Tcp(stream));
+    if transport.tls() {
+        let config = tls::client_config(&opts.tls, expected.clone()).map_err(|w| fail(w, false))?;
+        settings = settings.set_config(config).set_starttls(transport == Transport::StartTls);
+    }
+    let scheme = if transport == Transport::Ldaps { "ldaps" } else { "ldap" };
+    let url = format!("{scheme}://{}:{port}", tls::url_host(&expected));
+
+    let waited = human_duration(opts.connect_timeout);
+    match tokio::time::timeout(opts.connect_timeout, LdapConnAsync::with_settings(settings, &url)).await {
+        Ok(Ok((conn, ldap))) => {
+            let driver = tokio::spawn(async move {
+                // Errors of the socket show up in the operations waiting on it.
+                let _ = conn.drive().await;
+            });
+            Ok(Conn { ldap, driver, op_timeout: opts.operation_timeout })
+        }
+        Ok(Err(e)) => {
+            let (words, certificate) = describe_connect_error(&e, transport, &expected, opts.tls.ca_file.as_deref());
+            Err(fail(words, certificate))
+        }
+        Err(_) => Err(fail(
+            match transport {
+                Transport::Ldaps => {
+                    format!("TLS handshake timed out after {waited} (the port accepts TCP but does not answer TLS)")
+                }
+                Transport::StartTls => format!("StartTLS and TLS handshake timed out after {waited}"),
+                Transport::Plain => format!("LDAP session set-up timed out after {waited}"),
+            },
+            false,
+        )),
+    }
+}
+
+/// A connection set-up error in words, and whether it was the certificate.
+fn describe_connect_error(
+    e: &LdapError,
+    transport: Transport,
+    expected: &ServerName<'_>,
+    ca_file: Option<&Path>,
+) -> (String, bool) {
+    match e {
+        LdapError::Rustls { source } => {
+            let failure = tls::describe_rustls(source, expected, ca_file);
+            (failure.words, failure.certificate)
+        }
+        LdapError::Io { source } => {
+            // tokio-rustls hands handshake failures over as I/O errors
+            // wrapping the rustls error.
+            if let Some(rustls_error) = source.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                let failure = tls::describe_rustls(rustls_error, expected, ca_file);
+                return (failure.words, failure.certificate);
+            }
+            use std::io::ErrorKind as K;
+            let closed = matches!(source.kind(), K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted);
+            if transport.tls() && closed {
+                (
+                    format!(
+                        "TLS handshake failed: the DC closed the connection ({}); it may have no usable certificate \
+                         for LDAPS",
+                        describe_io_error(source)
+                    ),
+                    false,
+                )
+            } else {
+                (describe_io_error(source), false)
+            }
+        }
+        LdapError::LdapResult { result } => (format!("StartTLS refused: {}", describe_result(result)), false),
+        LdapError::DNSName { source } => (format!("invalid TLS server name: {source}"), false),
+        LdapError::Timeout { .. } => ("timed out".to_string(), false),
+        other => (other.to_string(), false),
+    }
+}
+
+/// An operation error in words. Display only: the Debug form of ldap3's send
+/// errors would include the request, which for a bind holds the password.
+fn op_error(e: &LdapError, timeout: Duration) -> String {
+    match e {
+        LdapError::Timeout { .. } => format!("timed out after {}", human_duration(timeout)),
+        LdapError::LdapResult { result } => describe_result(result),
+        LdapError::Io { source } => describe_io_error(source),
+        LdapError::OpSend { .. } | LdapError::ResultRecv { .. } => "the connection to the DC was closed".to_string(),
+        LdapError::FilterParsing => "invalid search filter".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `rc 49 (invalidCredentials): 80090308: LdapErr: ...`.
+fn describe_result(result: &LdapResult) -> String {
+    let mut out = format!("rc {} ({})", result.rc, rc_name(result.rc));
+    if !result.text.is_empty() {
+        out.push_str(": ");
+        out.push_str(&result.text);
+    }
+    if !result.refs.is_empty() {
+        out.push_str(&format!(" (referral to {})", result.refs.join(", ")));
+    }
+    out
+}
+
+/// RFC 4511 result code names, for the codes a DC gives here.
+fn rc_name(rc: u32) -> &'static str {
+    match rc {
+        0 => "success",
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        7 => "authMethodNotSupported",
+        8 => "strongerAuthRequired",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired",
+        16 => "noSuchAttribute",
+        17 => "undefinedAttributeType",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        80 => "other",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn sub_codes_from_ad_and_samba_text() {
+        let ad = "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563";
+        assert_eq!(parse_sub_code(ad).as_deref(), Some("52e"));
+        let samba = "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 775, v1db1";
+        assert_eq!(parse_sub_code(samba).as_deref(), Some("775"));
+        let cbt = "80090346: LdapErr: DSID-0C090569, comment: AcceptSecurityContext error, data 80090346, v4563";
+        assert_eq!(parse_sub_code(cbt).as_deref(), Some("80090346"));
+        assert_eq!(parse_sub_code("DATA 773, v1db1").as_deref(), Some("773"));
+        assert_eq!(parse_sub_code("metadata 12"), None);
+        assert_eq!(parse_sub_code("no data here"), None);
+        assert_eq!(parse_sub_code(""), None);
+    }
+
+    #[test]
+    fn transport_order() {
+        let mut opts = AdOptions::default();
+        assert_eq!(transports(&opts, &[]), vec![Transport::Ldaps, Transport::StartTls]);
+        assert_eq!(transports(&opts, &[389, 88]), vec![Transport::StartTls]);
+        assert_eq!(transports(&opts, &[88]), vec![]);
+        opts.allow_plain_ldap = true;
+        assert_eq!(transports(&opts, &[389, 636]), vec![Transport::Ldaps, Transport::StartTls, Transport::Plain]);
+    }
+
+    #[test]
+    fn results_read_plainly() {
+        let result = LdapResult {
+            rc: 49,
+            matched: String::new(),
+            text: "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 52e, v1db1".into(),
+            refs: vec![],
+            ctrls: vec![],
+        };
+        assert!(describe_result(&result).starts_with("rc 49 (invalidCredentials): 80090308"));
+        assert_eq!(dc_label("dc1.lab", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))), "dc1.lab (127.0.0.2)");
+        assert_eq!(dc_label("", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))), "127.0.0.2");
+    }
+
+    #[tokio::test]
+    async fn an_empty_password_is_never_sent() {
+        let target = DomainTarget {
+            connector: "lab1".into(),
+            domain: "lab1.example.test".into(),
+            partition_dn: "DC=lab1,DC=example,DC=test".into(),
+            account_user: "svc".into(),
+            account_domain: "LAB1".into(),
+            locator: super::super::Locator::Configured(vec![]),
+            dns_server: None,
+        };
+        // Port 9 on loopback: nothing is dialled anyway.
+        let facts = inspect_account(
+            &target,
+            "dc1.lab1.example.test",
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            &Secret::new(String::new()),
+            &AdOptions::default(),
+            &[389, 636],
+        )
+        .await;
+        assert!(!facts.bind.ok);
+        assert_eq!(facts.bind.identity, "LAB1\\svc");
+        assert!(facts.bind.error.as_deref().is_some_and(|e| e.contains("password is empty")), "{facts:?}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Active Directory, live: locate the domain's DCs, probe the ports password
+//! hash sync needs, read the rootDSE, bind as the connector account, read the
+//! account and the domain root's security descriptor. Every step has a
+//! timeout and records its failure as a fact; nothing here judges.
+//!
+//! - [`locate`]: find DCs (the export's preferred DCs, configured ones, or DNS SRV).
+//! - [`tcp`]: TCP reachability of the ports PHS needs, with latency.
+//! - [`epm`]: the RPC endpoint mapper and the DRSUAPI port it hands out.
+//! - [`ldap`]: rootDSE, the connector account's bind and object, the domain
+//!   root's security descriptor, SID names.
+
+pub mod epm;
+pub mod ldap;
+pub mod locate;
+pub mod tcp;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long each step may take, and how to talk TLS.
+#[derive(Debug, Clone)]
+pub struct AdOptions {
+    /// TCP connect (and TLS handshake) timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one LDAP / DNS / RPC operation after connecting.
+    pub operation_timeout: Duration,
+    pub tls: TlsOptions,
+    /// Plain LDAP simple bind on 389 without TLS: only when explicitly allowed.
+    pub allow_plain_ldap: bool,
+    /// At most this many DCs are probed per domain.
+    pub max_dcs: usize,
+}
+
+impl Default for AdOptions {
+    fn default() -> AdOptions {
+        AdOptions {
+            connect_timeout: Duration::from_secs(3),
+            operation_timeout: Duration::from_secs(10),
+            tls: TlsOptions::default(),
+            allow_plain_ldap: false,
+            max_dcs: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    /// Extra CA certificates (PEM) to trust, besides the system store.
+    pub ca_file: Option<PathBuf>,
+    /// Verify the DC's certificate. Turning it off is explicit and reported.
+    pub verify: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> TlsOptions {
+        TlsOptions { ca_file: None, verify: true }
+    }
+}
+
+/// Where a domain's DCs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// The export's preferred DCs for the partition (host names or addresses).
+    PreferredDcs(Vec<String>),
+    /// DCs named in the config file.
+    Configured(Vec<String>),
+    /// `_ldap._tcp.dc._msdcs.<domain>` then A/AAAA, through this DNS server
+    /// (None: the system resolver).
+    DnsSrv { server: Option<SocketAddr> },
+}
+
+/// One domain to check, as the sync server would see it.
+#[derive(Debug, Clone)]
+pub struct DomainTarget {
+    pub connector: String,
+    /// Domain FQDN.
+    pub domain: String,
+    pub partition_dn: String,
+    /// `forest-login-user` (sAMAccountName) or a UPN.
+    pub account_user: String,
+    /// `forest-login-domain` (DNS or NetBIOS name); empty for a UPN.
+    pub account_domain: String,
+    pub locator: Locator,
+    /// DNS server for resolving DC host names (None: the system resolver).
+    pub dns_server: Option<SocketAddr>,
+}
+
+impl DomainTarget {
+    /// The identity presented in the bind: `DOMAIN\user`, or the UPN as is.
+    pub fn bind_identity(&self) -> String {
+        if self.account_user.contains('@') || self.account_domain.is_empty() {
+            self.account_user.clone()
+        } else {
+            format!("{}\\{}", self.account_domain, self.account_user)
+        }
+    }
+}
+
+/// A connector account password. It never prints, never serialises, and is
+/// wiped from memory when dropped.
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The only way to read it: for the bind call.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // Overwrite the buffer in place (clear keeps the allocation), and keep
+        // the optimiser from dropping the writes as dead stores.
+        let len = self.0.len();
+        self.0.clear();
+        self.0.extend(std::iter::repeat_n('\0', len));
+        std::hint::black_box(&self.0);
+    }
+}

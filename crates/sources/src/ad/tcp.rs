@@ -1,0 +1,161 @@
+//! TCP reachability of the ports password hash sync needs on a DC: connect,
+//! record open or closed with the time it took and, when closed, why in words.
+//! Nothing is sent on the connections; they are closed at once.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use phs_model::ad::PortProbe;
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+/// The ports the sync server needs on every DC it talks to. DRSUAPI itself
+/// runs on a dynamic port that only the endpoint mapper (135) knows; see
+/// [`super::epm`].
+pub const PHS_PORTS: &[(u16, &str)] = &[(389, "ldap"), (636, "ldaps"), (88, "kerberos"), (135, "rpc-endpoint-mapper")];
+
+/// Connect to every port of `addr` at once, each under its own `timeout`, and
+/// return one probe per port in the order given.
+///
+/// `host` is the DC's name as located; the probes record only the address
+/// they connected to (the DC's name lives in `DcFacts::host`).
+pub async fn probe_ports(host: &str, addr: IpAddr, ports: &[(u16, &str)], timeout: Duration) -> Vec<PortProbe> {
+    // Each connection is its own task so one slow (filtered) port does not
+    // delay the others: the whole call takes about one timeout at worst.
+    let mut tasks = JoinSet::new();
+    for (index, &(port, service)) in ports.iter().enumerate() {
+        let service = service.to_string();
+        tasks.spawn(async move { (index, probe_port(addr, port, &service, timeout).await) });
+    }
+
+    let mut slots: Vec<Option<PortProbe>> = vec![None; ports.len()];
+    while let Some(joined) = tasks.join_next().await {
+        // A task can only fail by panicking or being cancelled; neither
+        // happens in probe_port, and the slot is filled below in that case.
+        if let Ok((index, probe)) = joined {
+            if let Some(slot) = slots.get_mut(index) {
+                *slot = Some(probe);
+            }
+        }
+    }
+
+    slots
+        .into_iter()
+        .zip(ports)
+        .map(|(slot, &(port, service))| {
+            slot.unwrap_or_else(|| PortProbe {
+                port,
+                service: service.to_string(),
+                address: addr.to_string(),
+                open: false,
+                elapsed_ms: 0,
+                error: Some(format!("probe of {host} port {port} did not complete")),
+            })
+        })
+        .collect()
+}
+
+/// One TCP connect to `addr:port` under `timeout`.
+pub async fn probe_port(addr: IpAddr, port: u16, service: &str, timeout: Duration) -> PortProbe {
+    let started = Instant::now();
+    let outcome = connect(addr, port, timeout).await;
+    let elapsed_ms = millis(started.elapsed());
+    let (open, error) = match outcome {
+        Ok(stream) => {
+            drop(stream);
+            (true, None)
+        }
+        Err(error) => (false, Some(error)),
+    };
+    PortProbe { port, service: service.to_string(), address: addr.to_string(), open, elapsed_ms, error }
+}
+
+/// Connect under a timeout; the error is already in words.
+pub(crate) async fn connect(addr: IpAddr, port: u16, timeout: Duration) -> Result<TcpStream, String> {
+    match tokio::time::timeout(timeout, TcpStream::connect(SocketAddr::new(addr, port))).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(err)) => Err(describe_io_error(&err)),
+        Err(_) => Err(format!("timed out after {}", human_duration(timeout))),
+    }
+}
+
+/// An I/O error as a person would say it. The kinds a firewall or a stopped
+/// service produce get fixed words, so reports and checks can rely on them.
+pub fn describe_io_error(err: &io::Error) -> String {
+    use io::ErrorKind as K;
+    let words = match err.kind() {
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset => "connection reset",
+        K::ConnectionAborted => "connection aborted",
+        K::HostUnreachable => "no route to host",
+        K::NetworkUnreachable => "network unreachable",
+        K::NetworkDown => "network down",
+        K::AddrNotAvailable => "address not available",
+        K::PermissionDenied => "permission denied (a local firewall rule?)",
+        K::TimedOut => "timed out",
+        K::UnexpectedEof => "connection closed by the other side",
+        K::BrokenPipe => "connection closed by the other side",
+        _ => return err.to_string(),
+    };
+    words.to_string()
+}
+
+/// `3 s`, `1.5 s`, `250 ms`: the timeout as it appears in messages.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_secs(3)), "3 s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human_duration(Duration::from_millis(250)), "250 ms");
+    }
+
+    #[test]
+    fn error_kinds_have_fixed_words() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(describe_io_error(&refused), "connection refused");
+        let unreachable = io::Error::from(io::ErrorKind::HostUnreachable);
+        assert_eq!(describe_io_error(&unreachable), "no route to host");
+    }
+
+    #[tokio::test]
+    async fn open_and_closed_ports_in_order() {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind a loopback port");
+        let open_port = listener.local_addr().expect("local addr").port();
+        // A port that was just free: bind, note it, close it.
+        let closed_port = {
+            let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+            l.local_addr().expect("local addr").port()
+        };
+        let ports = [(closed_port, "closed"), (open_port, "open")];
+        let probes = probe_ports("localhost", IpAddr::V4(Ipv4Addr::LOCALHOST), &ports, Duration::from_secs(2)).await;
+        assert_eq!(probes.len(), 2);
+        assert_eq!(probes[0].port, closed_port);
+        assert!(!probes[0].open);
+        assert_eq!(probes[0].error.as_deref(), Some("connection refused"));
+        assert_eq!(probes[1].port, open_port);
+        assert!(probes[1].open, "{:?}", probes[1]);
+        assert_eq!(probes[1].service, "open");
+        assert_eq!(probes[1].address, "127.0.0.1");
+        assert_eq!(probes[1].error, None);
+    }
+}
