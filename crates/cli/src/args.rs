@@ -52,6 +52,10 @@ pub struct InputArgs {
     /// Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output.
     #[arg(long, value_name = "FILE")]
     pub partition_sync_state: Option<PathBuf>,
+    /// Run the live Active Directory checks (PHS005-PHS007, PHS014) with default
+    /// settings even if the config file has no [ad] section.
+    #[arg(long)]
+    pub ad: bool,
     /// Evaluation time (RFC 3339). Default: the snapshot's collection time, else now.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
@@ -78,6 +82,9 @@ pub struct DiagnoseArgs {
     /// Write the report here instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Only these rules (codes or names, comma-separated), e.g. PHS005,PHS006,PHS007,PHS014.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub rules: Vec<String>,
     /// Show the evidence of passing checks too.
     #[arg(long, short = 'v')]
     pub verbose: bool,

@@ -21,12 +21,22 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
         Some(path) => read_snapshot(path)?,
         None => {
             require_evidence(&resolved.evidence)?;
-            inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(current_time))
+            inputs::collect(&resolved.evidence, resolved.ad.as_ref(), resolved.now.unwrap_or_else(current_time))
         }
     };
     // Default evaluation time: the collection time (of the snapshot, or now).
     let now = resolved.now.unwrap_or(snapshot.collected_at);
-    let diagnosis = phs_rules::evaluate(&snapshot, now, &settings);
+    let mut diagnosis = phs_rules::evaluate(&snapshot, now, &settings);
+    if !args.rules.is_empty() {
+        let mut codes = Vec::new();
+        for r in &args.rules {
+            match phs_rules::rule(r.trim()) {
+                Some(rule) => codes.push(rule.code),
+                None => bail!("--rules: no rule {r:?}; `phs-doctor explain` lists them"),
+            }
+        }
+        diagnosis.findings.retain(|f| codes.contains(&f.code.as_str()));
+    }
 
     let format = match args.format {
         OutputFormat::Text => Format::Text,
@@ -50,7 +60,7 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
 pub fn collect(args: &CollectArgs) -> Result<i32> {
     let resolved = inputs::resolve(&args.inputs)?;
     require_evidence(&resolved.evidence)?;
-    let snapshot = inputs::collect(&resolved.evidence, resolved.now.unwrap_or_else(current_time));
+    let snapshot = inputs::collect(&resolved.evidence, resolved.ad.as_ref(), resolved.now.unwrap_or_else(current_time));
     let mut json = serde_json::to_string_pretty(&snapshot).context("cannot serialise the snapshot")?;
     json.push('\n');
     let out = (args.output.as_os_str() != "-").then_some(args.output.as_path());

@@ -13,6 +13,8 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub evaluation: EvaluationSection,
+    /// Live Active Directory checks; present = enabled.
+    pub ad: Option<crate::ad::AdSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +55,9 @@ impl ConfigFile {
         rebase(&mut cfg.server.partition_sync_state);
         for e in &mut cfg.server.events {
             *e = base.join(&*e);
+        }
+        if let Some(ad) = cfg.ad.as_mut() {
+            ad.rebase(base);
         }
         Ok(cfg)
     }

@@ -32,6 +32,8 @@ impl Evidence {
 
 pub struct Resolved {
     pub evidence: Evidence,
+    /// Live AD checks to run, when enabled by `[ad]` or `--ad`.
+    pub ad: Option<crate::ad::AdSection>,
     pub now: Option<Timestamp>,
     pub config: ConfigFile,
 }
@@ -53,7 +55,8 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         Some(t) => Some(parse_time(t)?),
         None => None,
     };
-    Ok(Resolved { evidence, now, config })
+    let ad = config.ad.clone().or_else(|| args.ad.then(Default::default));
+    Ok(Resolved { evidence, ad, now, config })
 }
 
 pub fn parse_time(text: &str) -> Result<Timestamp> {
@@ -97,7 +100,7 @@ pub fn settings(
 
 /// Reads every piece of evidence; a piece that fails becomes a problem in the
 /// snapshot and the others are still read.
-pub fn collect(evidence: &Evidence, collected_at: Timestamp) -> Snapshot {
+pub fn collect(evidence: &Evidence, ad: Option<&crate::ad::AdSection>, collected_at: Timestamp) -> Snapshot {
     let mut snap = Snapshot::new(collected_at);
     let problem = |source, path: &PathBuf, error: String| CollectionProblem {
         source,
@@ -131,6 +134,26 @@ pub fn collect(evidence: &Evidence, collected_at: Timestamp) -> Snapshot {
         match cmdlets::read_partition_sync_state(p) {
             Ok(s) => snap.server.partition_sync_state = Some(s),
             Err(e) => snap.problems.push(problem(SourceKind::PartitionSyncState, p, e)),
+        }
+    }
+    if let Some(ad) = ad {
+        // The domains to check come from the export's AD connectors.
+        match &snap.server.config {
+            Some(cfg) => match crate::ad::run(cfg, ad) {
+                Ok(facts) => snap.ad = Some(facts),
+                Err(e) => snap.problems.push(CollectionProblem {
+                    source: SourceKind::ActiveDirectory,
+                    location: "[ad]".into(),
+                    error: format!("{e:#}"),
+                    partial: false,
+                }),
+            },
+            None => snap.problems.push(CollectionProblem {
+                source: SourceKind::ActiveDirectory,
+                location: "[ad]".into(),
+                error: "the Active Directory checks need the configuration export (--server-config) to know the connectors and domains".into(),
+                partial: false,
+            }),
         }
     }
     snap

@@ -3,11 +3,13 @@
 //! A thin binary over the library crates: sources collect facts into a
 //! snapshot, rules judge it, renderers present the findings.
 
+mod ad;
 mod args;
 mod commands;
 mod config;
 mod inputs;
 mod menu;
+mod secrets;
 
 use clap::Parser;
 use std::io::IsTerminal;

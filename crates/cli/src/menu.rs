@@ -10,6 +10,9 @@ use std::path::PathBuf;
 
 const PHS_MENU: &str = "Troubleshoot password hash synchronization";
 const EXPLAIN: &str = "Explain a check (rule documentation)";
+const TEST_AD: &str = "Test Active Directory connectivity";
+/// The live Active Directory rules the AD connectivity item runs.
+const AD_RULES: &[&str] = &["PHS005", "PHS006", "PHS007", "PHS014"];
 const QUIT: &str = "Quit";
 const NOT_AT_ALL: &str = "Password hash synchronization does NOT work at all";
 const BACK: &str = "Back";
@@ -22,12 +25,19 @@ enum Next {
 pub fn run(inputs: &InputArgs) -> Result<i32> {
     println!("phs-doctor troubleshooting\n");
     loop {
-        let choice = match Select::new("Main menu", vec![PHS_MENU, EXPLAIN, QUIT]).prompt() {
+        let choice = match Select::new("Main menu", vec![PHS_MENU, TEST_AD, EXPLAIN, QUIT]).prompt() {
             Ok(c) => c,
             Err(e) => return cancelled(e),
         };
         let next = match choice {
             PHS_MENU => phs_menu(inputs)?,
+            TEST_AD => {
+                let ad_inputs = InputArgs { ad: true, ..inputs.clone() };
+                if let Some(inputs) = ask_for_evidence(&ad_inputs)? {
+                    run_diagnosis(inputs, AD_RULES.iter().map(|c| (*c).to_owned()).collect());
+                }
+                Next::Stay
+            }
             EXPLAIN => explain_menu()?,
             _ => Next::Quit,
         };
@@ -47,27 +57,33 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
         match choice {
             NOT_AT_ALL => {
                 let Some(inputs) = ask_for_evidence(inputs)? else { continue };
-                let args = DiagnoseArgs {
-                    inputs,
-                    snapshot: None,
-                    heartbeat_window: None,
-                    error_window: None,
-                    persistent_errors: None,
-                    format: OutputFormat::Text,
-                    output: None,
-                    verbose: false,
-                    color: ColorChoice::Auto,
-                };
-                // A problem with the evidence is shown, then the menu goes on.
-                if let Err(e) = commands::diagnose(&args) {
-                    eprintln!("phs-doctor: {e:#}");
-                }
-                pause();
+                run_diagnosis(inputs, Vec::new());
             }
             BACK => return Ok(Next::Stay),
             _ => return Ok(Next::Quit),
         }
     }
+}
+
+/// Runs `diagnose` (all rules, or only `rules`) and waits for the user.
+fn run_diagnosis(inputs: InputArgs, rules: Vec<String>) {
+    let args = DiagnoseArgs {
+        inputs,
+        snapshot: None,
+        heartbeat_window: None,
+        error_window: None,
+        persistent_errors: None,
+        rules,
+        format: OutputFormat::Text,
+        output: None,
+        verbose: false,
+        color: ColorChoice::Auto,
+    };
+    // A problem with the evidence is shown, then the menu goes on.
+    if let Err(e) = commands::diagnose(&args) {
+        eprintln!("phs-doctor: {e:#}");
+    }
+    pause();
 }
 
 /// Uses the config or flags given at start; otherwise asks where the

@@ -80,7 +80,7 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
             ldap.dc,
             if b.transport == "ldap" {
                 " (plain LDAP, explicitly allowed)"
-            } else if b.tls_verified {
+            } else if b.tls_verified || !b.ok {
                 ""
             } else {
                 " (certificate NOT verified: verification was turned off)"

@@ -107,7 +107,8 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
             )
             .done();
     }
-    let names: Vec<String> = exposed.iter().map(|h| acl.name(&h.sid)).collect();
+    // Names only in the message; the SIDs and ACEs are in the evidence.
+    let names: Vec<String> = exposed.iter().map(|h| short(&acl.name(&h.sid))).collect();
     let mut f = RULE.finding(
         Status::Warn,
         scope,
@@ -121,26 +122,26 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     for h in &exposed {
         let via_account =
             if account_groups.contains(&h.sid.to_string()) { " (the connector account is a member)" } else { "" };
+        let sddl = |r: &phs_secdesc::AceRef| format!("ACE #{} {}", r.index, r.ace.to_sddl(acl.domain_sid.as_ref()));
         let aces = if h.get_changes.index == h.get_changes_all.index {
-            acl.describe(h.get_changes.index, &h.get_changes.ace)
+            sddl(&h.get_changes)
         } else {
-            format!(
-                "{}; {}",
-                acl.describe(h.get_changes.index, &h.get_changes.ace),
-                acl.describe(h.get_changes_all.index, &h.get_changes_all.ace)
-            )
+            format!("{}; {}", sddl(&h.get_changes), sddl(&h.get_changes_all))
         };
         f = f.evidence(&format!("{}{via_account}", acl.name(&h.sid)), aces);
     }
-    let commands: Vec<String> = exposed
-        .iter()
-        .map(|h| format!("dsacls \"{}\" /R \"{}\"", d.partition_dn, acl.name(&h.sid).split(" (").next().unwrap_or("")))
-        .collect();
+    let commands: Vec<String> =
+        exposed.iter().map(|h| format!("dsacls \"{}\" /R \"{}\"", d.partition_dn, short(&acl.name(&h.sid)))).collect();
     f.fix_owned(
         "Review each principal; remove the replication rights of those that do not need them (dsacls /R removes every ACE of that principal on the object, so re-grant what it legitimately needs), and grant password hash sync's rights to the connector account directly.".to_owned(),
         commands,
     )
     .done()
+}
+
+/// `LAB1\\PHS Outer (S-1-5-...)` -> `LAB1\\PHS Outer`.
+fn short(name: &str) -> String {
+    name.split(" (S-").next().unwrap_or(name).to_owned()
 }
 
 #[cfg(test)]

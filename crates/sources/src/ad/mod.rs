@@ -3,12 +3,14 @@
 //! account and the domain root's security descriptor. Every step has a
 //! timeout and records its failure as a fact; nothing here judges.
 //!
+//! - [`check`]: one domain end to end, and every domain in parallel.
 //! - [`locate`]: find DCs (the export's preferred DCs, configured ones, or DNS SRV).
 //! - [`tcp`]: TCP reachability of the ports PHS needs, with latency.
 //! - [`epm`]: the RPC endpoint mapper and the DRSUAPI port it hands out.
 //! - [`ldap`]: rootDSE, the connector account's bind and object, the domain
 //!   root's security descriptor, SID names.
 
+pub mod check;
 pub mod epm;
 pub mod ldap;
 pub mod locate;

@@ -1,0 +1,211 @@
+//! The `[ad]` section of the config file, and turning the export's connectors
+//! into the domains the live Active Directory checks visit.
+
+use crate::inputs::parse_duration;
+use crate::secrets::PasswordSource;
+use anyhow::{bail, Result};
+use phs_model::{AdEvidence, ServerConfig};
+use phs_sources::ad::{check, AdOptions, DomainTarget, Locator, Secret, TlsOptions};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AdSection {
+    /// `preferred-dcs` (default: the export's preferred DCs, else DNS) or `dns`.
+    pub locator: Option<String>,
+    /// DNS server (`ip` or `ip:port`) for SRV and host lookups; default the system resolver.
+    pub dns_server: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub operation_timeout: Option<String>,
+    /// PEM file of CAs to trust for LDAPS/StartTLS, besides the system store.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Certificate verification; turning it off is reported loudly.
+    pub tls_verify: Option<bool>,
+    pub allow_plain_ldap: Option<bool>,
+    pub max_dcs: Option<usize>,
+    /// Per connector (by the export's connector name).
+    #[serde(default)]
+    pub connector: BTreeMap<String, ConnectorSection>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSection {
+    /// `DOMAIN\user` or a UPN; default the export's forest-login-domain\forest-login-user.
+    pub account: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub password_prompt: bool,
+    pub dns_server: Option<String>,
+    /// DCs to use for every domain of this connector, instead of locating them.
+    #[serde(default)]
+    pub dcs: Vec<String>,
+}
+
+impl AdSection {
+    pub fn rebase(&mut self, base: &Path) {
+        if let Some(p) = self.tls_ca_file.as_mut() {
+            *p = base.join(&*p);
+        }
+        for c in self.connector.values_mut() {
+            if let Some(p) = c.password_file.as_mut() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+
+    pub fn options(&self) -> Result<AdOptions> {
+        let mut o = AdOptions::default();
+        if let Some(t) = &self.connect_timeout {
+            o.connect_timeout = parse_duration("connect_timeout", t)?.unsigned_abs();
+        }
+        if let Some(t) = &self.operation_timeout {
+            o.operation_timeout = parse_duration("operation_timeout", t)?.unsigned_abs();
+        }
+        o.tls = TlsOptions { ca_file: self.tls_ca_file.clone(), verify: self.tls_verify.unwrap_or(true) };
+        o.allow_plain_ldap = self.allow_plain_ldap.unwrap_or(false);
+        if let Some(n) = self.max_dcs {
+            if n == 0 {
+                bail!("[ad] max_dcs must be at least 1");
+            }
+            o.max_dcs = n;
+        }
+        Ok(o)
+    }
+}
+
+fn parse_dns_server(text: &str) -> Result<SocketAddr> {
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    match text.parse::<std::net::IpAddr>() {
+        Ok(ip) => Ok(SocketAddr::new(ip, 53)),
+        Err(_) => bail!("dns_server {text:?} is not an address such as 10.0.0.1 or 10.0.0.1:53"),
+    }
+}
+
+impl ConnectorSection {
+    fn password_source(&self, connector: &str) -> Result<Option<PasswordSource>> {
+        let mut sources = Vec::new();
+        if let Some(v) = &self.password_env {
+            sources.push(PasswordSource::Env(v.clone()));
+        }
+        if let Some(p) = &self.password_file {
+            sources.push(PasswordSource::File(p.clone()));
+        }
+        if self.password_prompt {
+            sources.push(PasswordSource::Prompt);
+        }
+        if sources.len() > 1 {
+            bail!("[ad.connector.\"{connector}\"] names more than one password source; keep one of password_env, password_file, password_prompt");
+        }
+        Ok(sources.pop())
+    }
+}
+
+/// Every selected partition of every AD connector, as a domain to check, with
+/// the source of its connector account password.
+pub fn targets(cfg: &ServerConfig, ad: &AdSection) -> Result<Vec<(DomainTarget, Option<PasswordSource>)>> {
+    let prefer_export = match ad.locator.as_deref().unwrap_or("preferred-dcs") {
+        "preferred-dcs" => true,
+        "dns" => false,
+        other => bail!("[ad] locator {other:?}: use \"preferred-dcs\" or \"dns\""),
+    };
+    let global_dns = ad.dns_server.as_deref().map(parse_dns_server).transpose()?;
+    for name in ad.connector.keys() {
+        if !cfg.ad_connectors().any(|(c, _)| &c.name == name) {
+            bail!("[ad.connector.\"{name}\"]: the export has no AD connector of that name");
+        }
+    }
+    let mut out = Vec::new();
+    for (connector, adc) in cfg.ad_connectors() {
+        let section = ad.connector.get(&connector.name).cloned().unwrap_or_default();
+        let password = section.password_source(&connector.name)?;
+        let dns_server = section.dns_server.as_deref().map(parse_dns_server).transpose()?.or(global_dns);
+        for p in adc.partitions.iter().filter(|p| p.selected) {
+            let (user, domain) = match &section.account {
+                Some(a) => split_account(a),
+                None => (
+                    p.login_user.clone().or_else(|| adc.login_user.clone()).unwrap_or_default(),
+                    p.login_domain.clone().or_else(|| adc.login_domain.clone()).unwrap_or_default(),
+                ),
+            };
+            let locator = if !section.dcs.is_empty() {
+                Locator::Configured(section.dcs.clone())
+            } else if prefer_export && !p.preferred_dcs.is_empty() {
+                Locator::PreferredDcs(p.preferred_dcs.clone())
+            } else {
+                Locator::DnsSrv { server: dns_server }
+            };
+            out.push((
+                DomainTarget {
+                    connector: connector.name.clone(),
+                    domain: p.fqdn.clone().unwrap_or_else(|| dn_to_fqdn(&p.dn)),
+                    partition_dn: p.dn.clone(),
+                    account_user: user,
+                    account_domain: domain,
+                    locator,
+                    dns_server,
+                },
+                password.clone(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn split_account(a: &str) -> (String, String) {
+    match a.split_once('\\') {
+        Some((d, u)) => (u.to_owned(), d.to_owned()),
+        None => (a.to_owned(), String::new()),
+    }
+}
+
+fn dn_to_fqdn(dn: &str) -> String {
+    dn.split(',')
+        .filter_map(|rdn| {
+            rdn.split_once('=').filter(|(k, _)| k.trim().eq_ignore_ascii_case("DC")).map(|(_, v)| v.trim())
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Reads each connector's password once (one prompt per connector, not per
+/// domain), then checks every domain in parallel.
+pub fn run(cfg: &ServerConfig, ad: &AdSection) -> Result<AdEvidence> {
+    let opts = ad.options()?;
+    if !opts.tls.verify {
+        eprintln!("phs-doctor: WARNING: TLS certificate verification is OFF for the Active Directory checks ([ad] tls_verify = false); the connector account's password is sent to whatever answers.");
+    }
+    let mut secrets: BTreeMap<String, Result<Arc<Secret>, String>> = BTreeMap::new();
+    let mut work = Vec::new();
+    let mut skipped = Vec::new();
+    for (target, source) in targets(cfg, ad)? {
+        let secret = match &source {
+            None => None,
+            Some(src) => {
+                let entry = secrets.entry(target.connector.clone()).or_insert_with(|| {
+                    src.read(&target.bind_identity()).map(Arc::new).map_err(|e| format!("{} ({})", e, src.describe()))
+                });
+                match entry {
+                    Ok(s) => Some(s.clone()),
+                    Err(e) => {
+                        skipped
+                            .push(check::not_checked(&target, format!("No password for the connector account: {e}.")));
+                        continue;
+                    }
+                }
+            }
+        };
+        work.push((target, secret));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut evidence = runtime.block_on(check::check_all(work, &opts));
+    evidence.domains.extend(skipped);
+    Ok(evidence)
+}
