@@ -1,0 +1,346 @@
+//! The live Active Directory checks against the real two-forest Samba lab
+//! (lab/README.md): one scenario per state of the connector account and the
+//! network. Run inside the lab's network namespace, as scripts/test.sh does:
+//!
+//!     lab/lab.sh up
+//!     ip netns exec phslab cargo test -p phs-doctor --test lab -- --ignored --skip lab2_dc_stopped
+//!
+//! Every test fails loudly when the lab is not there.
+
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const NEEDS_LAB: &str = "needs the Samba lab (scripts/test.sh runs it)";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The lab's facts; panics with the way out when the lab is not reachable.
+fn lab() -> Value {
+    let path = repo().join(".lab/lab.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; start the lab with `lab/lab.sh up`", path.display()));
+    if TcpStream::connect_timeout(&"127.0.0.2:389".parse().unwrap(), Duration::from_secs(2)).is_err() {
+        panic!("the lab DC 127.0.0.2 does not answer: run inside `ip netns exec phslab` with the lab up");
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+fn password(lab: &Value, forest: &str, account: &str) -> String {
+    lab["forests"][forest]["accounts"][account]["password"].as_str().unwrap().to_owned()
+}
+
+/// Evidence for the lab written by lab/make-evidence.py into a temp folder.
+fn evidence(dir: &Path, args: &[&str]) -> PathBuf {
+    let out =
+        Command::new("python3").arg(repo().join("lab/make-evidence.py")).arg(dir).args(args).output().expect("python3");
+    assert!(out.status.success(), "make-evidence: {}", String::from_utf8_lossy(&out.stderr));
+    dir.join("phs-doctor.toml")
+}
+
+fn phs_doctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phs-doctor")).args(args).env_remove("NO_COLOR").output().expect("run phs-doctor")
+}
+
+/// Runs the AD rules for one scenario and returns the JSON report.
+fn diagnose_ad(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence(dir.path(), args);
+    let out = phs_doctor(&[
+        "diagnose",
+        "--config",
+        config.to_str().unwrap(),
+        "--rules",
+        "PHS005,PHS006,PHS007,PHS014",
+        "--format",
+        "json",
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+fn finding<'a>(report: &'a Value, code: &str, domain: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code && f["scope"]["domain"] == domain)
+        .unwrap_or_else(|| panic!("no {code} for {domain}: {report:#}"))
+}
+
+fn status(report: &Value, code: &str, domain: &str) -> String {
+    finding(report, code, domain)["status"].as_str().unwrap().to_owned()
+}
+
+/// Message and evidence of a finding as one string, for "names X" assertions.
+fn said(report: &Value, code: &str, domain: &str) -> String {
+    let f = finding(report, code, domain);
+    format!("{} {}", f["message"], f["evidence"])
+}
+
+const LAB1: &str = "lab1.example.test";
+const LAB2: &str = "lab2.example.test";
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn rights_granted_directly_in_both_forests() {
+    let _ = NEEDS_LAB;
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1:svc-direct", "--forest", "lab2:svc-direct"]);
+    for domain in [LAB1, LAB2] {
+        assert_eq!(status(&r, "PHS005", domain), "pass", "{}", said(&r, "PHS005", domain));
+        assert_eq!(status(&r, "PHS006", domain), "pass", "{}", said(&r, "PHS006", domain));
+        assert_eq!(status(&r, "PHS007", domain), "pass", "{}", said(&r, "PHS007", domain));
+        let why = said(&r, "PHS007", domain);
+        assert!(why.contains("granted by ACE") && why.contains("svc-direct"), "{why}");
+        // Other seeded accounts and groups hold both rights: a DCSync exposure.
+        assert_eq!(status(&r, "PHS014", domain), "warn");
+        assert!(said(&r, "PHS014", domain).contains("PHS Outer"));
+        assert!(!finding(&r, "PHS014", domain)["message"].as_str().unwrap().contains("svc-direct"));
+    }
+    let reach = said(&r, "PHS005", LAB1);
+    assert!(reach.contains("DRSUAPI on") && reach.contains("389 open"), "{reach}");
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn rights_through_a_nested_group() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1:svc-nested"]);
+    assert_eq!(status(&r, "PHS007", LAB1), "pass");
+    assert!(said(&r, "PHS007", LAB1).contains("LAB1\\\\PHS Outer"), "{}", said(&r, "PHS007", LAB1));
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn get_changes_only() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1:svc-getchanges"]);
+    assert_eq!(status(&r, "PHS007", LAB1), "fail");
+    let f = finding(&r, "PHS007", LAB1);
+    assert!(f["message"].as_str().unwrap().contains("lacks Replicating Directory Changes All"), "{f:#}");
+    let cmds = f["remediation"]["commands"].to_string();
+    assert!(cmds.contains("Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName svc-getchanges"));
+    assert!(cmds.contains("samba-tool dsacl set") && cmds.contains("1131f6ad-9c07-11d1-f79f-00c04fc2dcd2"));
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn no_rights() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab2:svc-norights"]);
+    assert_eq!(status(&r, "PHS006", LAB2), "pass");
+    assert_eq!(status(&r, "PHS007", LAB2), "fail");
+    assert!(said(&r, "PHS007", LAB2).contains("no ACE grants it"));
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn deny_on_a_group_overrides_the_allow() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1:svc-denied"]);
+    assert_eq!(status(&r, "PHS007", LAB1), "fail");
+    let f = finding(&r, "PHS007", LAB1);
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("explicit deny") && msg.contains("PHS Denied"), "{msg}");
+    // Get-Changes is still granted through PHS Allowed.
+    assert!(f["evidence"].to_string().contains("PHS Allowed"), "{f:#}");
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn rights_only_on_an_ou_do_not_count() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1:svc-ouonly"]);
+    assert_eq!(status(&r, "PHS007", LAB1), "fail");
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn full_control_on_the_domain_root() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1:svc-fullcontrol"]);
+    assert_eq!(status(&r, "PHS007", LAB1), "pass");
+    assert!(said(&r, "PHS007", LAB1).contains("svc-fullcontrol"));
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn bad_password() {
+    let lab = lab();
+    let wrong = format!("{}-wrong", password(&lab, "lab2", "svc-norights"));
+    let r = diagnose_ad(&["--forest", &format!("lab2:svc-norights:{wrong}")]);
+    assert_eq!(status(&r, "PHS006", LAB2), "fail");
+    assert!(said(&r, "PHS006", LAB2).contains("sub-code 52e"), "{}", said(&r, "PHS006", LAB2));
+    assert_eq!(status(&r, "PHS007", LAB2), "skipped");
+    // A correct bind resets the bad-password count (3 in a row lock accounts in this lab).
+    let r = diagnose_ad(&["--forest", "lab2:svc-norights"]);
+    assert_eq!(status(&r, "PHS006", LAB2), "pass");
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn refused_accounts_name_their_sub_code() {
+    lab();
+    for (account, code, words) in [
+        ("svc-disabled", "533", "disabled"),
+        ("svc-mustchange", "773", "must be changed"),
+        ("svc-expired", "701", "expired"),
+        ("svc-locked", "775", "locked out"),
+    ] {
+        let r = diagnose_ad(&["--forest", &format!("lab1:{account}")]);
+        assert_eq!(status(&r, "PHS006", LAB1), "fail", "{account}");
+        let f = finding(&r, "PHS006", LAB1);
+        let msg = f["message"].as_str().unwrap();
+        assert!(msg.contains(code) && msg.contains(words), "{account}: {msg}");
+        assert!(f["evidence"].to_string().contains(&format!("sub-code {code}")));
+    }
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn a_domain_name_that_does_not_resolve() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1", "--domain", "lab1:nosuch.lab1.example.test"]);
+    let d = "nosuch.lab1.example.test";
+    assert_eq!(status(&r, "PHS005", d), "fail");
+    assert!(said(&r, "PHS005", d).contains("does not exist"), "{}", said(&r, "PHS005", d));
+    assert_eq!(status(&r, "PHS006", d), "skipped");
+    assert_eq!(status(&r, "PHS007", d), "skipped");
+}
+
+/// Forwards 127.0.0.12:389 to the lab1 DC, with nothing on 135: LDAP works,
+/// the RPC path password hash sync uses does not.
+fn ldap_only_forwarder() -> std::thread::JoinHandle<()> {
+    let _ = Command::new("ip").args(["addr", "add", "127.0.0.12/8", "dev", "lo"]).output();
+    let listener =
+        TcpListener::bind("127.0.0.12:389").expect("bind 127.0.0.12:389 (inside the lab namespace, as root)");
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect("127.0.0.2:389") else { continue };
+            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut &client, &mut &server);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut &s2, &mut &c2);
+            });
+        }
+    })
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn port_135_closed_while_389_is_open() {
+    lab();
+    let _forwarder = ldap_only_forwarder();
+    let r = diagnose_ad(&["--forest", "lab1", "--dcs", "lab1:127.0.0.12"]);
+    assert_eq!(status(&r, "PHS005", LAB1), "fail");
+    let why = said(&r, "PHS005", LAB1);
+    assert!(why.contains("389 open") && why.contains("135 closed"), "{why}");
+    assert!(why.contains("replication path"), "{why}");
+}
+
+/// Run by scripts/test.sh between `lab/lab.sh stop-dc lab2` and `start-dc lab2`.
+#[test]
+#[ignore = "needs the Samba lab with lab2's DC stopped (scripts/test.sh runs it)"]
+fn lab2_dc_stopped() {
+    lab();
+    let r = diagnose_ad(&["--forest", "lab1", "--forest", "lab2", "--dcs", "lab2:127.0.0.3"]);
+    assert_eq!(status(&r, "PHS005", LAB2), "fail");
+    let why = said(&r, "PHS005", LAB2);
+    assert!(why.contains("No domain controller") && why.contains("connection refused"), "{why}");
+    assert_eq!(status(&r, "PHS006", LAB2), "skipped");
+    assert_eq!(status(&r, "PHS007", LAB2), "skipped");
+    // The other forest is checked as usual: one dead DC does not stall the run.
+    assert_eq!(status(&r, "PHS007", LAB1), "pass");
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn collect_then_diagnose_snapshot_and_no_password_anywhere() {
+    let lab = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence(dir.path(), &["--forest", "lab1:svc-direct", "--forest", "lab2:svc-getchanges"]);
+    let config = config.to_str().unwrap();
+    let now = "2026-11-25T12:00:00Z";
+    let snapshot = dir.path().join("snapshot.json");
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+
+    let collected = phs_doctor(&["collect", "--config", config, "--now", now, "-o", snapshot.to_str().unwrap()]);
+    assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
+    outputs.extend([collected.stdout, collected.stderr, std::fs::read(&snapshot).unwrap()]);
+
+    let live = phs_doctor(&["diagnose", "--config", config, "--now", now, "--format", "json"]);
+    let offline = phs_doctor(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]);
+    let (l, o): (Value, Value) =
+        (serde_json::from_slice(&live.stdout).unwrap(), serde_json::from_slice(&offline.stdout).unwrap());
+    // Latencies differ between runs; the verdicts and messages do not.
+    let verdicts = |v: &Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["code"].clone(), f["scope"].clone(), f["status"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&l), verdicts(&o));
+    assert_eq!(status(&o, "PHS007", LAB2), "fail");
+    assert_eq!(status(&o, "PHS007", LAB1), "pass");
+    outputs.extend([live.stdout, live.stderr, offline.stdout, offline.stderr]);
+
+    for format in ["text", "markdown", "html"] {
+        let out = phs_doctor(&["diagnose", "--config", config, "--format", format, "--verbose"]);
+        outputs.extend([out.stdout, out.stderr]);
+    }
+    let secrets = [password(&lab, "lab1", "svc-direct"), password(&lab, "lab2", "svc-getchanges")];
+    for (i, out) in outputs.iter().enumerate() {
+        let text = String::from_utf8_lossy(out);
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a connector password appears in output #{i}");
+        }
+    }
+}
+
+/// Our SDDL rendering of the real domain root descriptors equals Samba's own.
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn sddl_matches_samba_for_both_domain_roots() {
+    use base64::Engine;
+    lab();
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence(dir.path(), &["--forest", "lab1:svc-norights", "--forest", "lab2:svc-norights"]);
+    let snapshot = dir.path().join("s.json");
+    let out = phs_doctor(&["collect", "--config", config.to_str().unwrap(), "-o", snapshot.to_str().unwrap()]);
+    assert!(out.status.success());
+    let snap: Value = serde_json::from_slice(&std::fs::read(&snapshot).unwrap()).unwrap();
+    let domains = snap["ad"]["domains"].as_array().unwrap();
+    assert_eq!(domains.len(), 2);
+    for d in domains {
+        let b64 = d["ldap"]["domain_root_sd"].as_str().expect("a non-admin gets the DACL with the SD flags control");
+        let domain_sid = d["ldap"]["domain_sid"].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let sd = phs_secdesc::SecurityDescriptor::parse(&bytes).unwrap();
+        let ours = sd.to_sddl(Some(&domain_sid.parse().unwrap()));
+        let samba = Command::new("/usr/bin/python3")
+            .args([
+                "-c",
+                "import sys,base64\nfrom samba.dcerpc import security\nfrom samba.ndr import ndr_unpack\n\
+                 sd=ndr_unpack(security.descriptor, base64.b64decode(sys.argv[1]))\n\
+                 print(sd.as_sddl(security.dom_sid(sys.argv[2])))",
+                b64,
+                domain_sid,
+            ])
+            .output()
+            .expect("/usr/bin/python3 with samba's bindings (installed by lab/lab.sh install)");
+        assert!(samba.status.success(), "{}", String::from_utf8_lossy(&samba.stderr));
+        let theirs = String::from_utf8(samba.stdout).unwrap();
+        assert_eq!(ours, theirs.trim(), "domain {}", d["domain"]);
+        assert!(ours.matches('(').count() > 40, "a real domain root has dozens of ACEs: {ours}");
+    }
+}
