@@ -7,6 +7,9 @@ use phs_model::{
 };
 use serde::{Deserialize, Serialize};
 
+/// The reason every event-log rule gives when no log was supplied.
+pub const NO_EVENTS: &str = "No Application event log supplied (--events).";
+
 /// Thresholds a user may change (config file `[evaluation]` or flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -81,6 +84,37 @@ impl<'a> Context<'a> {
         }
         let all = self.ad_connectors();
         all.len() == 1 && !all.iter().any(|(c, _)| c.id.is_mentioned_in(&text)) && !mentions_any_guid(&text)
+    }
+
+    /// For evidence that is missing: `Error` with the cause when the source
+    /// was given but could not be read, else `Skipped` with `not_supplied`.
+    pub fn absent(&self, source: SourceKind, not_supplied: &str) -> (Status, String) {
+        match self.snapshot.problems_for(source).find(|p| !p.partial) {
+            Some(p) => (Status::Error, format!("Could not read {}: {}", p.location, p.error)),
+            None => (Status::Skipped, not_supplied.to_owned()),
+        }
+    }
+
+    /// Runs `judge` on every domain the live AD checks visited; domains that
+    /// were not checked, or a run without AD checks, become skipped (or error)
+    /// findings of `rule` with the reason.
+    pub fn per_ad_domain(
+        &self,
+        rule: &crate::Rule,
+        judge: impl Fn(&DomainFacts) -> phs_model::Finding,
+    ) -> Vec<phs_model::Finding> {
+        match self.ad_domains() {
+            Err(skips) => skips.into_iter().map(|(s, st, why)| rule.finding(st, s, why).done()).collect(),
+            Ok(domains) => domains
+                .into_iter()
+                .map(|d| match &d.not_checked {
+                    Some(why) => {
+                        rule.finding(Status::Skipped, Scope::domain(&d.connector, &d.domain), why.clone()).done()
+                    }
+                    None => judge(d),
+                })
+                .collect(),
+        }
     }
 
     /// The live Active Directory facts per domain; or, when the AD checks did

@@ -1,3 +1,4 @@
+use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
 use crate::knowledge::event_ids::{lifecycle, AgentState, AGENT_ACTIVITY, LIFECYCLE_IDS};
 use crate::registry::Rule;
@@ -41,10 +42,7 @@ The newest lifecycle event and the newest activity after it.",
 fn check(cx: &Context) -> Vec<Finding> {
     let scope = Scope::server();
     if cx.events().is_none() {
-        let (status, message) = match cx.snapshot.problems_for(SourceKind::Events).find(|p| !p.partial) {
-            Some(p) => (Status::Error, format!("Could not read the event log {}: {}", p.location, p.error)),
-            None => (Status::Skipped, "No Application event log supplied (--events).".to_owned()),
-        };
+        let (status, message) = cx.absent(SourceKind::Events, NO_EVENTS);
         return vec![RULE.finding(status, scope, message).done()];
     }
     if let Some(cfg) = &cx.snapshot.server.config {

@@ -50,18 +50,11 @@ const PASSWORD_EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(14 * 
 const ACCOUNT_EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let domains = match cx.ad_domains() {
-        Ok(d) => d,
-        Err(skips) => return skips.into_iter().map(|(s, st, why)| RULE.finding(st, s, why).done()).collect(),
-    };
-    domains.into_iter().map(|d| judge(cx, d)).collect()
+    cx.per_ad_domain(&RULE, |d| judge(cx, d))
 }
 
 fn judge(cx: &Context, d: &DomainFacts) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
-    if let Some(why) = &d.not_checked {
-        return RULE.finding(Status::Skipped, scope, why.clone()).done();
-    }
     let Some(ldap) = &d.ldap else {
         return RULE
             .finding(

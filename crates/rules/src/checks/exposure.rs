@@ -40,15 +40,15 @@ Each exposed principal with its granting ACEs.",
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let domains = match cx.ad_domains() {
-        Ok(d) => d,
-        Err(skips) => return skips.into_iter().map(|(s, st, why)| RULE.finding(st, s, why).done()).collect(),
-    };
     // Every connector account SID known, from any domain: a forest's account
     // may be granted rights in each of its domains.
-    let connector_accounts: Vec<Sid> =
-        domains.iter().filter_map(|d| d.ldap.as_ref()?.account.as_ref()?.sid.as_deref()?.parse().ok()).collect();
-    domains.into_iter().map(|d| judge(d, &connector_accounts)).collect()
+    let connector_accounts: Vec<Sid> = cx
+        .ad_domains()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.ldap.as_ref()?.account.as_ref()?.sid.as_deref()?.parse().ok())
+        .collect();
+    cx.per_ad_domain(&RULE, |d| judge(d, &connector_accounts))
 }
 
 /// Who holds replication rights in every healthy domain: the DCs, SYSTEM and
@@ -71,9 +71,6 @@ fn expected(sid: &Sid, domain: Option<&Sid>, connector_accounts: &[Sid]) -> bool
 
 fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
-    if let Some(why) = &d.not_checked {
-        return RULE.finding(Status::Skipped, scope, why.clone()).done();
-    }
     let acl = match domain_acl(d) {
         Ok(a) => a,
         Err(why) => {

@@ -1,3 +1,4 @@
+use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
 use crate::knowledge::event_ids::{HEARTBEAT, PASSWORD_ACTIVITY};
 use crate::registry::Rule;
@@ -42,10 +43,7 @@ activity in the window.",
 fn check(cx: &Context) -> Vec<Finding> {
     let connectors = cx.ad_connectors();
     let Some(log) = cx.events() else {
-        let (status, why) = match cx.snapshot.problems_for(SourceKind::Events).find(|p| !p.partial) {
-            Some(p) => (Status::Error, format!("Could not read the event log {}: {}", p.location, p.error)),
-            None => (Status::Skipped, "No Application event log supplied (--events).".to_owned()),
-        };
+        let (status, why) = cx.absent(SourceKind::Events, NO_EVENTS);
         let scopes: Vec<Scope> = if connectors.is_empty() {
             vec![Scope::server()]
         } else {

@@ -107,18 +107,11 @@ fn describe_dc(dc: &DcFacts) -> String {
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let domains = match cx.ad_domains() {
-        Ok(d) => d,
-        Err(skips) => return skips.into_iter().map(|(s, st, why)| RULE.finding(st, s, why).done()).collect(),
-    };
-    domains.into_iter().map(judge_domain).collect()
+    cx.per_ad_domain(&RULE, judge_domain)
 }
 
 fn judge_domain(d: &DomainFacts) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
-    if let Some(why) = &d.not_checked {
-        return RULE.finding(Status::Skipped, scope, why.clone()).done();
-    }
     let draft = |status, message: String| {
         let mut f = RULE.finding(status, scope.clone(), message).evidence(
             "DC location",

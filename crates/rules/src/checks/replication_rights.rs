@@ -44,18 +44,11 @@ For each right: granted or not, and the deciding ACE with its trustee.",
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let domains = match cx.ad_domains() {
-        Ok(d) => d,
-        Err(skips) => return skips.into_iter().map(|(s, st, why)| RULE.finding(st, s, why).done()).collect(),
-    };
-    domains.into_iter().map(judge).collect()
+    cx.per_ad_domain(&RULE, judge)
 }
 
 fn judge(d: &DomainFacts) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
-    if let Some(why) = &d.not_checked {
-        return RULE.finding(Status::Skipped, scope, why.clone()).done();
-    }
     let acl = match domain_acl(d) {
         Ok(a) => a,
         Err(why) => {
