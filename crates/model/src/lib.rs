@@ -9,6 +9,7 @@ pub mod cmdlets;
 pub mod events;
 pub mod export;
 pub mod finding;
+pub mod graph;
 pub mod guid;
 pub mod snapshot;
 
@@ -19,6 +20,7 @@ pub use cmdlets::{CompanyFeatures, PartitionSyncState, SchedulerState};
 pub use events::{Event, EventLog, EventSourceSummary};
 pub use export::{AdConnector, Connector, ConnectorKind, Partition, PhsChannel, ServerConfig, SyncRule};
 pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
+pub use graph::{OnPremisesSync, Organization, TenantFacts};
 pub use guid::Guid;
 pub use snapshot::{CollectionProblem, ServerEvidence, Snapshot, SourceKind, SCHEMA_VERSION};
 

@@ -16,6 +16,9 @@ pub struct Snapshot {
     /// When the facts were collected; the default evaluation time of `diagnose --snapshot`.
     pub collected_at: Timestamp,
     pub server: ServerEvidence,
+    /// The tenant as Microsoft Graph reports it, when the Graph checks ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<crate::TenantFacts>,
     /// Live Active Directory facts, when the AD checks ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad: Option<AdEvidence>,
@@ -44,6 +47,7 @@ pub enum SourceKind {
     PartitionSyncState,
     Events,
     ActiveDirectory,
+    Graph,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +69,7 @@ impl Snapshot {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             collected_at,
             server: ServerEvidence::default(),
+            tenant: None,
             ad: None,
             problems: Vec::new(),
         }

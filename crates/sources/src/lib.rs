@@ -5,9 +5,12 @@
 //! - [`cmdlets`]: ADSync cmdlet output saved with `ConvertTo-Json`.
 //! - [`events`]: the Application event log, from .evtx or event XML.
 //! - [`ad`]: Active Directory itself, live (DNS, TCP, LDAP, RPC).
+//! - [`graph`]: the tenant, through Microsoft Graph.
 
 pub mod ad;
+pub mod graph;
 pub mod cmdlets;
 pub mod events;
 pub mod export;
+pub mod secret;
 pub mod text;

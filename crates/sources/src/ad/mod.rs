@@ -16,7 +16,8 @@ pub mod ldap;
 pub mod locate;
 pub mod tcp;
 
-use std::fmt;
+pub use crate::secret::Secret;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -100,34 +101,3 @@ impl DomainTarget {
     }
 }
 
-/// A connector account password. It never prints, never serialises, and is
-/// wiped from memory when dropped.
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-
-    /// The only way to read it: for the bind call.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        // Overwrite the buffer in place (clear keeps the allocation), and keep
-        // the optimiser from dropping the writes as dead stores.
-        let len = self.0.len();
-        self.0.clear();
-        self.0.extend(std::iter::repeat_n('\0', len));
-        std::hint::black_box(&self.0);
-    }
-}
