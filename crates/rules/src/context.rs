@@ -19,6 +19,10 @@ pub struct Settings {
     pub error_window: SignedDuration,
     /// This many errors within the window make a problem persistent (a failure).
     pub persistent_error_count: usize,
+    /// PHS011: how recent the tenant's last password sync must be.
+    pub password_sync_window: SignedDuration,
+    /// PHS012: how recent the tenant's last directory sync must be.
+    pub directory_sync_window: SignedDuration,
 }
 
 impl Default for Settings {
@@ -27,6 +31,8 @@ impl Default for Settings {
             heartbeat_window: SignedDuration::from_hours(3),
             error_window: SignedDuration::from_hours(2),
             persistent_error_count: 5,
+            password_sync_window: SignedDuration::from_hours(2),
+            directory_sync_window: SignedDuration::from_hours(3),
         }
     }
 }

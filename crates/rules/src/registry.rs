@@ -25,6 +25,8 @@ pub struct Rule {
 /// judge live Active Directory facts).
 pub static RULES: &[Rule] = &[
     checks::tenant::RULE,
+    checks::tenant_sync::DIRECTORY_SYNC,
+    checks::tenant_sync::RECENCY,
     checks::staging::RULE,
     checks::connector::RULE,
     checks::heartbeat::RULE,

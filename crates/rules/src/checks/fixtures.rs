@@ -264,3 +264,24 @@ pub fn domain_with_acl(extra: &str) -> DomainFacts {
     ldap.sid_names.insert(format!("{DOMAIN_SID}-1200"), "FABRIKAM\\old-sync".into());
     d
 }
+
+/// What Graph says of a tenant with PHS `enabled`, last directory sync and
+/// last password sync `dir_min` and `pwd_min` minutes before [`NOW`].
+pub fn tenant(enabled: bool, dir_min: Option<i64>, pwd_min: Option<i64>) -> TenantFacts {
+    let ago = |m: i64| now() - jiff::SignedDuration::from_mins(m);
+    TenantFacts {
+        tenant: "fabrikam.onmicrosoft.com".into(),
+        flow: "client-secret".into(),
+        signed_in_as: Some("app".into()),
+        graph_url: "https://graph.microsoft.com".into(),
+        sync: Some(OnPremisesSync { password_sync_enabled: Some(enabled), ..Default::default() }),
+        organization: Some(Organization {
+            on_premises_sync_enabled: Some(true),
+            on_premises_last_sync: dir_min.map(ago),
+            on_premises_last_password_sync: pwd_min.map(ago),
+            last_password_sync_source: Some("beta".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

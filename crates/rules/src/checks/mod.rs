@@ -12,6 +12,7 @@ pub mod reachability;
 pub mod replication_rights;
 pub mod staging;
 pub mod tenant;
+pub mod tenant_sync;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
