@@ -175,28 +175,34 @@ fn dn_to_fqdn(dn: &str) -> String {
         .join(".")
 }
 
-/// Reads each connector's password once (one prompt per connector, not per
-/// domain), then checks every domain in parallel.
-pub fn run(cfg: &ServerConfig, ad: &AdSection) -> Result<AdEvidence> {
-    let opts = ad.options()?;
-    if !opts.tls.verify {
+/// The live AD work, ready to run: each connector's password read once (one
+/// prompt per connector, not per domain), before any progress display.
+pub struct Prepared {
+    pub work: Vec<(DomainTarget, Option<Arc<Secret>>)>,
+    /// Domains that cannot be checked (no password), already as facts.
+    pub not_checked: Vec<phs_model::DomainFacts>,
+    pub options: AdOptions,
+}
+
+pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
+    let options = ad.options()?;
+    if !options.tls.verify {
         eprintln!("phs-doctor: WARNING: TLS certificate verification is OFF for the Active Directory checks ([ad] tls_verify = false); the connector account's password is sent to whatever answers.");
     }
     let mut secrets: BTreeMap<String, Result<Arc<Secret>, String>> = BTreeMap::new();
     let mut work = Vec::new();
-    let mut skipped = Vec::new();
+    let mut not_checked = Vec::new();
     for (target, source) in targets(cfg, ad)? {
         let secret = match &source {
             None => None,
             Some(src) => {
-                let entry = secrets.entry(target.connector.clone()).or_insert_with(|| {
-                    src.read(&target.bind_identity()).map(Arc::new).map_err(|e| format!("{} ({})", e, src.describe()))
-                });
+                let entry = secrets
+                    .entry(target.connector.clone())
+                    .or_insert_with(|| src.read(&target.bind_identity()).map(Arc::new).map_err(|e| format!("{} ({})", e, src.describe())));
                 match entry {
                     Ok(s) => Some(s.clone()),
                     Err(e) => {
-                        skipped
-                            .push(check::not_checked(&target, format!("No password for the connector account: {e}.")));
+                        not_checked.push(check::not_checked(&target, format!("No password for the connector account: {e}.")));
                         continue;
                     }
                 }
@@ -204,8 +210,13 @@ pub fn run(cfg: &ServerConfig, ad: &AdSection) -> Result<AdEvidence> {
         };
         work.push((target, secret));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let mut evidence = runtime.block_on(check::check_all(work, &opts));
-    evidence.domains.extend(skipped);
-    Ok(evidence)
+    Ok(Prepared { work, not_checked, options })
+}
+
+impl Prepared {
+    pub async fn run(self) -> AdEvidence {
+        let mut evidence = check::check_all(self.work, &self.options).await;
+        evidence.domains.extend(self.not_checked);
+        evidence
+    }
 }

@@ -56,6 +56,10 @@ pub struct InputArgs {
     /// settings even if the config file has no [ad] section.
     #[arg(long)]
     pub ad: bool,
+    /// Ask the tenant through Microsoft Graph (PHS001 live, PHS011, PHS012) with
+    /// the AZURE_* environment variables even if the config has no [graph] section.
+    #[arg(long)]
+    pub graph: bool,
     /// Evaluation time (RFC 3339). Default: the snapshot's collection time, else now.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,

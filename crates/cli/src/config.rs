@@ -15,6 +15,8 @@ pub struct ConfigFile {
     pub evaluation: EvaluationSection,
     /// Live Active Directory checks; present = enabled.
     pub ad: Option<crate::ad::AdSection>,
+    /// The tenant through Microsoft Graph; present = enabled.
+    pub graph: Option<crate::graph::GraphSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,6 +37,8 @@ pub struct EvaluationSection {
     pub heartbeat_window: Option<String>,
     pub error_window: Option<String>,
     pub persistent_error_count: Option<usize>,
+    pub password_sync_window: Option<String>,
+    pub directory_sync_window: Option<String>,
 }
 
 impl ConfigFile {
@@ -58,6 +62,9 @@ impl ConfigFile {
         }
         if let Some(ad) = cfg.ad.as_mut() {
             ad.rebase(base);
+        }
+        if let Some(g) = cfg.graph.as_mut() {
+            g.rebase(base);
         }
         Ok(cfg)
     }

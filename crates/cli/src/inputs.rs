@@ -34,6 +34,8 @@ pub struct Resolved {
     pub evidence: Evidence,
     /// Live AD checks to run, when enabled by `[ad]` or `--ad`.
     pub ad: Option<crate::ad::AdSection>,
+    /// The tenant to ask, when enabled by `[graph]` or `--graph`.
+    pub graph: Option<crate::graph::GraphSection>,
     pub now: Option<Timestamp>,
     pub config: ConfigFile,
 }
@@ -56,7 +58,8 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         None => None,
     };
     let ad = config.ad.clone().or_else(|| args.ad.then(Default::default));
-    Ok(Resolved { evidence, ad, now, config })
+    let graph = config.graph.clone().or_else(|| args.graph.then(Default::default));
+    Ok(Resolved { evidence, ad, graph, now, config })
 }
 
 pub fn parse_time(text: &str) -> Result<Timestamp> {
@@ -89,6 +92,12 @@ pub fn settings(
     if let Some(t) = errors.or(e.error_window.as_deref()) {
         s.error_window = parse_duration("error window", t)?;
     }
+    if let Some(t) = &e.password_sync_window {
+        s.password_sync_window = parse_duration("password_sync_window", t)?;
+    }
+    if let Some(t) = &e.directory_sync_window {
+        s.directory_sync_window = parse_duration("directory_sync_window", t)?;
+    }
     if let Some(n) = persistent.or(e.persistent_error_count) {
         if n == 0 {
             bail!("the persistent error count must be at least 1");
@@ -100,7 +109,12 @@ pub fn settings(
 
 /// Reads every piece of evidence; a piece that fails becomes a problem in the
 /// snapshot and the others are still read.
-pub fn collect(evidence: &Evidence, ad: Option<&crate::ad::AdSection>, collected_at: Timestamp) -> Snapshot {
+pub fn collect(
+    evidence: &Evidence,
+    ad: Option<&crate::ad::AdSection>,
+    graph: Option<&crate::graph::GraphSection>,
+    collected_at: Timestamp,
+) -> Snapshot {
     let mut snap = Snapshot::new(collected_at);
     let problem = |source, path: &PathBuf, error: String| CollectionProblem {
         source,
@@ -136,25 +150,6 @@ pub fn collect(evidence: &Evidence, ad: Option<&crate::ad::AdSection>, collected
             Err(e) => snap.problems.push(problem(SourceKind::PartitionSyncState, p, e)),
         }
     }
-    if let Some(ad) = ad {
-        // The domains to check come from the export's AD connectors.
-        match &snap.server.config {
-            Some(cfg) => match crate::ad::run(cfg, ad) {
-                Ok(facts) => snap.ad = Some(facts),
-                Err(e) => snap.problems.push(CollectionProblem {
-                    source: SourceKind::ActiveDirectory,
-                    location: "[ad]".into(),
-                    error: format!("{e:#}"),
-                    partial: false,
-                }),
-            },
-            None => snap.problems.push(CollectionProblem {
-                source: SourceKind::ActiveDirectory,
-                location: "[ad]".into(),
-                error: "the Active Directory checks need the configuration export (--server-config) to know the connectors and domains".into(),
-                partial: false,
-            }),
-        }
-    }
+    crate::live::run(&mut snap, ad, graph);
     snap
 }

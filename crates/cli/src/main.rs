@@ -7,7 +7,9 @@ mod ad;
 mod args;
 mod commands;
 mod config;
+mod graph;
 mod inputs;
+mod live;
 mod menu;
 mod secrets;
 

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 const PHS_MENU: &str = "Troubleshoot password hash synchronization";
 const EXPLAIN: &str = "Explain a check (rule documentation)";
 const TEST_AD: &str = "Test Active Directory connectivity";
+const TEST_ENTRA: &str = "Test Entra ID connectivity";
+/// The tenant rules the Entra ID connectivity item runs.
+const TENANT_RULES: &[&str] = &["PHS001", "PHS011", "PHS012"];
 /// The live Active Directory rules the AD connectivity item runs.
 const AD_RULES: &[&str] = &["PHS005", "PHS006", "PHS007", "PHS014"];
 const QUIT: &str = "Quit";
@@ -25,12 +28,18 @@ enum Next {
 pub fn run(inputs: &InputArgs) -> Result<i32> {
     println!("phs-doctor troubleshooting\n");
     loop {
-        let choice = match Select::new("Main menu", vec![PHS_MENU, TEST_AD, EXPLAIN, QUIT]).prompt() {
+        let choice = match Select::new("Main menu", vec![PHS_MENU, TEST_ENTRA, TEST_AD, EXPLAIN, QUIT]).prompt() {
             Ok(c) => c,
             Err(e) => return cancelled(e),
         };
         let next = match choice {
             PHS_MENU => phs_menu(inputs)?,
+            TEST_ENTRA => {
+                // The tenant alone needs no server evidence.
+                let graph_inputs = InputArgs { graph: true, ..inputs.clone() };
+                run_diagnosis(graph_inputs, TENANT_RULES.iter().map(|c| (*c).to_owned()).collect());
+                Next::Stay
+            }
             TEST_AD => {
                 let ad_inputs = InputArgs { ad: true, ..inputs.clone() };
                 if let Some(inputs) = ask_for_evidence(&ad_inputs)? {

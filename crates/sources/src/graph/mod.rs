@@ -1,3 +1,186 @@
 //! Microsoft Entra ID through Microsoft Graph: sign-in (OAuth 2.0 client
 //! credentials with a secret or a certificate, or the device code flow) and
 //! the few Graph reads the tenant checks need. Tokens live in memory only.
+//!
+//! - `auth`: the token endpoint (three flows) and Entra's error texts.
+//! - `assertion`: the signed JWT a certificate sign-in sends.
+//! - `client`: HTTP with timeouts, throttling retries, paging, error texts.
+//! - `read`: the Graph reads, turned into [`TenantFacts`].
+
+mod assertion;
+mod auth;
+mod client;
+mod read;
+
+pub use crate::secret::Secret;
+
+use phs_model::graph::TenantFacts;
+use std::time::Duration;
+
+/// Where to sign in and what to read, and how patient to be.
+#[derive(Debug, Clone)]
+pub struct GraphOptions {
+    /// The Entra ID sign-in host, without a trailing slash. Sovereign clouds
+    /// (and the tests' stand-in) differ.
+    pub authority: String,
+    /// The Graph base URL, without a trailing slash.
+    pub graph_url: String,
+    /// Every request (connect, send, whole answer) must finish within this.
+    pub timeout: Duration,
+    /// Retries on 429/503/504 before giving up.
+    pub max_retries: u32,
+    /// Cap on one wait before a retry, whatever `Retry-After` asks.
+    pub max_retry_wait: Duration,
+}
+
+impl Default for GraphOptions {
+    fn default() -> GraphOptions {
+        GraphOptions {
+            authority: "https://login.microsoftonline.com".to_owned(),
+            graph_url: "https://graph.microsoft.com".to_owned(),
+            timeout: Duration::from_secs(10),
+            max_retries: 3,
+            max_retry_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl GraphOptions {
+    pub(crate) fn authority_base(&self) -> &str {
+        self.authority.trim_end_matches('/')
+    }
+
+    pub(crate) fn graph_base(&self) -> &str {
+        self.graph_url.trim_end_matches('/')
+    }
+}
+
+/// How to sign in.
+#[derive(Debug)]
+pub enum Credential {
+    ClientSecret { tenant: String, client_id: String, secret: Secret },
+    /// PEM private key (PKCS#8 or PKCS#1 RSA) and the PEM certificate whose
+    /// SHA-256 thumbprint goes in the JWT header (`x5t#S256`).
+    ClientCertificate { tenant: String, client_id: String, private_key_pem: Secret, certificate_pem: String },
+    /// A person signs in at a terminal; `on_prompt` shows Entra's message
+    /// (URL + code).
+    DeviceCode { tenant: String, client_id: String },
+}
+
+impl Credential {
+    /// The tenant asked (GUID or domain).
+    pub fn tenant(&self) -> &str {
+        match self {
+            Credential::ClientSecret { tenant, .. }
+            | Credential::ClientCertificate { tenant, .. }
+            | Credential::DeviceCode { tenant, .. } => tenant,
+        }
+    }
+
+    /// The application (client) id.
+    pub fn client_id(&self) -> &str {
+        match self {
+            Credential::ClientSecret { client_id, .. }
+            | Credential::ClientCertificate { client_id, .. }
+            | Credential::DeviceCode { client_id, .. } => client_id,
+        }
+    }
+
+    /// `client-secret`, `client-certificate` or `device-code`, as
+    /// [`TenantFacts::flow`] records it.
+    pub fn flow(&self) -> &'static str {
+        match self {
+            Credential::ClientSecret { .. } => "client-secret",
+            Credential::ClientCertificate { .. } => "client-certificate",
+            Credential::DeviceCode { .. } => "device-code",
+        }
+    }
+
+    /// App-only sign-ins carry application permissions, which some Graph
+    /// APIs (onPremisesSynchronization) don't accept.
+    pub fn is_app_only(&self) -> bool {
+        !matches!(self, Credential::DeviceCode { .. })
+    }
+}
+
+/// Signs in, then reads the tenant facts. Never panics; every failure
+/// becomes text in [`TenantFacts`] (`sign_in_error` / `sync_error` /
+/// `organization_error`) naming the cause.
+pub async fn collect_tenant(
+    cred: &Credential,
+    opts: &GraphOptions,
+    on_prompt: &(dyn Fn(&str) + Send + Sync),
+) -> TenantFacts {
+    let mut facts = TenantFacts {
+        tenant: cred.tenant().to_owned(),
+        flow: cred.flow().to_owned(),
+        graph_url: opts.graph_base().to_owned(),
+        ..TenantFacts::default()
+    };
+    let http = match client::http_client(opts) {
+        Ok(h) => h,
+        Err(e) => {
+            facts.sign_in_error = Some(e);
+            return scrubbed(facts, cred, None);
+        }
+    };
+    let session = match auth::sign_in(&http, cred, opts, on_prompt).await {
+        Ok(s) => s,
+        Err(e) => {
+            facts.sign_in_error = Some(e);
+            return scrubbed(facts, cred, None);
+        }
+    };
+    facts.signed_in_as = Some(session.signed_in_as.clone());
+    let graph = client::GraphClient::new(&http, opts, &session.token);
+    // The two reads are independent; one slow endpoint shouldn't double the wait.
+    let (sync, org) = tokio::join!(read::sync_features(&graph, cred.is_app_only()), read::organization(&graph));
+    match sync {
+        Ok(s) => facts.sync = Some(s),
+        Err(e) => facts.sync_error = Some(e),
+    }
+    facts.organization = org.organization;
+    facts.organization_error = org.error;
+    scrubbed(facts, cred, Some(&session.token))
+}
+
+/// Last line of defence: no text the user sees may carry the client secret,
+/// the private key or the access token, even if a server echoed one back.
+fn scrubbed(mut facts: TenantFacts, cred: &Credential, token: Option<&Secret>) -> TenantFacts {
+    let mut secrets: Vec<&str> = Vec::new();
+    match cred {
+        Credential::ClientSecret { secret, .. } => secrets.push(secret.expose()),
+        Credential::ClientCertificate { private_key_pem, .. } => secrets.push(private_key_pem.expose()),
+        Credential::DeviceCode { .. } => {}
+    }
+    if let Some(t) = token {
+        secrets.push(t.expose());
+    }
+    // Very short values would blank out ordinary words; real secrets and
+    // tokens are far longer than this.
+    secrets.retain(|s| s.len() >= 8);
+    let scrub = |text: &mut String| {
+        for s in &secrets {
+            if text.contains(s) {
+                *text = text.replace(s, "***");
+            }
+        }
+    };
+    for field in [
+        &mut facts.signed_in_as,
+        &mut facts.sign_in_error,
+        &mut facts.sync_error,
+        &mut facts.organization_error,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        scrub(field);
+    }
+    if let Some(org) = &mut facts.organization {
+        for field in [&mut org.id, &mut org.display_name, &mut org.last_password_sync_source].into_iter().flatten() {
+            scrub(field);
+        }
+    }
+    facts
+}

@@ -1,0 +1,124 @@
+//! The `[graph]` section: how phs-doctor signs in to Microsoft Entra ID, with
+//! the usual environment conventions (AZURE_TENANT_ID, AZURE_CLIENT_ID,
+//! AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH) as defaults.
+
+use crate::inputs::parse_duration;
+use crate::secrets::PasswordSource;
+use anyhow::{anyhow, bail, Context as _, Result};
+use phs_sources::graph::{Credential, GraphOptions};
+use phs_sources::secret::Secret;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSection {
+    /// Tenant id or domain; default AZURE_TENANT_ID.
+    pub tenant_id: Option<String>,
+    /// Application (client) id; default AZURE_CLIENT_ID.
+    pub client_id: Option<String>,
+    /// `client-secret`, `client-certificate` or `device-code`; default: a
+    /// certificate when one is named, else a secret when one is given, else
+    /// the device code flow.
+    pub flow: Option<String>,
+    /// Environment variable holding the client secret; default AZURE_CLIENT_SECRET.
+    pub client_secret_env: Option<String>,
+    /// File (owner-only) holding the client secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// PEM file with the private key and the certificate; default AZURE_CLIENT_CERTIFICATE_PATH.
+    pub certificate_path: Option<PathBuf>,
+    /// Default https://login.microsoftonline.com (sovereign clouds differ).
+    pub authority: Option<String>,
+    /// Default https://graph.microsoft.com.
+    pub graph_url: Option<String>,
+    /// Per request; default 10 s.
+    pub timeout: Option<String>,
+}
+
+impl GraphSection {
+    pub fn rebase(&mut self, base: &Path) {
+        for p in [&mut self.client_secret_file, &mut self.certificate_path].into_iter().flatten() {
+            *p = base.join(&*p);
+        }
+    }
+
+    pub fn options(&self) -> Result<GraphOptions> {
+        let mut o = GraphOptions::default();
+        if let Some(a) = &self.authority {
+            o.authority = a.trim_end_matches('/').to_owned();
+        }
+        if let Some(g) = &self.graph_url {
+            o.graph_url = g.trim_end_matches('/').to_owned();
+        }
+        if let Some(t) = &self.timeout {
+            o.timeout = parse_duration("[graph] timeout", t)?.unsigned_abs();
+        }
+        Ok(o)
+    }
+
+    /// The credential, with its secret read now (before any progress display).
+    pub fn credential(&self) -> Result<Credential> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let tenant = self
+            .tenant_id
+            .clone()
+            .or_else(|| env("AZURE_TENANT_ID"))
+            .ok_or_else(|| anyhow!("[graph] needs tenant_id (or AZURE_TENANT_ID)"))?;
+        let client_id = self
+            .client_id
+            .clone()
+            .or_else(|| env("AZURE_CLIENT_ID"))
+            .ok_or_else(|| anyhow!("[graph] needs client_id (or AZURE_CLIENT_ID)"))?;
+        let certificate = self.certificate_path.clone().or_else(|| env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from));
+        let secret_env = self.client_secret_env.clone().unwrap_or_else(|| "AZURE_CLIENT_SECRET".to_owned());
+        let secret_source = match &self.client_secret_file {
+            Some(f) => Some(PasswordSource::File(f.clone())),
+            None => env(&secret_env).map(|_| PasswordSource::Env(secret_env.clone())),
+        };
+        let flow = match self.flow.as_deref() {
+            Some(f) => f.to_owned(),
+            None if certificate.is_some() => "client-certificate".into(),
+            None if secret_source.is_some() => "client-secret".into(),
+            None => "device-code".into(),
+        };
+        Ok(match flow.as_str() {
+            "client-secret" => {
+                let src = secret_source.ok_or_else(|| {
+                    anyhow!("[graph] flow client-secret: set {secret_env} or client_secret_file (never on the command line)")
+                })?;
+                let secret = src.read("the client secret").map_err(|e| anyhow!("[graph] client secret: {e}"))?;
+                Credential::ClientSecret { tenant, client_id, secret }
+            }
+            "client-certificate" => {
+                let path = certificate
+                    .ok_or_else(|| anyhow!("[graph] flow client-certificate: set certificate_path or AZURE_CLIENT_CERTIFICATE_PATH"))?;
+                let (key, cert) = read_pem_pair(&path)?;
+                Credential::ClientCertificate { tenant, client_id, private_key_pem: key, certificate_pem: cert }
+            }
+            "device-code" => Credential::DeviceCode { tenant, client_id },
+            other => bail!("[graph] flow {other:?}: use client-secret, client-certificate or device-code"),
+        })
+    }
+}
+
+/// Splits a PEM file holding a private key and a certificate (as Azure
+/// tooling writes them, in either order). The key file must be private.
+fn read_pem_pair(path: &Path) -> Result<(Secret, String)> {
+    let text = PasswordSource::File(path.to_path_buf())
+        .read("the certificate key")
+        .map_err(|e| anyhow!("[graph] certificate: {e}"))?;
+    let text = text.expose();
+    let block = |kind: &str| -> Option<String> {
+        let begin = text.find(&format!("-----BEGIN {kind}"))?;
+        let end_marker = format!("-----END {kind}");
+        let end = text[begin..].find(&end_marker)? + begin;
+        let close = text[end..].find("-----\n").map(|i| end + i + 5).or_else(|| text[end..].rfind("-----").map(|i| end + i + 5))?;
+        Some(text[begin..close.min(text.len())].to_owned())
+    };
+    let key = block("PRIVATE KEY").or_else(|| block("RSA PRIVATE KEY"));
+    let cert = block("CERTIFICATE");
+    match (key, cert) {
+        (Some(k), Some(c)) => Ok((Secret::new(k), c)),
+        _ => Err(anyhow!("{}: needs a PEM private key and a PEM certificate", path.display())).context("[graph] certificate_path"),
+    }
+}
