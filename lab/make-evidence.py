@@ -5,17 +5,21 @@ forests, and a phs-doctor.toml whose [ad] section reaches them (each forest's
 own DNS server, the lab CA, a password file per connector, mode 600).
 
     lab/make-evidence.py OUT_DIR [--forest lab1[:ACCOUNT[:PASSWORD]]]... [--domain lab1:FQDN] [--dcs lab1:HOST,...]
+                         [--heartbeat-at RFC3339]
 
 ACCOUNT defaults to svc-direct; PASSWORD to the account's password in
 .lab/lab.json (give one to test a wrong password). --domain replaces the
 partition's domain name (a domain that does not exist); --dcs sets the DCs to
-use instead of DNS. Test data only: the passwords are the lab's.
+use instead of DNS. --heartbeat-at adds an Application log (wevtutil XML) in
+which the agent is alive and every connector's heartbeat (653/654) was last
+written at that time, the log reaching back four hours before it. Test data only: the passwords are the lab's.
 """
 import argparse
 import json
 import os
 import pathlib
 import uuid
+from datetime import datetime, timedelta
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENTRA_ID = "5B0E8C1D-3F6A-4E2B-9C7D-1A2B3C4D5E6F"
@@ -54,12 +58,39 @@ MV_XML = """<saved-mv-configuration server='LAB-SYNC01' export-date='2026-11-25 
 """
 
 
+EVENT = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+         "<Provider Name='Directory Synchronization'/><EventID Qualifiers='0'>{id}</EventID><Version>0</Version>"
+         "<Level>4</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords>"
+         "<TimeCreated SystemTime='{time}'/><EventRecordID>{record}</EventRecordID><Correlation/>"
+         "<Execution ProcessID='2876' ThreadID='8012'/><Channel>Application</Channel><Computer>LAB-SYNC01.lab.test</Computer>"
+         "<Security/></System><EventData><Data>{text}</Data></EventData></Event>")
+
+
+def heartbeat_log(at, connectors):
+    """The agent's events as wevtutil writes them (no root element): started
+    four hours before `at`, then each connector's ping every 30 minutes."""
+    end = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+    events = [(end - timedelta(hours=4), 663, "Password Hash Sync manager is alive and running.")]
+    for step in range(8, -1, -1):
+        t = end - timedelta(minutes=30 * step)
+        for cid, fqdn in connectors:
+            info = (f"  TrackingID : {uuid.uuid4()}&#xD;&#xA;&lt;forest-info&gt;&#xD;&#xA;  &lt;partition-name&gt;{fqdn}"
+                    f"&lt;/partition-name&gt;&#xD;&#xA;  &lt;connector-id&gt;{cid.lower()}&lt;/connector-id&gt;&#xD;&#xA;"
+                    "&lt;/forest-info&gt;")
+            events.append((t - timedelta(seconds=1), 653, "Provision credentials ping start." + info))
+            events.append((t, 654, "Provision credentials ping end." + info))
+    return "".join(EVENT.format(id=i, time=stamp(t), record=48000 + n, text=text) + "\r\n"
+                   for n, (t, i, text) in enumerate(events))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--forest", action="append", default=[])
     ap.add_argument("--domain", action="append", default=[])
     ap.add_argument("--dcs", action="append", default=[])
+    ap.add_argument("--heartbeat-at")
     ap.add_argument("--facts", default=str(ROOT / ".lab" / "lab.json"))
     args = ap.parse_args()
     facts = json.load(open(args.facts))["forests"]
@@ -74,8 +105,12 @@ def main():
     (out / "server-config" / "Connectors" / f"Connector_{{{ENTRA_ID.lower()}}}.xml").write_text(ENTRA_XML)
     domains = dict(d.split(":", 1) for d in args.domain)
     dcs = dict(d.split(":", 1) for d in args.dcs)
-    toml = ["[server]", 'config_dir = "server-config"', "", "[ad]", 'locator = "dns"',
+    toml = ["[server]", 'config_dir = "server-config"']
+    if args.heartbeat_at:
+        toml.append('events = ["events/Application.xml"]')
+    toml += ["", "[ad]", 'locator = "dns"',
             'tls_ca_file = "lab-ca.pem"', 'connect_timeout = "2s"', 'operation_timeout = "5s"', ""]
+    connectors = []
     for spec in args.forest or ["lab1", "lab2"]:
         key, _, rest = spec.partition(":")
         account, _, password = rest.partition(":")
@@ -86,6 +121,7 @@ def main():
         fqdn = domains.get(key, f["domain"])
         dn = ",".join(f"DC={label}" for label in fqdn.split("."))
         cid = str(uuid.uuid5(uuid.NAMESPACE_DNS, "connector." + f["domain"])).upper()
+        connectors.append((cid, fqdn))
         xml = connector_xml(cid, f["domain"], f["domain"], (f["netbios"], account), [(dn, fqdn)])
         (out / "server-config" / "Connectors" / f"Connector_{{{cid.lower()}}}.xml").write_text(xml)
         pw = out / f"{key}.password"
@@ -95,6 +131,9 @@ def main():
         if key in dcs:
             toml.append("dcs = [" + ", ".join(f'"{h}"' for h in dcs[key].split(",")) + "]")
         toml.append("")
+    if args.heartbeat_at:
+        (out / "events").mkdir(exist_ok=True)
+        (out / "events" / "Application.xml").write_text(heartbeat_log(args.heartbeat_at, connectors), newline="")
     (out / "phs-doctor.toml").write_text("\n".join(toml))
     print(out / "phs-doctor.toml")
 

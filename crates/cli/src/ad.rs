@@ -196,13 +196,14 @@ pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
         let secret = match &source {
             None => None,
             Some(src) => {
-                let entry = secrets
-                    .entry(target.connector.clone())
-                    .or_insert_with(|| src.read(&target.bind_identity()).map(Arc::new).map_err(|e| format!("{} ({})", e, src.describe())));
+                let entry = secrets.entry(target.connector.clone()).or_insert_with(|| {
+                    src.read(&target.bind_identity()).map(Arc::new).map_err(|e| format!("{} ({})", e, src.describe()))
+                });
                 match entry {
                     Ok(s) => Some(s.clone()),
                     Err(e) => {
-                        not_checked.push(check::not_checked(&target, format!("No password for the connector account: {e}.")));
+                        not_checked
+                            .push(check::not_checked(&target, format!("No password for the connector account: {e}.")));
                         continue;
                     }
                 }

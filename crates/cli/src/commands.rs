@@ -21,7 +21,12 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
         Some(path) => read_snapshot(path)?,
         None => {
             require_evidence(&resolved.evidence, resolved.graph.is_some())?;
-            inputs::collect(&resolved.evidence, resolved.ad.as_ref(), resolved.graph.as_ref(), resolved.now.unwrap_or_else(current_time))
+            inputs::collect(
+                &resolved.evidence,
+                resolved.ad.as_ref(),
+                resolved.graph.as_ref(),
+                resolved.now.unwrap_or_else(current_time),
+            )
         }
     };
     // Default evaluation time: the collection time (of the snapshot, or now).
@@ -60,7 +65,12 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
 pub fn collect(args: &CollectArgs) -> Result<i32> {
     let resolved = inputs::resolve(&args.inputs)?;
     require_evidence(&resolved.evidence, resolved.graph.is_some())?;
-    let snapshot = inputs::collect(&resolved.evidence, resolved.ad.as_ref(), resolved.graph.as_ref(), resolved.now.unwrap_or_else(current_time));
+    let snapshot = inputs::collect(
+        &resolved.evidence,
+        resolved.ad.as_ref(),
+        resolved.graph.as_ref(),
+        resolved.now.unwrap_or_else(current_time),
+    );
     let mut json = serde_json::to_string_pretty(&snapshot).context("cannot serialise the snapshot")?;
     json.push('\n');
     let out = (args.output.as_os_str() != "-").then_some(args.output.as_path());

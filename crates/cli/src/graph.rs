@@ -4,8 +4,8 @@
 
 use crate::inputs::parse_duration;
 use crate::secrets::PasswordSource;
-use anyhow::{anyhow, bail, Context as _, Result};
-use phs_sources::graph::{Credential, GraphOptions};
+use anyhow::{anyhow, bail, Result};
+use phs_sources::graph::{split_key_and_certificate, Credential, GraphOptions};
 use phs_sources::secret::Secret;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,8 @@ pub struct GraphSection {
     pub client_secret_file: Option<PathBuf>,
     /// PEM file with the private key and the certificate; default AZURE_CLIENT_CERTIFICATE_PATH.
     pub certificate_path: Option<PathBuf>,
-    /// Default https://login.microsoftonline.com (sovereign clouds differ).
+    /// Default AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com
+    /// (sovereign clouds differ).
     pub authority: Option<String>,
     /// Default https://graph.microsoft.com.
     pub graph_url: Option<String>,
@@ -44,7 +45,9 @@ impl GraphSection {
 
     pub fn options(&self) -> Result<GraphOptions> {
         let mut o = GraphOptions::default();
-        if let Some(a) = &self.authority {
+        // AZURE_AUTHORITY_HOST is the Azure SDKs' name for the sign-in host.
+        let env_authority = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|v| !v.is_empty());
+        if let Some(a) = self.authority.as_ref().or(env_authority.as_ref()) {
             o.authority = a.trim_end_matches('/').to_owned();
         }
         if let Some(g) = &self.graph_url {
@@ -69,7 +72,8 @@ impl GraphSection {
             .clone()
             .or_else(|| env("AZURE_CLIENT_ID"))
             .ok_or_else(|| anyhow!("[graph] needs client_id (or AZURE_CLIENT_ID)"))?;
-        let certificate = self.certificate_path.clone().or_else(|| env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from));
+        let certificate =
+            self.certificate_path.clone().or_else(|| env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from));
         let secret_env = self.client_secret_env.clone().unwrap_or_else(|| "AZURE_CLIENT_SECRET".to_owned());
         let secret_source = match &self.client_secret_file {
             Some(f) => Some(PasswordSource::File(f.clone())),
@@ -90,8 +94,9 @@ impl GraphSection {
                 Credential::ClientSecret { tenant, client_id, secret }
             }
             "client-certificate" => {
-                let path = certificate
-                    .ok_or_else(|| anyhow!("[graph] flow client-certificate: set certificate_path or AZURE_CLIENT_CERTIFICATE_PATH"))?;
+                let path = certificate.ok_or_else(|| {
+                    anyhow!("[graph] flow client-certificate: set certificate_path or AZURE_CLIENT_CERTIFICATE_PATH")
+                })?;
                 let (key, cert) = read_pem_pair(&path)?;
                 Credential::ClientCertificate { tenant, client_id, private_key_pem: key, certificate_pem: cert }
             }
@@ -101,24 +106,11 @@ impl GraphSection {
     }
 }
 
-/// Splits a PEM file holding a private key and a certificate (as Azure
-/// tooling writes them, in either order). The key file must be private.
+/// The private key and the certificate from one PEM file (as Azure tooling
+/// writes them). The file must be private: it holds the key.
 fn read_pem_pair(path: &Path) -> Result<(Secret, String)> {
     let text = PasswordSource::File(path.to_path_buf())
         .read("the certificate key")
         .map_err(|e| anyhow!("[graph] certificate: {e}"))?;
-    let text = text.expose();
-    let block = |kind: &str| -> Option<String> {
-        let begin = text.find(&format!("-----BEGIN {kind}"))?;
-        let end_marker = format!("-----END {kind}");
-        let end = text[begin..].find(&end_marker)? + begin;
-        let close = text[end..].find("-----\n").map(|i| end + i + 5).or_else(|| text[end..].rfind("-----").map(|i| end + i + 5))?;
-        Some(text[begin..close.min(text.len())].to_owned())
-    };
-    let key = block("PRIVATE KEY").or_else(|| block("RSA PRIVATE KEY"));
-    let cert = block("CERTIFICATE");
-    match (key, cert) {
-        (Some(k), Some(c)) => Ok((Secret::new(k), c)),
-        _ => Err(anyhow!("{}: needs a PEM private key and a PEM certificate", path.display())).context("[graph] certificate_path"),
-    }
+    split_key_and_certificate(&text).map_err(|e| anyhow!("[graph] certificate_path {}: {e}", path.display()))
 }

@@ -51,7 +51,10 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     };
 
     let progress = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    progress.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     progress.enable_steady_tick(Duration::from_millis(120));
     let domains = ad_job.as_ref().map_or(0, |p| p.work.len());
     let mut parts = Vec::new();

@@ -2,66 +2,15 @@
 //! Microsoft Graph, here a local stand-in serving the documented response
 //! shapes (token endpoint, onPremisesSynchronization, organization v1.0/beta).
 
-use serde_json::{json, Value};
+mod support;
+
+use serde_json::json;
+use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
+use support::{graph_section, stand_in, SECRET, TENANT, TOKEN};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const TENANT: &str = "00000000-1111-2222-3333-444444444444";
-const SECRET: &str = "client-secret-value-for-tests-7Q~";
-const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJhcHBpZCI6InRlc3QifQ.stand-in-access-token";
-
-/// A stand-in tenant: PHS on, directory sync 20 min ago, password sync `pwd_min` ago.
-pub async fn stand_in(pwd_min: i64, sync_status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    let now = jiff::Timestamp::now();
-    let ago = |m: i64| (now - jiff::SignedDuration::from_mins(m)).round(jiff::Unit::Second).unwrap().to_string();
-    Mock::given(method("POST"))
-        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN
-        })))
-        .mount(&server)
-        .await;
-    let sync = if sync_status == 200 {
-        ResponseTemplate::new(200).set_body_json(json!({
-            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/onPremisesSynchronization",
-            "value": [{
-                "id": TENANT,
-                "configuration": {"accidentalDeletionPrevention": {"synchronizationPreventionType": "enabledForCount", "alertThreshold": 500}},
-                "features": {"passwordSyncEnabled": true, "passwordWritebackEnabled": false, "userForcePasswordChangeOnLogonEnabled": false,
-                             "cloudPasswordPolicyForPasswordSyncedUsersEnabled": false, "directoryExtensionsEnabled": false}
-            }]
-        }))
-    } else {
-        ResponseTemplate::new(sync_status).set_body_json(json!({"error": {
-            "code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."
-        }}))
-    };
-    Mock::given(method("GET")).and(path("/v1.0/directory/onPremisesSynchronization")).respond_with(sync).mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/organization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "value": [{"id": TENANT, "displayName": "Fabrikam", "onPremisesSyncEnabled": true, "onPremisesLastSyncDateTime": ago(20)}]
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/beta/organization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "value": [{"id": TENANT, "onPremisesLastPasswordSyncDateTime": ago(pwd_min)}]
-        })))
-        .mount(&server)
-        .await;
-    server
-}
-
-pub fn graph_section(uri: &str) -> String {
-    format!(
-        "[graph]\ntenant_id = \"{TENANT}\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nflow = \"client-secret\"\nclient_secret_env = \"PHS_TEST_CLIENT_SECRET\"\nauthority = \"{uri}\"\ngraph_url = \"{uri}\"\ntimeout = \"5s\"\n"
-    )
-}
 
 fn run(config: &Path, extra: &[&str]) -> (Value, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
@@ -111,4 +60,169 @@ async fn stale_password_sync_and_a_missing_permission() {
     let phs011 = finding(&r, "PHS011");
     assert_eq!(phs011["status"], "warn", "{phs011:#}");
     assert!(phs011["message"].as_str().unwrap().contains("only password hash sync is silent"));
+}
+
+/// Runs phs-doctor with these arguments and environment, off the async test's threads.
+async fn run_with(args: Vec<String>, env: Vec<(&'static str, String)>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+            .args(&args)
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_CLIENT_ID")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+            .env_remove("AZURE_AUTHORITY_HOST")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+fn no_secret_in(outputs: &[&[u8]]) {
+    for (i, out) in outputs.iter().enumerate() {
+        let text = String::from_utf8_lossy(out);
+        assert!(!text.contains(SECRET), "the client secret appears in output #{i}");
+        assert!(!text.contains(TOKEN), "the access token appears in output #{i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_client_secret_is_an_error_with_its_cause_for_every_tenant_check() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '11111111-2222-3333-4444-555555555555'.\r\nTrace ID: 0a1b2c3d-0000-4000-8000-000000000001\r\nCorrelation ID: 0a1b2c3d-0000-4000-8000-000000000002\r\nTimestamp: 2026-12-01 10:00:00Z",
+            "error_codes": [7000215],
+            "timestamp": "2026-12-01 10:00:00Z",
+            "trace_id": "0a1b2c3d-0000-4000-8000-000000000001",
+            "correlation_id": "0a1b2c3d-0000-4000-8000-000000000002"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("phs-doctor.toml");
+    std::fs::write(&config, graph_section(&server.uri())).unwrap();
+    let out = run_with(
+        strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]),
+        vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "could not evaluate");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for code in ["PHS001", "PHS011", "PHS012"] {
+        let f = finding(&r, code);
+        assert_eq!(f["status"], "error", "{f:#}");
+        let said = f.to_string();
+        assert!(said.contains("the client secret is wrong") && said.contains("AADSTS7000215"), "{f:#}");
+    }
+    no_secret_in(&[&out.stdout, &out.stderr]);
+}
+
+/// The Azure SDKs' variables stand in for the config file's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_azure_environment_variables_sign_in_with_graph_flag() {
+    let server = stand_in(10, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("phs-doctor.toml");
+    std::fs::write(&config, format!("[graph]\ngraph_url = \"{}\"\n", server.uri())).unwrap();
+    let out = run_with(
+        strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]),
+        vec![
+            ("AZURE_TENANT_ID", TENANT.to_owned()),
+            ("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555".to_owned()),
+            ("AZURE_CLIENT_SECRET", SECRET.to_owned()),
+            ("AZURE_AUTHORITY_HOST", server.uri()),
+        ],
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&r, "PHS001")["status"], "pass", "{r:#}");
+    let token_request = &server.received_requests().await.unwrap()[0];
+    let form = String::from_utf8_lossy(&token_request.body);
+    assert!(form.contains("grant_type=client_credentials") && form.contains("client_id=11111111"), "{form}");
+    no_secret_in(&[&out.stdout, &out.stderr]);
+
+    // Without a client id there is nothing to sign in as: said, not guessed.
+    let out = run_with(
+        strings(&["diagnose", "--graph", "--format", "json", "--company-features", "/nonexistent.json"]),
+        vec![("AZURE_TENANT_ID", TENANT.to_owned())],
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phs012 = finding(&r, "PHS012");
+    assert_eq!(phs012["status"], "error", "{phs012:#}");
+    assert!(phs012.to_string().contains("AZURE_CLIENT_ID"), "{phs012:#}");
+}
+
+/// A person at a terminal: the device code message reaches stderr, and the
+/// token endpoint is polled with the device code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_code_flow_shows_the_code_and_polls_with_it() {
+    let server = stand_in(10, 200).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/devicecode")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "user_code": "FQK7PZ2LM",
+            "device_code": "DAQABAAEAAAD--device-code-for-tests",
+            "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900,
+            "interval": 0,
+            "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FQK7PZ2LM to authenticate."
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("phs-doctor.toml");
+    let section = graph_section(&server.uri()).replace("flow = \"client-secret\"", "flow = \"device-code\"");
+    std::fs::write(&config, section).unwrap();
+    let out = run_with(strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]), vec![]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("enter the code FQK7PZ2LM"), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&r, "PHS001")["status"], "pass", "{r:#}");
+    let requests = server.received_requests().await.unwrap();
+    let polled = requests.iter().any(|q| String::from_utf8_lossy(&q.body).contains("device_code=DAQABAAEAAAD"));
+    assert!(polled, "the token endpoint was not polled with the device code");
+    no_secret_in(&[&out.stdout, &out.stderr]);
+}
+
+/// `collect` keeps the tenant facts, not the secret or the token, and the
+/// snapshot judges the same offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_keeps_tenant_facts_but_no_secret() {
+    let server = stand_in(300, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("phs-doctor.toml");
+    std::fs::write(&config, graph_section(&server.uri())).unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    let env = vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())];
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap().to_string();
+    let config_arg = config.to_str().unwrap();
+    let collected = run_with(
+        strings(&["collect", "--config", config_arg, "--now", &now, "-o", snapshot.to_str().unwrap()]),
+        env.clone(),
+    )
+    .await;
+    assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
+    let saved = std::fs::read(&snapshot).unwrap();
+    let snap: Value = serde_json::from_slice(&saved).unwrap();
+    assert_eq!(snap["tenant"]["sync"]["password_sync_enabled"], true);
+    assert_eq!(snap["tenant"]["organization"]["last_password_sync_source"], "beta");
+    let live = run_with(strings(&["diagnose", "--config", config_arg, "--now", &now, "--format", "json"]), env).await;
+    let offline =
+        run_with(strings(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]), vec![]).await;
+    let (l, o): (Value, Value) =
+        (serde_json::from_slice(&live.stdout).unwrap(), serde_json::from_slice(&offline.stdout).unwrap());
+    assert_eq!(l["findings"], o["findings"]);
+    assert_eq!(finding(&o, "PHS011")["status"], "warn");
+    no_secret_in(&[&collected.stdout, &collected.stderr, &saved, &live.stdout, &offline.stdout]);
 }

@@ -7,6 +7,8 @@
 //!
 //! Every test fails loudly when the lab is not there.
 
+mod support;
+
 use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -342,5 +344,126 @@ fn sddl_matches_samba_for_both_domain_roots() {
         let theirs = String::from_utf8(samba.stdout).unwrap();
         assert_eq!(ours, theirs.trim(), "domain {}", d["domain"]);
         assert!(ours.matches('(').count() > 40, "a real domain root has dozens of ACEs: {ours}");
+    }
+}
+
+/// The troubleshooter's whole checklist, live: the tenant through the Graph
+/// stand-in, the server's evidence, and both lab forests. Then `collect` and
+/// `diagnose --snapshot` on the same state judge the same.
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn the_complete_live_checklist_with_the_tenant() {
+    let lab = lab();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tenant = runtime.block_on(support::stand_in(25, 200));
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
+    let heartbeat = (now - jiff::SignedDuration::from_mins(10)).to_string();
+    let now = now.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence(
+        dir.path(),
+        &["--forest", "lab1:svc-direct", "--forest", "lab2:svc-direct", "--heartbeat-at", &heartbeat],
+    );
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&support::graph_section(&tenant.uri()));
+    std::fs::write(&config, toml).unwrap();
+    let config = config.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+            .args(args)
+            .env("PHS_TEST_CLIENT_SECRET", support::SECRET)
+            .output()
+            .expect("run phs-doctor")
+    };
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+
+    let live = run(&["diagnose", "--config", config, "--now", &now, "--format", "json"]);
+    let r: Value = serde_json::from_slice(&live.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&live.stderr)));
+    // PHS014 warns: the lab seeds other principals with both rights.
+    assert_eq!(live.status.code(), Some(1), "{r:#}");
+    let server_wide = |code: &str| {
+        r["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("no {code}"))
+    };
+    for code in ["PHS001", "PHS012", "PHS011", "PHS002", "PHS009", "PHS010"] {
+        assert_eq!(server_wide(code)["status"], "pass", "{:#}", server_wide(code));
+    }
+    assert!(server_wide("PHS001")["message"].as_str().unwrap().contains("according to Microsoft Graph"));
+    for domain in [LAB1, LAB2] {
+        let connector = |code: &str| {
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["code"] == code && f["scope"]["connector"] == domain)
+                .unwrap_or_else(|| panic!("no {code} for connector {domain}"))
+        };
+        assert_eq!(connector("PHS003")["status"], "pass", "{:#}", connector("PHS003"));
+        assert_eq!(connector("PHS004")["status"], "pass", "{:#}", connector("PHS004"));
+        for code in ["PHS005", "PHS006", "PHS007", "PHS008"] {
+            assert_eq!(status(&r, code, domain), "pass", "{code} {domain}: {}", said(&r, code, domain));
+        }
+        assert_eq!(status(&r, "PHS014", domain), "warn");
+    }
+    outputs.extend([live.stdout, live.stderr]);
+
+    // The text report follows the troubleshooter: tenant, server, then each
+    // connector with its heartbeat and each of its domains.
+    let text = run(&["diagnose", "--config", config, "--now", &now]);
+    let shown = String::from_utf8_lossy(&text.stdout).into_owned();
+    let at = |needle: &str| shown.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{shown}"));
+    let order = [
+        at("Microsoft Entra ID tenant"),
+        at("Active Directory, live: 2 of 2 domains checked"),
+        at("\nTenant\n"),
+        at("PHS001"),
+        at("\nSync server\n"),
+        at("PHS002"),
+        at(&format!("AD connector {LAB1}")),
+        at("PHS004"),
+        at(&format!("Domain {LAB1}")),
+        at(&format!("AD connector {LAB2}")),
+        at(&format!("Domain {LAB2}")),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "checklist out of order: {order:?}\n{shown}");
+    let domain_block = &shown[at(&format!("Domain {LAB1}"))..at(&format!("AD connector {LAB2}"))];
+    let in_block = |code: &str| domain_block.find(code).unwrap_or_else(|| panic!("{code} not under {LAB1}"));
+    assert!(in_block("PHS005") < in_block("PHS006") && in_block("PHS006") < in_block("PHS007"));
+    outputs.extend([text.stdout, text.stderr]);
+
+    let snapshot = dir.path().join("snapshot.json");
+    let collected = run(&["collect", "--config", config, "--now", &now, "-o", snapshot.to_str().unwrap()]);
+    assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
+    let snap: Value = serde_json::from_slice(&std::fs::read(&snapshot).unwrap()).unwrap();
+    assert_eq!(snap["tenant"]["sync"]["password_sync_enabled"], true);
+    assert_eq!(snap["ad"]["domains"].as_array().unwrap().len(), 2);
+    let offline = run(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]);
+    let o: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    // Same state, same judgement: every finding's code, scope, status and
+    // message. (Only measured latencies in the evidence may differ.)
+    let judged = |v: &Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["code"].clone(), f["scope"].clone(), f["status"].clone(), f["message"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(judged(&r), judged(&o));
+    assert_eq!(offline.status.code(), Some(1));
+    outputs.extend([collected.stdout, collected.stderr, std::fs::read(&snapshot).unwrap()]);
+    outputs.extend([offline.stdout, offline.stderr]);
+
+    let secrets = [
+        support::SECRET.to_owned(),
+        support::TOKEN.to_owned(),
+        password(&lab, "lab1", "svc-direct"),
+        password(&lab, "lab2", "svc-direct"),
+    ];
+    for (i, out) in outputs.iter().enumerate() {
+        let text = String::from_utf8_lossy(out);
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a secret appears in output #{i}");
+        }
     }
 }

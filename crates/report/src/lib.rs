@@ -74,6 +74,19 @@ pub(crate) fn inputs_summary(snapshot: &Snapshot) -> Vec<String> {
     if let Some(rows) = &s.partition_sync_state {
         out.push(format!("partition sync state ({} rows)", rows.len()));
     }
+    // The live sources in the checklist's order: the tenant, then AD.
+    if let Some(t) = &snapshot.tenant {
+        let who = match (&t.signed_in_as, &t.sign_in_error) {
+            (Some(who), _) => format!("signed in as {who}"),
+            (None, Some(_)) => "sign-in failed".to_owned(),
+            (None, None) => "not signed in".to_owned(),
+        };
+        out.push(format!("Microsoft Entra ID tenant {} through {} ({}, {who})", t.tenant, t.graph_url, t.flow));
+    }
+    if let Some(ad) = &snapshot.ad {
+        let checked = ad.domains.iter().filter(|d| d.not_checked.is_none()).count();
+        out.push(format!("Active Directory, live: {checked} of {} domains checked", ad.domains.len()));
+    }
     out
 }
 

@@ -8,9 +8,9 @@
 //! - [`graph`]: the tenant, through Microsoft Graph.
 
 pub mod ad;
-pub mod graph;
 pub mod cmdlets;
 pub mod events;
 pub mod export;
+pub mod graph;
 pub mod secret;
 pub mod text;

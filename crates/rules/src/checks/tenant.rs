@@ -83,9 +83,23 @@ fn check(cx: &Context) -> Vec<Finding> {
         (None, None) => {
             let problem = graph_problem
                 .map(|p| format!("Microsoft Graph: {p}"))
-                .or_else(|| cx.snapshot.problems_for(SourceKind::Graph).next().map(|p| format!("Microsoft Graph: {}", p.error)))
-                .or_else(|| cx.snapshot.problems_for(SourceKind::CompanyFeatures).next().map(|p| format!("{}: {}", p.location, p.error)))
-                .or_else(|| features.map(|f| format!("{} has no PasswordHashSync field; is it the output of Get-ADSyncAADCompanyFeature?", f.path)));
+                .or_else(|| {
+                    cx.snapshot.problems_for(SourceKind::Graph).next().map(|p| format!("Microsoft Graph: {}", p.error))
+                })
+                .or_else(|| {
+                    cx.snapshot
+                        .problems_for(SourceKind::CompanyFeatures)
+                        .next()
+                        .map(|p| format!("{}: {}", p.location, p.error))
+                })
+                .or_else(|| {
+                    features.map(|f| {
+                        format!(
+                            "{} has no PasswordHashSync field; is it the output of Get-ADSyncAADCompanyFeature?",
+                            f.path
+                        )
+                    })
+                });
             let (status, message) = match problem {
                 Some(p) => (Status::Error, format!("Could not read the tenant's password hash sync feature: {p}")),
                 None => (
@@ -103,7 +117,9 @@ fn check(cx: &Context) -> Vec<Finding> {
         message = format!("Password hash synchronization is enabled for the tenant (according to {source}).");
         if any_ad_connector && connectors_on.is_empty() {
             status = Status::Warn;
-            message.push_str(" But no AD connector of the sync server has it enabled: the tenant and the server disagree.");
+            message.push_str(
+                " But no AD connector of the sync server has it enabled: the tenant and the server disagree.",
+            );
         } else {
             status = Status::Pass;
         }

@@ -87,11 +87,20 @@ fn recency(cx: &Context) -> Vec<Finding> {
             .done()];
     }
     let Some(org) = &tenant.organization else {
-        let why = tenant.sign_in_error.clone().or_else(|| tenant.organization_error.clone()).unwrap_or_else(|| "not read".into());
-        return vec![RECENCY.finding(Status::Error, scope, format!("Could not read the organization from Graph: {why}")).done()];
+        let why = tenant
+            .sign_in_error
+            .clone()
+            .or_else(|| tenant.organization_error.clone())
+            .unwrap_or_else(|| "not read".into());
+        return vec![RECENCY
+            .finding(Status::Error, scope, format!("Could not read the organization from Graph: {why}"))
+            .done()];
     };
     let Some(last_pwd) = org.on_premises_last_password_sync else {
-        let why = org.last_password_sync_source.clone().unwrap_or_else(|| "Graph returned no onPremisesLastPasswordSyncDateTime".into());
+        let why = org
+            .last_password_sync_source
+            .clone()
+            .unwrap_or_else(|| "Graph returned no onPremisesLastPasswordSyncDateTime".into());
         return vec![RECENCY
             .finding(Status::Skipped, scope, format!("The tenant's last password sync time is not available: {why}."))
             .done()];
@@ -138,7 +147,11 @@ fn directory_sync(cx: &Context) -> Vec<Finding> {
         return vec![DIRECTORY_SYNC.finding(status, scope, why).done()];
     };
     let Some(org) = &tenant.organization else {
-        let why = tenant.sign_in_error.clone().or_else(|| tenant.organization_error.clone()).unwrap_or_else(|| "not read".into());
+        let why = tenant
+            .sign_in_error
+            .clone()
+            .or_else(|| tenant.organization_error.clone())
+            .unwrap_or_else(|| "not read".into());
         return vec![DIRECTORY_SYNC
             .finding(Status::Error, scope, format!("Could not read the organization from Graph: {why}"))
             .done()];

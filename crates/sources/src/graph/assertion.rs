@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// skew around nbf/exp; ten minutes covers slow networks.
 const LIFETIME_SECS: i64 = 600;
 
+/// The labels an unencrypted RSA private key comes under: PKCS#1 and PKCS#8.
+const KEY_LABELS: [&str; 2] = ["RSA PRIVATE KEY", "PRIVATE KEY"];
+const ENCRYPTED_KEY: &str =
+    "the private key is encrypted; give it without a passphrase (PKCS#8 'PRIVATE KEY' or PKCS#1 'RSA PRIVATE KEY')";
+
 #[derive(Serialize)]
 struct Claims<'a> {
     aud: &'a str,
@@ -76,24 +81,37 @@ fn certificate_der(pem: &str) -> Result<Vec<u8>, String> {
 fn private_key(pem: &Secret) -> Result<EncodingKey, String> {
     let text = pem.expose();
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        return Err("the private key is encrypted; give it without a passphrase (PKCS#8 \
-                    'PRIVATE KEY' or PKCS#1 'RSA PRIVATE KEY')"
-            .to_owned());
+        return Err(ENCRYPTED_KEY.to_owned());
     }
     // Only the key's own block, so a file holding the certificate first
     // (as Azure tooling writes them) still works. Kept in a Secret: it is
     // the private key.
-    let block = ["RSA PRIVATE KEY", "PRIVATE KEY"]
-        .iter()
-        .find_map(|label| pem_block(text, label))
-        .map(|b| Secret::new(b.to_owned()))
-        .ok_or("the private key is not PEM: no -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- block")?;
+    let block =
+        KEY_LABELS.iter().find_map(|label| pem_block(text, label)).map(|b| Secret::new(b.to_owned())).ok_or(
+            "the private key is not PEM: no -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- block",
+        )?;
     EncodingKey::from_rsa_pem(block.expose().as_bytes()).map_err(|e| {
         format!(
             "the private key is not a usable RSA key (PKCS#8 'PRIVATE KEY' or PKCS#1 'RSA PRIVATE KEY', at least \
              2048 bits): {e}"
         )
     })
+}
+
+/// Splits a PEM file holding the private key and the certificate (in either
+/// order, as Azure tooling writes them) into the key, kept secret, and the
+/// certificate. Errors name what is missing, never the content.
+pub fn split_key_and_certificate(pem: &Secret) -> Result<(Secret, String), String> {
+    let text = pem.expose();
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return Err(ENCRYPTED_KEY.to_owned());
+    }
+    let key = KEY_LABELS
+        .iter()
+        .find_map(|label| pem_block(text, label))
+        .ok_or("no -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- block")?;
+    let cert = pem_block(text, "CERTIFICATE").ok_or("no -----BEGIN CERTIFICATE----- block")?;
+    Ok((Secret::new(key.to_owned()), cert.to_owned()))
 }
 
 /// The whole `-----BEGIN label-----` … `-----END label-----` block.

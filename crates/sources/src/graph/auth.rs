@@ -50,7 +50,8 @@ pub(crate) async fn sign_in(
             Ok(Session { token, signed_in_as: client_id.clone() })
         }
         Credential::ClientCertificate { client_id, private_key_pem, certificate_pem, .. } => {
-            let jwt = assertion::client_assertion(client_id, &token_url, private_key_pem, certificate_pem, Timestamp::now())?;
+            let jwt =
+                assertion::client_assertion(client_id, &token_url, private_key_pem, certificate_pem, Timestamp::now())?;
             let form = [
                 ("grant_type", "client_credentials"),
                 ("client_id", client_id.as_str()),
@@ -186,7 +187,9 @@ async fn device_code(
                 ))
             }
             Some("bad_verification_code") => {
-                return Err("Entra ID did not recognise the device code it had issued (bad_verification_code)".to_owned())
+                return Err(
+                    "Entra ID did not recognise the device code it had issued (bad_verification_code)".to_owned()
+                )
             }
             _ => return Err(describe_token_error(reply.status.as_u16(), &reply.body)),
         }
@@ -218,16 +221,15 @@ struct TokenError {
 /// secret's Value, not its Secret ID) (AADSTS7000215: Invalid client secret
 /// provided. …; HTTP 401 invalid_client; trace ID …; correlation ID …)".
 pub(crate) fn describe_token_error(status: u16, body: &[u8]) -> String {
-    let parsed = serde_json::from_slice::<TokenError>(body).ok().filter(|e| e.error.is_some() || e.error_description.is_some());
+    let parsed =
+        serde_json::from_slice::<TokenError>(body).ok().filter(|e| e.error.is_some() || e.error_description.is_some());
     let Some(e) = parsed else {
         return format!("the token endpoint answered HTTP {status} without an OAuth error ({})", snippet(body));
     };
     let description = e.error_description.as_deref().unwrap_or("");
     let code = e.error_codes.as_ref().and_then(|c| c.first().copied()).or_else(|| aadsts_in(description));
-    let cause = code
-        .and_then(known_cause)
-        .map(str::to_owned)
-        .unwrap_or_else(|| generic_cause(e.error.as_deref(), status));
+    let cause =
+        code.and_then(known_cause).map(str::to_owned).unwrap_or_else(|| generic_cause(e.error.as_deref(), status));
     // The first line is the message; Entra appends Trace ID, Correlation
     // ID and Timestamp lines, given separately below.
     let first_line = description.lines().next().unwrap_or("").trim();
@@ -263,7 +265,9 @@ fn aadsts_in(text: &str) -> Option<u64> {
 /// Entra authentication and authorization error codes" reference).
 fn known_cause(code: u64) -> Option<&'static str> {
     Some(match code {
-        90002 => "the tenant was not found: check the tenant id or domain, and that the authority is that tenant's cloud",
+        90002 => {
+            "the tenant was not found: check the tenant id or domain, and that the authority is that tenant's cloud"
+        }
         900023 => "the tenant id or domain is not valid",
         90014 => "the token request is missing a required field",
         50059 => "no tenant was named: app sign-ins need a tenant id or domain, not 'common'",
@@ -354,7 +358,10 @@ mod tests {
         let text = describe_token_error(400, br#"{"error":"invalid_grant","error_codes":[1234567]}"#);
         assert_eq!(text, "the sign-in grant was refused (AADSTS1234567; HTTP 400 invalid_grant)");
         let text = describe_token_error(502, b"<html>\n<body>Bad   gateway</body></html>");
-        assert_eq!(text, "the token endpoint answered HTTP 502 without an OAuth error (<html> <body>Bad gateway</body></html>)");
+        assert_eq!(
+            text,
+            "the token endpoint answered HTTP 502 without an OAuth error (<html> <body>Bad gateway</body></html>)"
+        );
     }
 
     #[test]

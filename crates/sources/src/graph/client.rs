@@ -284,7 +284,11 @@ impl ReadError {
             ReadError::Status(s) => match s.status {
                 401 => format!("the token was rejected (expired or wrong audience): {}", s.detail()),
                 403 => format!("access denied ({}): {forbidden}", s.detail()),
-                404 => format!("{} not found ({}): wrong Graph URL for this cloud, or the API is not available", s.url, s.detail()),
+                404 => format!(
+                    "{} not found ({}): wrong Graph URL for this cloud, or the API is not available",
+                    s.url,
+                    s.detail()
+                ),
                 300..=399 => format!(
                     "Graph answered {} with a redirect to {} ({}); not following it with the token",
                     s.url,

@@ -13,6 +13,7 @@ mod client;
 mod read;
 
 pub use crate::secret::Secret;
+pub use assertion::split_key_and_certificate;
 
 use phs_model::graph::TenantFacts;
 use std::time::Duration;
@@ -58,13 +59,25 @@ impl GraphOptions {
 /// How to sign in.
 #[derive(Debug)]
 pub enum Credential {
-    ClientSecret { tenant: String, client_id: String, secret: Secret },
+    ClientSecret {
+        tenant: String,
+        client_id: String,
+        secret: Secret,
+    },
     /// PEM private key (PKCS#8 or PKCS#1 RSA) and the PEM certificate whose
     /// SHA-256 thumbprint goes in the JWT header (`x5t#S256`).
-    ClientCertificate { tenant: String, client_id: String, private_key_pem: Secret, certificate_pem: String },
+    ClientCertificate {
+        tenant: String,
+        client_id: String,
+        private_key_pem: Secret,
+        certificate_pem: String,
+    },
     /// A person signs in at a terminal; `on_prompt` shows Entra's message
     /// (URL + code).
-    DeviceCode { tenant: String, client_id: String },
+    DeviceCode {
+        tenant: String,
+        client_id: String,
+    },
 }
 
 impl Credential {
@@ -166,14 +179,10 @@ fn scrubbed(mut facts: TenantFacts, cred: &Credential, token: Option<&Secret>) -
             }
         }
     };
-    for field in [
-        &mut facts.signed_in_as,
-        &mut facts.sign_in_error,
-        &mut facts.sync_error,
-        &mut facts.organization_error,
-    ]
-    .into_iter()
-    .flatten()
+    for field in
+        [&mut facts.signed_in_as, &mut facts.sign_in_error, &mut facts.sync_error, &mut facts.organization_error]
+            .into_iter()
+            .flatten()
     {
         scrub(field);
     }

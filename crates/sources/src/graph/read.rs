@@ -141,9 +141,9 @@ fn time(obj: &Value, key: &str, notes: &mut Vec<String>) -> Option<Timestamp> {
         return None;
     }
     let parsed = value.as_str().and_then(|s| {
-        s.parse::<Timestamp>()
-            .ok()
-            .or_else(|| s.parse::<DateTime>().ok().and_then(|dt| dt.to_zoned(TimeZone::UTC).ok()).map(|z| z.timestamp()))
+        s.parse::<Timestamp>().ok().or_else(|| {
+            s.parse::<DateTime>().ok().and_then(|dt| dt.to_zoned(TimeZone::UTC).ok()).map(|z| z.timestamp())
+        })
     });
     if parsed.is_none() {
         notes.push(format!("{key} is not a timestamp: {value}"));

@@ -1,0 +1,66 @@
+//! The Microsoft Graph stand-in the CLI tests share: a local HTTP server
+//! serving the token endpoint and the Graph reads in Microsoft's documented
+//! response shapes, for a tenant with password hash sync on.
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const TENANT: &str = "00000000-1111-2222-3333-444444444444";
+pub const SECRET: &str = "client-secret-value-for-tests-7Q~";
+pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJhcHBpZCI6InRlc3QifQ.stand-in-access-token";
+
+/// A stand-in tenant: PHS on, directory sync 20 min ago, password sync `pwd_min` ago.
+pub async fn stand_in(pwd_min: i64, sync_status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    let now = jiff::Timestamp::now();
+    let ago = |m: i64| (now - jiff::SignedDuration::from_mins(m)).round(jiff::Unit::Second).unwrap().to_string();
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN
+        })))
+        .mount(&server)
+        .await;
+    let sync = if sync_status == 200 {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/onPremisesSynchronization",
+            "value": [{
+                "id": TENANT,
+                "configuration": {"accidentalDeletionPrevention": {"synchronizationPreventionType": "enabledForCount", "alertThreshold": 500}},
+                "features": {"passwordSyncEnabled": true, "passwordWritebackEnabled": false, "userForcePasswordChangeOnLogonEnabled": false,
+                             "cloudPasswordPolicyForPasswordSyncedUsersEnabled": false, "directoryExtensionsEnabled": false}
+            }]
+        }))
+    } else {
+        ResponseTemplate::new(sync_status).set_body_json(json!({"error": {
+            "code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."
+        }}))
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1.0/directory/onPremisesSynchronization"))
+        .respond_with(sync)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/organization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [{"id": TENANT, "displayName": "Fabrikam", "onPremisesSyncEnabled": true, "onPremisesLastSyncDateTime": ago(20)}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/organization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [{"id": TENANT, "onPremisesLastPasswordSyncDateTime": ago(pwd_min)}]
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+pub fn graph_section(uri: &str) -> String {
+    format!(
+        "[graph]\ntenant_id = \"{TENANT}\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nflow = \"client-secret\"\nclient_secret_env = \"PHS_TEST_CLIENT_SECRET\"\nauthority = \"{uri}\"\ngraph_url = \"{uri}\"\ntimeout = \"5s\"\n"
+    )
+}
