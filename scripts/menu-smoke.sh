@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives the interactive menu in a real terminal (tmux): main menu ->
 # Troubleshoot password hash synchronization -> "does NOT work at all" runs
-# the diagnosis of the broken example -> back -> Quit.
+# the diagnosis of the broken example -> back -> Test Entra ID connectivity ->
+# Quit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${PHS_DOCTOR_BIN:-target/debug/phs-doctor}
@@ -9,7 +10,7 @@ session="phs-menu-$$"
 trap 'tmux kill-session -t "$session" 2>/dev/null || true' EXIT
 
 tmux new-session -d -s "$session" -x 160 -y 50 \
-  "PHS_DOCTOR_CONFIG=examples/two-forest-broken/phs-doctor.toml $bin; echo MENU-EXIT=\$?; sleep 30"
+  "env -u AZURE_TENANT_ID -u AZURE_CLIENT_ID PHS_DOCTOR_CONFIG=examples/two-forest-broken/phs-doctor.toml $bin; echo MENU-EXIT=\$?; sleep 30"
 
 screen() { tmux capture-pane -pt "$session" -S -1000; }
 wait_for() {
@@ -30,6 +31,16 @@ wait_for "Result: 7 pass, 2 warn, 2 fail, 0 error, 14 skipped (exit code 2)"
 wait_for "Press Enter to return to the menu"
 tmux send-keys -t "$session" Enter
 sleep 0.3
-tmux send-keys -t "$session" Down Down Enter
+# Back to the main menu, then "Test Entra ID connectivity": with no [graph]
+# and no AZURE_* variables it must say what is missing, not hang.
+tmux send-keys -t "$session" Down Enter
+sleep 0.3
+tmux send-keys -t "$session" Down Enter
+wait_for "PHS012 Could not read [graph]: [graph] needs tenant_id (or AZURE_TENANT_ID)"
+wait_for "Result: 1 pass, 0 warn, 0 fail, 2 error, 0 skipped (exit code 3)"
+wait_for "Press Enter to return to the menu"
+tmux send-keys -t "$session" Enter
+sleep 0.3
+tmux send-keys -t "$session" Down Down Down Down Enter
 wait_for "MENU-EXIT=0"
 echo "menu smoke test: ok"

@@ -43,7 +43,10 @@ const WIZARD_FIX: &str = "Run the Entra Connect wizard > Customize synchronizati
 fn check(cx: &Context) -> Vec<Finding> {
     let tenant = cx.snapshot.tenant.as_ref();
     let from_graph = tenant.and_then(|t| t.sync.as_ref()).and_then(|s| s.password_sync_enabled);
-    let graph_problem = tenant.and_then(|t| t.sign_in_error.clone().or_else(|| t.sync_error.clone()));
+    // Why Graph gave no answer: its own error, or a setup problem before sign-in.
+    let graph_problem = tenant
+        .and_then(|t| t.sign_in_error.clone().or_else(|| t.sync_error.clone()))
+        .or_else(|| cx.snapshot.problems_for(SourceKind::Graph).next().map(|p| p.error.clone()));
     let features = cx.snapshot.server.company_features.as_ref();
     let from_server = features.and_then(|f| f.password_hash_sync);
 
@@ -83,9 +86,6 @@ fn check(cx: &Context) -> Vec<Finding> {
         (None, None) => {
             let problem = graph_problem
                 .map(|p| format!("Microsoft Graph: {p}"))
-                .or_else(|| {
-                    cx.snapshot.problems_for(SourceKind::Graph).next().map(|p| format!("Microsoft Graph: {}", p.error))
-                })
                 .or_else(|| {
                     cx.snapshot
                         .problems_for(SourceKind::CompanyFeatures)
@@ -131,6 +131,9 @@ fn check(cx: &Context) -> Vec<Finding> {
         if !connectors_on.is_empty() {
             message.push_str(" The sync server's connectors have it enabled: the tenant and the server disagree.");
         }
+    }
+    if let (None, Some(p)) = (from_graph, &graph_problem) {
+        message.push_str(&format!(" The live tenant could not be asked (Microsoft Graph: {p})."));
     }
     if let (Some(g), Some(s)) = (from_graph, from_server) {
         if g != s {
@@ -220,6 +223,7 @@ mod tests {
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Pass]);
         assert!(f[0].message.contains("sync server"));
+        assert!(f[0].message.contains("could not be asked"), "{}", f[0].message);
         assert!(f[0].evidence.iter().any(|e| e.value.contains("OnPremDirectorySynchronization.Read.All")));
         s.server.company_features = None;
         let f = run(&s, check);

@@ -1,0 +1,1150 @@
+//! The Microsoft Graph / Entra ID client against a local stand-in (wiremock)
+//! serving Microsoft's documented response shapes: the v2.0 token and device
+//! code endpoints, `/v1.0/directory/onPremisesSynchronization`,
+//! `/v1.0/organization` and `/beta/organization`.
+//!
+//! Every test asserts what the user sees: the texts and facts in
+//! [`TenantFacts`]. Every run also goes through [`collect`], which checks that
+//! the serialised facts never carry the client secret, an access token or a
+//! line of the private key.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jiff::Timestamp;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use phs_model::graph::TenantFacts;
+use phs_sources::graph::{collect_tenant, Credential, GraphOptions, Secret};
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+// ---------------------------------------------------------------------------
+// The stand-in tenant
+// ---------------------------------------------------------------------------
+
+const TENANT: &str = "6f0c1a9e-3b7d-4c52-9a1e-2d8f4b6c0e13";
+const CLIENT_ID: &str = "2b9e4c71-8d05-4f3a-b6e2-91c7d0a5f384";
+const SECRET: &str = "Qx8~stand-in.client-secret_Value-for-tests-only";
+/// The app-only access token the token endpoint hands out.
+const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhcHBfZGlzcGxheW5hbWUiOiJzdGFuZC1pbiJ9.app-token-signature";
+const DEVICE_CODE: &str = "DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe-stand-in-device-code";
+const USER_CODE: &str = "FXHD3VZTL";
+const ADMIN_UPN: &str = "admin@contoso.onmicrosoft.com";
+const TRACE_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c00";
+const CORRELATION_ID: &str = "7c6b5a49-3827-4165-9e8d-7c6b5a493827";
+const REQUEST_ID: &str = "b1d2f3a4-5c6d-4e7f-8a9b-0c1d2e3f4a5b";
+const LAST_SYNC: &str = "2024-05-01T10:00:00Z";
+const LAST_PASSWORD_SYNC: &str = "2024-05-01T10:02:00Z";
+/// A different time, so a test can tell which endpoint a value came from.
+const BETA_PASSWORD_SYNC: &str = "2024-05-01T10:04:00Z";
+const PASSWORD_SYNC_FIELD: &str = "onPremisesLastPasswordSyncDateTime";
+
+const SYNC_PATH: &str = "/v1.0/directory/onPremisesSynchronization";
+const ORG_PATH: &str = "/v1.0/organization";
+const BETA_ORG_PATH: &str = "/beta/organization";
+
+fn token_path() -> String {
+    format!("/{TENANT}/oauth2/v2.0/token")
+}
+
+fn devicecode_path() -> String {
+    format!("/{TENANT}/oauth2/v2.0/devicecode")
+}
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A delegated access token as the device code flow returns it. Only its
+/// claims matter here (the client reads the user name, Graph verifies), so
+/// the signature is a placeholder.
+fn user_token() -> String {
+    let part = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = part(json!({"typ": "JWT", "alg": "RS256", "kid": "stand-in"}));
+    let claims = part(json!({
+        "aud": "https://graph.microsoft.com",
+        "iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+        "tid": TENANT,
+        "name": "Contoso Admin",
+        "preferred_username": ADMIN_UPN,
+        "scp": "OnPremDirectorySynchronization.Read.All Organization.Read.All",
+    }));
+    format!("{header}.{claims}.c3RhbmQtaW4tc2lnbmF0dXJl")
+}
+
+/// Short timeouts and waits so failures are quick; two retries on throttling.
+fn opts_at(url: &str) -> GraphOptions {
+    GraphOptions {
+        authority: url.to_owned(),
+        graph_url: url.to_owned(),
+        timeout: Duration::from_secs(2),
+        max_retries: 2,
+        max_retry_wait: Duration::from_secs(1),
+    }
+}
+
+fn opts(server: &MockServer) -> GraphOptions {
+    opts_at(&server.uri())
+}
+
+fn secret_cred() -> Credential {
+    Credential::ClientSecret { tenant: TENANT.into(), client_id: CLIENT_ID.into(), secret: Secret::new(SECRET.into()) }
+}
+
+fn cert_cred(private_key_pem: &str, certificate_pem: &str) -> Credential {
+    Credential::ClientCertificate {
+        tenant: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        private_key_pem: Secret::new(private_key_pem.into()),
+        certificate_pem: certificate_pem.into(),
+    }
+}
+
+fn device_cred() -> Credential {
+    Credential::DeviceCode { tenant: TENANT.into(), client_id: CLIENT_ID.into() }
+}
+
+/// Runs the whole collection, recording what `on_prompt` was shown, and
+/// checks the result for leaked secrets (see [`assert_no_secrets`]).
+async fn collect_prompted(cred: &Credential, opts: &GraphOptions) -> (TenantFacts, Vec<String>) {
+    let prompts = Mutex::new(Vec::new());
+    let on_prompt = |message: &str| prompts.lock().unwrap().push(message.to_owned());
+    let facts = collect_tenant(cred, opts, &on_prompt).await;
+    assert_no_secrets(&facts);
+    (facts, prompts.into_inner().unwrap())
+}
+
+async fn collect(cred: &Credential, opts: &GraphOptions) -> TenantFacts {
+    collect_prompted(cred, opts).await.0
+}
+
+/// Nothing the user sees (or that a snapshot stores) may hold the client
+/// secret, an access token, or any line of the private key.
+fn assert_no_secrets(facts: &TenantFacts) {
+    let text = serde_json::to_string(facts).unwrap();
+    let mut secrets = vec![SECRET.to_owned(), TOKEN.to_owned(), user_token()];
+    for key in ["test-key.pem", "test-key-pkcs1.pem"] {
+        // The short last line of a base64 body ("Aw==") could occur by
+        // chance; full lines could not.
+        secrets.extend(fixture(key).lines().filter(|l| !l.starts_with("-----") && l.len() >= 16).map(str::to_owned));
+    }
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "a secret leaked into the facts ({s:.12}…): {text}");
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`) as name → value. A
+/// query string has the same encoding, so reqwest's URL parser decodes it.
+fn form_of(request: &Request) -> BTreeMap<String, String> {
+    let body = String::from_utf8_lossy(&request.body);
+    Url::parse(&format!("http://form.invalid/?{body}")).unwrap().query_pairs().into_owned().collect()
+}
+
+/// Matches a form whose fields are exactly `expected` (no more, no fewer).
+fn form_is(expected: &[(&str, &str)]) -> impl Fn(&Request) -> bool + Send + Sync + 'static {
+    let expected: BTreeMap<String, String> = expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    move |request: &Request| form_of(request) == expected
+}
+
+/// Matches `/v1.0/organization` requests by whether their `$select` asks
+/// for the last password sync time (read.rs asks again without it when
+/// v1.0 refuses the property).
+fn selects_password_sync(wanted: bool) -> impl Fn(&Request) -> bool + Send + Sync + 'static {
+    move |request: &Request| {
+        let select = request.url.query_pairs().find(|(k, _)| k == "$select").map(|(_, v)| v.into_owned());
+        select.is_some_and(|s| s.split(',').any(|f| f == PASSWORD_SYNC_FIELD) == wanted)
+    }
+}
+
+async fn requests_to(server: &MockServer, wanted: &str) -> Vec<Request> {
+    let all = server.received_requests().await.expect("wiremock records requests");
+    all.into_iter().filter(|r| r.url.path() == wanted).collect()
+}
+
+async fn graph_requests(server: &MockServer) -> Vec<Request> {
+    let all = server.received_requests().await.expect("wiremock records requests");
+    all.into_iter().filter(|r| r.url.path().starts_with("/v1.0/") || r.url.path().starts_with("/beta/")).collect()
+}
+
+fn token_reply(token: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token
+    }))
+}
+
+/// An OAuth error as Entra sends it: the AADSTS message with Trace ID,
+/// Correlation ID and Timestamp lines, the same ids again as fields.
+fn entra_error(status: u16, error: &str, code: u64, message: &str) -> ResponseTemplate {
+    let at = "2024-05-01 10:00:00Z";
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": error,
+        "error_description": format!(
+            "AADSTS{code}: {message}\r\nTrace ID: {TRACE_ID}\r\nCorrelation ID: {CORRELATION_ID}\r\nTimestamp: {at}"
+        ),
+        "error_codes": [code],
+        "timestamp": at,
+        "trace_id": TRACE_ID,
+        "correlation_id": CORRELATION_ID,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    }))
+}
+
+/// A Graph error: `{"error":{"code","message","innerError"}}` plus the
+/// `request-id` header.
+fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).insert_header("request-id", REQUEST_ID).set_body_json(json!({"error": {
+        "code": code,
+        "message": message,
+        "innerError": {"date": "2024-05-01T10:00:00", "request-id": REQUEST_ID, "client-request-id": REQUEST_ID}
+    }}))
+}
+
+fn sync_body() -> Value {
+    json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/onPremisesSynchronization",
+        "value": [{
+            "id": TENANT,
+            "configuration": {
+                "synchronizationInterval": "PT30M",
+                "customerRequestedSynchronizationInterval": null,
+                "accidentalDeletionPrevention": {"synchronizationPreventionType": "enabledForCount", "alertThreshold": 500}
+            },
+            "features": {
+                "blockCloudObjectTakeoverThroughHardMatchEnabled": false,
+                "blockSoftMatchEnabled": false,
+                "bypassDirSyncOverridesEnabled": false,
+                "cloudPasswordPolicyForPasswordSyncedUsersEnabled": false,
+                "concurrentCredentialUpdateEnabled": false,
+                "concurrentOrgIdProvisioningEnabled": true,
+                "deviceWritebackEnabled": false,
+                "directoryExtensionsEnabled": false,
+                "fopeConflictResolutionEnabled": false,
+                "groupWriteBackEnabled": false,
+                "passwordSyncEnabled": true,
+                "passwordWritebackEnabled": false,
+                "quarantineUponProxyAddressesConflictEnabled": true,
+                "quarantineUponUpnConflictEnabled": true,
+                "softMatchOnUpnEnabled": true,
+                "synchronizeUpnForManagedUsersEnabled": true,
+                "unifiedGroupWritebackEnabled": true,
+                "userForcePasswordChangeOnLogonEnabled": false,
+                "userWritebackEnabled": false
+            }
+        }]
+    })
+}
+
+/// `/v1.0/organization`; `password_sync` is the extra field's value, or
+/// `None` to leave it out.
+fn org_body(password_sync: Option<Value>) -> Value {
+    let mut org = json!({
+        "id": TENANT,
+        "displayName": "Contoso",
+        "onPremisesSyncEnabled": true,
+        "onPremisesLastSyncDateTime": LAST_SYNC,
+    });
+    if let Some(v) = password_sync {
+        org[PASSWORD_SYNC_FIELD] = v;
+    }
+    json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization", "value": [org]})
+}
+
+/// A healthy tenant: the token endpoint answers `TOKEN` to any request and
+/// Graph answers only requests bearing `graph_token`. Tests inject faults
+/// with [`fault`], whose mocks take precedence.
+async fn stand_in(graph_token: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path(token_path())).respond_with(token_reply(TOKEN)).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(SYNC_PATH))
+        .and(bearer_token(graph_token))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sync_body()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(ORG_PATH))
+        .and(bearer_token(graph_token))
+        .respond_with(ResponseTemplate::new(200).set_body_json(org_body(Some(json!(LAST_PASSWORD_SYNC)))))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Overrides the stand-in for requests matching `mock` (priority 1 beats
+/// the stand-in's default 5).
+async fn fault(server: &MockServer, mock: Mock) {
+    mock.with_priority(1).mount(server).await;
+}
+
+fn get(p: &str) -> wiremock::MockBuilder {
+    Mock::given(method("GET")).and(path(p))
+}
+
+fn post(p: &str) -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path(p))
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Client secret
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn client_secret_sign_in_posts_the_form_and_reads_the_tenant() {
+    let server = MockServer::start().await;
+    let scope = format!("{}/.default", server.uri());
+    // Only the exact client-credentials form gets a token, and Graph answers
+    // only the bearer token: anything else falls through to wiremock's 404.
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(form_is(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", SECRET),
+            ("scope", &scope),
+        ]))
+        .respond_with(token_reply(TOKEN))
+        .mount(&server)
+        .await;
+    for (p, body) in [(SYNC_PATH, sync_body()), (ORG_PATH, org_body(Some(json!(LAST_PASSWORD_SYNC))))] {
+        get(p)
+            .and(bearer_token(TOKEN))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    assert_eq!(facts.sync_error, None, "{facts:#?}");
+    assert_eq!(facts.organization_error, None, "{facts:#?}");
+    assert_eq!(facts.tenant, TENANT);
+    assert_eq!(facts.flow, "client-secret");
+    assert_eq!(facts.graph_url, server.uri());
+    assert_eq!(facts.signed_in_as.as_deref(), Some(CLIENT_ID));
+    let sync = facts.sync.expect("sync features");
+    assert_eq!(sync.password_sync_enabled, Some(true));
+    assert_eq!(sync.user_force_password_change_on_logon_enabled, Some(false));
+    assert_eq!(sync.cloud_password_policy_for_password_synced_users_enabled, Some(false));
+    assert_eq!(sync.features.len(), 19);
+    assert_eq!(sync.features.get("softMatchOnUpnEnabled"), Some(&true));
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.id.as_deref(), Some(TENANT));
+    assert_eq!(org.display_name.as_deref(), Some("Contoso"));
+    assert_eq!(org.on_premises_sync_enabled, Some(true));
+    assert_eq!(org.on_premises_last_sync, Some(ts(LAST_SYNC)));
+    assert_eq!(org.on_premises_last_password_sync, Some(ts(LAST_PASSWORD_SYNC)));
+    assert_eq!(org.last_password_sync_source.as_deref(), Some("v1.0"));
+    // v1.0 had the field: beta was not asked.
+    assert!(requests_to(&server, BETA_ORG_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn password_sync_time_from_beta_when_v1_refuses_the_select() {
+    let server = stand_in(TOKEN).await;
+    // v1.0 answers 400 to a $select naming a property it doesn't have.
+    fault(
+        &server,
+        get(ORG_PATH).and(selects_password_sync(true)).respond_with(graph_error(
+            400,
+            "BadRequest",
+            "Could not find a property named 'onPremisesLastPasswordSyncDateTime' on type 'microsoft.graph.organization'.",
+        )),
+    )
+    .await;
+    fault(
+        &server,
+        get(ORG_PATH)
+            .and(selects_password_sync(false))
+            .respond_with(ResponseTemplate::new(200).set_body_json(org_body(None))),
+    )
+    .await;
+    get(BETA_ORG_PATH)
+        .and(bearer_token(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.context": "https://graph.microsoft.com/beta/$metadata#organization(id,onPremisesLastPasswordSyncDateTime)",
+            "value": [{"id": TENANT, PASSWORD_SYNC_FIELD: BETA_PASSWORD_SYNC}]
+        })))
+        .mount(&server)
+        .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.organization_error, None, "{facts:#?}");
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.display_name.as_deref(), Some("Contoso"));
+    assert_eq!(org.on_premises_last_sync, Some(ts(LAST_SYNC)));
+    assert_eq!(org.on_premises_last_password_sync, Some(ts(BETA_PASSWORD_SYNC)));
+    assert_eq!(org.last_password_sync_source.as_deref(), Some("beta"));
+    assert_eq!(requests_to(&server, ORG_PATH).await.len(), 2, "v1.0 with, then without the field");
+    assert_eq!(requests_to(&server, BETA_ORG_PATH).await.len(), 1);
+}
+
+#[tokio::test]
+async fn password_sync_null_on_v1_is_kept_and_explained() {
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))))
+        .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.on_premises_last_password_sync, None);
+    assert_eq!(org.last_password_sync_source.as_deref(), Some("v1.0: null (no password sync request recorded)"));
+    // v1.0 knows the field, so its null stands: no beta request.
+    assert!(requests_to(&server, BETA_ORG_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn beta_404_is_explained_and_the_rest_of_the_organization_kept() {
+    let server = stand_in(TOKEN).await;
+    // v1.0 answers without the field; beta is not there (a sovereign cloud).
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(None)))).await;
+    fault(
+        &server,
+        get(BETA_ORG_PATH).respond_with(graph_error(
+            404,
+            "Request_ResourceNotFound",
+            "Resource not found for the segment 'organization'.",
+        )),
+    )
+    .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.organization_error, None, "{facts:#?}");
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.display_name.as_deref(), Some("Contoso"));
+    assert_eq!(org.on_premises_last_password_sync, None);
+    let source = org.last_password_sync_source.expect("source");
+    assert!(source.starts_with("beta endpoint returned 404"), "{source}");
+    assert!(source.contains("Request_ResourceNotFound"), "{source}");
+    assert!(source.contains(REQUEST_ID), "{source}");
+}
+
+// ---------------------------------------------------------------------------
+// Client certificate
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    aud: String,
+    iss: String,
+    sub: String,
+    jti: String,
+    nbf: i64,
+    iat: i64,
+    exp: i64,
+}
+
+/// Checks the client assertion the way Entra would: RS256, the certificate
+/// named by its SHA-256 thumbprint (computed by openssl, see the fixture
+/// README), signed by the key whose public half is `test-public.pem`, and
+/// addressed to this token endpoint by this app.
+fn verify_assertion(jwt: &str, token_url: &str) -> AssertionClaims {
+    let header = jsonwebtoken::decode_header(jwt).expect("a JWT header");
+    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.x5t_s256.as_deref(), Some(fixture("test-cert.x5t-s256.txt").trim()));
+    let key = DecodingKey::from_rsa_pem(fixture("test-public.pem").as_bytes()).expect("public key");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[token_url]);
+    validation.set_issuer(&[CLIENT_ID]);
+    validation.sub = Some(CLIENT_ID.to_owned());
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+    let claims = jsonwebtoken::decode::<AssertionClaims>(jwt, &key, &validation)
+        .unwrap_or_else(|e| panic!("the assertion does not verify with test-public.pem: {e}"))
+        .claims;
+    assert_eq!(claims.aud, token_url);
+    assert_eq!((claims.iss.as_str(), claims.sub.as_str()), (CLIENT_ID, CLIENT_ID));
+    assert!(claims.exp > claims.nbf, "exp {} <= nbf {}", claims.exp, claims.nbf);
+    assert!((Timestamp::now().as_second() - claims.iat).abs() < 60, "iat {} is not now", claims.iat);
+    assert!(!claims.jti.is_empty());
+    claims
+}
+
+#[tokio::test]
+async fn certificate_sign_in_sends_a_verifiable_assertion() {
+    let server = stand_in(TOKEN).await;
+    let token_url = format!("{}{}", server.uri(), token_path());
+
+    let facts = collect(&cert_cred(&fixture("test-key.pem"), &fixture("test-cert.pem")), &opts(&server)).await;
+
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    assert_eq!(facts.flow, "client-certificate");
+    assert_eq!(facts.signed_in_as.as_deref(), Some(CLIENT_ID));
+    assert_eq!(facts.sync.expect("sync").password_sync_enabled, Some(true));
+    let posted = requests_to(&server, &token_path()).await;
+    assert_eq!(posted.len(), 1);
+    let form = form_of(&posted[0]);
+    let keys: Vec<&str> = form.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["client_assertion", "client_assertion_type", "client_id", "grant_type", "scope"]);
+    assert_eq!(form["client_assertion_type"], "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["client_id"], CLIENT_ID);
+    assert_eq!(form["scope"], format!("{}/.default", server.uri()));
+    verify_assertion(&form["client_assertion"], &token_url);
+    // The key itself never leaves the machine.
+    let body = String::from_utf8_lossy(&posted[0].body);
+    assert!(!fixture("test-key.pem").lines().filter(|l| l.len() >= 16).any(|l| body.contains(l)));
+}
+
+#[tokio::test]
+async fn certificate_sign_in_takes_a_pkcs1_key_in_a_combined_pem() {
+    // Azure tooling writes the certificate and the key into one file; the
+    // client must pick the key block out of it.
+    let server = stand_in(TOKEN).await;
+    let combined = format!("{}{}", fixture("test-cert.pem"), fixture("test-key-pkcs1.pem"));
+
+    let facts = collect(&cert_cred(&combined, &fixture("test-cert.pem")), &opts(&server)).await;
+
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    let posted = requests_to(&server, &token_path()).await;
+    let claims =
+        verify_assertion(&form_of(&posted[0])["client_assertion"], &format!("{}{}", server.uri(), token_path()));
+    assert_eq!(claims.iss, CLIENT_ID);
+}
+
+#[tokio::test]
+async fn unusable_key_or_certificate_fails_before_any_request() {
+    let server = stand_in(TOKEN).await;
+    let (key, cert) = (fixture("test-key.pem"), fixture("test-cert.pem"));
+    let garbage_key = "-----BEGIN PRIVATE KEY-----\nbm90IGFuIFJTQSBrZXksIGp1c3QgdGV4dA==\n-----END PRIVATE KEY-----\n";
+    // Valid base64, but not a DER SEQUENCE: no certificate.
+    let garbage_cert = "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
+    let bad_base64_cert = "-----BEGIN CERTIFICATE-----\n%%% not base64 %%%\n-----END CERTIFICATE-----\n";
+    let cases = [
+        (fixture("test-key-encrypted.pem"), cert.clone(), "the private key is encrypted"),
+        (garbage_key.to_owned(), cert.clone(), "the private key is not a usable RSA key"),
+        ("just some text".to_owned(), cert.clone(), "the private key is not PEM"),
+        (key.clone(), garbage_cert.to_owned(), "does not hold a DER certificate"),
+        (key.clone(), bad_base64_cert.to_owned(), "not valid base64"),
+        (key.clone(), "no certificate here".to_owned(), "the certificate is not PEM"),
+    ];
+    for (key_pem, cert_pem, expected) in cases {
+        let facts = collect(&cert_cred(&key_pem, &cert_pem), &opts(&server)).await;
+        let error = facts.sign_in_error.unwrap_or_else(|| panic!("no sign-in error for {expected:?}"));
+        assert!(error.contains(expected), "want {expected:?} in: {error}");
+        assert_eq!((facts.signed_in_as, facts.sync, facts.organization), (None, None, None));
+    }
+    // A broken key or certificate is found locally: nothing was sent.
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Device code
+// ---------------------------------------------------------------------------
+
+const DEVICE_MESSAGE: &str = "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and \
+                              enter the code FXHD3VZTL to authenticate.";
+
+/// The `/devicecode` answer. `interval` 0 keeps the tests fast (the client
+/// polls no faster than every 200 ms).
+fn devicecode_reply(expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "user_code": USER_CODE,
+        "device_code": DEVICE_CODE,
+        "verification_uri": "https://microsoft.com/devicelogin",
+        "expires_in": expires_in,
+        "interval": 0,
+        "message": DEVICE_MESSAGE,
+    }))
+}
+
+fn device_poll_form() -> impl Fn(&Request) -> bool + Send + Sync + 'static {
+    form_is(&[
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", CLIENT_ID),
+        ("device_code", DEVICE_CODE),
+    ])
+}
+
+/// The answer while nobody has signed in yet.
+fn pending() -> ResponseTemplate {
+    entra_error(
+        400,
+        "authorization_pending",
+        70016,
+        "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+    )
+}
+
+/// A device code stand-in: `/devicecode` answers (expiring in
+/// `expires_in`), the token endpoint answers `first` for the first `n`
+/// polls and then the user's token; Graph accepts the user's token.
+async fn device_stand_in(expires_in: u64, first: ResponseTemplate, n: u64) -> MockServer {
+    let server = stand_in(&user_token()).await;
+    let scope = format!("{}/.default", server.uri());
+    post(&devicecode_path())
+        .and(form_is(&[("client_id", CLIENT_ID), ("scope", &scope)]))
+        .respond_with(devicecode_reply(expires_in))
+        .mount(&server)
+        .await;
+    fault(&server, post(&token_path()).and(device_poll_form()).respond_with(first).up_to_n_times(n)).await;
+    post(&token_path())
+        .and(device_poll_form())
+        .respond_with(token_reply(&user_token()))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn device_code_prompts_then_polls_until_signed_in() {
+    let server = device_stand_in(900, pending(), 2).await;
+
+    let (facts, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+
+    assert_eq!(prompts, [DEVICE_MESSAGE]);
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    assert_eq!(facts.flow, "device-code");
+    // The user's name from the token's preferred_username claim.
+    assert_eq!(facts.signed_in_as.as_deref(), Some(ADMIN_UPN));
+    assert_eq!(requests_to(&server, &token_path()).await.len(), 3, "two pending polls, then the token");
+    assert_eq!(facts.sync.expect("sync (Graph took the user's token)").password_sync_enabled, Some(true));
+    assert_eq!(facts.organization.expect("organization").last_password_sync_source.as_deref(), Some("v1.0"));
+}
+
+#[tokio::test]
+async fn device_code_expired_before_sign_in() {
+    let expired = entra_error(
+        400,
+        "expired_token",
+        70019,
+        "The provided value for the 'device_code' parameter is expired. Verification code expired.",
+    );
+    let server = device_stand_in(900, expired, 1).await;
+
+    let (facts, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+
+    assert_eq!(prompts.len(), 1);
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.contains("the device code expired before the sign-in was completed (expired_token)"), "{error}");
+    assert!(error.contains("run again and sign in within 900 s"), "{error}");
+    assert_eq!(facts.signed_in_as, None);
+    assert!(graph_requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn device_code_declined_by_the_user() {
+    let declined = ResponseTemplate::new(400).set_body_json(json!({
+        "error": "authorization_declined",
+        "error_description": format!(
+            "The end user denied the authorization request.\r\nTrace ID: {TRACE_ID}\r\nCorrelation ID: {CORRELATION_ID}"
+        ),
+        "trace_id": TRACE_ID,
+        "correlation_id": CORRELATION_ID,
+    }));
+    let server = device_stand_in(900, declined, 1).await;
+
+    let facts = collect(&device_cred(), &opts(&server)).await;
+
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.contains("the sign-in was declined at the device code prompt (authorization_declined)"), "{error}");
+    assert!(graph_requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn device_code_slow_down_backs_off_and_still_succeeds() {
+    // RFC 8628: slow_down adds 5 s to the polling interval. The one slow
+    // test here (about 5 s), kept because a client that ignores slow_down
+    // gets itself throttled by Entra.
+    let slow_down = entra_error(400, "slow_down", 70016, "OAuth 2.0 device flow error. Slow down.");
+    let server = device_stand_in(900, slow_down, 1).await;
+    let started = Instant::now();
+
+    let facts = collect(&device_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    assert_eq!(facts.signed_in_as.as_deref(), Some(ADMIN_UPN));
+    assert!(started.elapsed() >= Duration::from_secs(5), "polled again after {:?}", started.elapsed());
+    assert_eq!(requests_to(&server, &token_path()).await.len(), 2);
+}
+
+#[tokio::test]
+async fn device_code_gives_up_when_nobody_signs_in_in_time() {
+    // Entra would answer expired_token; this checks the client's own bound
+    // when it doesn't.
+    let server = device_stand_in(1, pending(), u64::MAX).await;
+
+    let facts = collect(&device_cred(), &opts(&server)).await;
+
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.contains("nobody completed the device code sign-in within 1 s"), "{error}");
+    assert!(graph_requests(&server).await.is_empty());
+}
+
+/// Entra's answer when the app registration doesn't allow public client
+/// flows: the device code flow then needs a secret it doesn't have.
+fn public_client_flows_off() -> ResponseTemplate {
+    entra_error(
+        401,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    )
+}
+
+#[tokio::test]
+async fn device_code_refused_when_public_client_flows_are_off() {
+    const CAUSE: &str = "the app does not allow public client flows: turn on 'Allow public client flows'";
+
+    // Refused at the start: no prompt, no polling.
+    let server = stand_in(&user_token()).await;
+    post(&devicecode_path()).respond_with(public_client_flows_off()).mount(&server).await;
+    let (facts, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.starts_with("device code sign-in could not start: "), "{error}");
+    assert!(error.contains(CAUSE), "{error}");
+    assert!(error.contains("AADSTS7000218"), "{error}");
+    assert!(prompts.is_empty(), "{prompts:?}");
+    assert!(requests_to(&server, &token_path()).await.is_empty());
+
+    // Refused at the first poll (where Entra usually says it): same cause.
+    let server = device_stand_in(900, public_client_flows_off(), 1).await;
+    let facts = collect(&device_cred(), &opts(&server)).await;
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.starts_with(CAUSE), "{error}");
+    assert!(error.contains("AADSTS7000218: The request body must contain"), "{error}");
+    assert!(error.contains("HTTP 401 invalid_client"), "{error}");
+    assert!(graph_requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn device_code_403_on_sync_has_no_app_only_hint() {
+    let server = device_stand_in(900, pending(), 1).await;
+    fault(
+        &server,
+        get(SYNC_PATH).respond_with(graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )),
+    )
+    .await;
+
+    let facts = collect(&device_cred(), &opts(&server)).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert!(error.contains("OnPremDirectorySynchronization.Read.All"), "{error}");
+    // A person signed in: telling them to stop using an app-only sign-in
+    // would be wrong.
+    assert!(!error.contains("app-only"), "{error}");
+}
+
+// ---------------------------------------------------------------------------
+// Entra refuses the sign-in
+// ---------------------------------------------------------------------------
+
+/// Signs in with the client secret against a token endpoint answering
+/// `reply`; checks that nothing was read from Graph and returns the text.
+async fn sign_in_error_for(reply: ResponseTemplate) -> String {
+    let server = stand_in(TOKEN).await;
+    fault(&server, post(&token_path()).respond_with(reply)).await;
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+    assert!(graph_requests(&server).await.is_empty(), "Graph was called without a token");
+    assert_eq!((&facts.signed_in_as, &facts.sync, &facts.organization), (&None, &None, &None));
+    facts.sign_in_error.expect("a sign-in error")
+}
+
+/// Entra's ids are given once, as "trace ID …; correlation ID …", not as
+/// the description's raw extra lines.
+fn assert_ids(error: &str) {
+    assert!(error.contains(&format!("trace ID {TRACE_ID}; correlation ID {CORRELATION_ID}")), "{error}");
+    assert!(!error.contains("Trace ID:") && !error.contains('\n') && !error.contains('\r'), "{error}");
+}
+
+#[tokio::test]
+async fn wrong_tenant_aadsts90002() {
+    let error = sign_in_error_for(entra_error(
+        400,
+        "invalid_request",
+        90002,
+        &format!(
+            "Tenant '{TENANT}' not found. Check to make sure you have the correct tenant ID and are signing into the \
+             correct cloud."
+        ),
+    ))
+    .await;
+    assert!(error.starts_with("the tenant was not found: check the tenant id or domain"), "{error}");
+    assert!(error.contains(&format!("AADSTS90002: Tenant '{TENANT}' not found.")), "{error}");
+    assert!(error.contains("HTTP 400 invalid_request"), "{error}");
+    assert_ids(&error);
+}
+
+#[tokio::test]
+async fn wrong_secret_aadsts7000215() {
+    let error = sign_in_error_for(entra_error(
+        401,
+        "invalid_client",
+        7000215,
+        &format!(
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, \
+             not the client secret ID, for a secret added to app '{CLIENT_ID}'."
+        ),
+    ))
+    .await;
+    assert!(error.starts_with("the client secret is wrong (send the secret's Value, not its Secret ID)"), "{error}");
+    assert!(error.contains("AADSTS7000215: Invalid client secret provided."), "{error}");
+    assert!(error.contains("HTTP 401 invalid_client"), "{error}");
+    assert_ids(&error);
+}
+
+#[tokio::test]
+async fn expired_secret_aadsts7000222() {
+    let error = sign_in_error_for(entra_error(
+        401,
+        "invalid_client",
+        7000222,
+        &format!(
+            "The provided client secret keys for app '{CLIENT_ID}' are expired. Visit the Azure portal to create new \
+             keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials."
+        ),
+    ))
+    .await;
+    assert!(error.starts_with("the client secret has expired: create a new one"), "{error}");
+    assert!(error.contains("AADSTS7000222: The provided client secret keys"), "{error}");
+    assert_ids(&error);
+}
+
+#[tokio::test]
+async fn unknown_app_aadsts700016() {
+    let error = sign_in_error_for(entra_error(
+        400,
+        "unauthorized_client",
+        700016,
+        &format!(
+            "Application with identifier '{CLIENT_ID}' was not found in the directory '{TENANT}'. This can happen if \
+             the application has not been installed by the administrator of the tenant or consented to by any user \
+             in the tenant. You may have sent your authentication request to the wrong tenant."
+        ),
+    ))
+    .await;
+    assert!(error.starts_with("the application (client) id was not found in the tenant"), "{error}");
+    assert!(error.contains(&format!("AADSTS700016: Application with identifier '{CLIENT_ID}'")), "{error}");
+    assert!(error.contains("HTTP 400 unauthorized_client"), "{error}");
+    assert_ids(&error);
+}
+
+#[tokio::test]
+async fn token_endpoint_html_page_is_named_not_parsed() {
+    // A proxy's error page instead of Entra's JSON.
+    let page = "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>Bad gateway</body>\n</html>";
+    let error = sign_in_error_for(ResponseTemplate::new(502).set_body_raw(page, "text/html")).await;
+    assert!(error.starts_with("the token endpoint answered HTTP 502 without an OAuth error (<html> <head>"), "{error}");
+    assert!(error.contains("Bad Gateway"), "{error}");
+}
+
+#[tokio::test]
+async fn tenant_that_is_not_a_name_is_refused_before_any_request() {
+    let server = stand_in(TOKEN).await;
+    let cred = Credential::ClientSecret {
+        tenant: "contoso/../common".into(),
+        client_id: CLIENT_ID.into(),
+        secret: Secret::new(SECRET.into()),
+    };
+
+    let facts = collect(&cred, &opts(&server)).await;
+
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.contains("is not a tenant id (GUID) or domain name"), "{error}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn token_endpoint_connection_refused() {
+    let closed = closed_port_url();
+
+    let facts = collect(&secret_cred(), &opts_at(&closed)).await;
+
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert_eq!(error, format!("cannot reach {closed}/{TENANT}/oauth2/v2.0/token: connection refused"));
+}
+
+// ---------------------------------------------------------------------------
+// Graph answers badly
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn graph_429_waits_for_retry_after_then_succeeds() {
+    let server = stand_in(TOKEN).await;
+    let throttled = graph_error(429, "TooManyRequests", "Too many requests").insert_header("Retry-After", "1");
+    fault(&server, get(SYNC_PATH).respond_with(throttled).up_to_n_times(1)).await;
+    let started = Instant::now();
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.sync_error, None, "{facts:#?}");
+    assert_eq!(facts.sync.expect("sync").password_sync_enabled, Some(true));
+    assert_eq!(requests_to(&server, SYNC_PATH).await.len(), 2);
+    assert!(started.elapsed() >= Duration::from_millis(950), "did not wait: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn graph_429_forever_gives_up_after_max_retries() {
+    let server = stand_in(TOKEN).await;
+    // Graph asks for an hour; the client's cap (200 ms here) bounds the wait.
+    let throttled = graph_error(429, "TooManyRequests", "Too many requests").insert_header("Retry-After", "3600");
+    fault(&server, get(SYNC_PATH).respond_with(throttled)).await;
+    let options = GraphOptions { max_retry_wait: Duration::from_millis(200), ..opts(&server) };
+    let started = Instant::now();
+
+    let facts = collect(&secret_cred(), &options).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert_eq!(error, "throttled by Graph: gave up after 2 retries (Retry-After 3600 s)");
+    assert_eq!(requests_to(&server, SYNC_PATH).await.len(), 3, "the first try and two retries");
+    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+    // The organization read is independent and still arrives.
+    assert_eq!(facts.organization.expect("organization").display_name.as_deref(), Some("Contoso"));
+}
+
+#[tokio::test]
+async fn graph_503_with_retry_after_date_then_succeeds() {
+    let server = stand_in(TOKEN).await;
+    // An HTTP date in the past means "retry now".
+    let unavailable = graph_error(503, "serviceNotAvailable", "Service unavailable")
+        .insert_header("Retry-After", "Wed, 01 May 2024 10:00:00 GMT");
+    fault(&server, get(ORG_PATH).respond_with(unavailable).up_to_n_times(1)).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.organization_error, None, "{facts:#?}");
+    assert_eq!(facts.organization.expect("organization").last_password_sync_source.as_deref(), Some("v1.0"));
+    assert_eq!(requests_to(&server, ORG_PATH).await.len(), 2);
+}
+
+#[tokio::test]
+async fn graph_401_expired_token_is_named() {
+    let server = stand_in(TOKEN).await;
+    let rejected = graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.");
+    fault(&server, get(SYNC_PATH).respond_with(rejected.clone())).await;
+    fault(&server, get(ORG_PATH).respond_with(rejected)).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    for error in [facts.sync_error.expect("sync error"), facts.organization_error.expect("organization error")] {
+        assert!(error.starts_with("the token was rejected (expired or wrong audience)"), "{error}");
+        assert!(
+            error.contains("HTTP 401 InvalidAuthenticationToken: Access token has expired or is not yet valid."),
+            "{error}"
+        );
+        assert!(error.contains(&format!("request-id {REQUEST_ID}")), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn graph_403_on_sync_names_the_permission_and_the_app_only_limit() {
+    let server = stand_in(TOKEN).await;
+    fault(
+        &server,
+        get(SYNC_PATH).respond_with(graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )),
+    )
+    .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert!(
+        error.starts_with("access denied (HTTP 403 Authorization_RequestDenied: Insufficient privileges"),
+        "{error}"
+    );
+    assert!(error.contains("needs OnPremDirectorySynchronization.Read.All"), "{error}");
+    assert!(error.contains("this was an app-only sign-in: use the device code flow"), "{error}");
+    assert_eq!(facts.organization_error, None);
+}
+
+#[tokio::test]
+async fn graph_403_on_organization_names_the_permission() {
+    let server = stand_in(TOKEN).await;
+    fault(
+        &server,
+        get(ORG_PATH).respond_with(graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )),
+    )
+    .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let error = facts.organization_error.expect("organization error");
+    assert!(error.starts_with("access denied (HTTP 403 Authorization_RequestDenied"), "{error}");
+    assert!(error.contains("needs Organization.Read.All (or Directory.Read.All)"), "{error}");
+    assert_eq!(facts.organization, None);
+    assert_eq!(facts.sync.expect("sync").password_sync_enabled, Some(true));
+}
+
+#[tokio::test]
+async fn graph_500_is_a_server_error_and_not_retried() {
+    let server = stand_in(TOKEN).await;
+    fault(
+        &server,
+        get(SYNC_PATH).respond_with(graph_error(500, "generalException", "An internal server error occurred.")),
+    )
+    .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert_eq!(
+        error,
+        format!(
+            "Graph server error on {}{SYNC_PATH} (HTTP 500 generalException: An internal server error occurred.; \
+             request-id {REQUEST_ID}); try again later",
+            server.uri()
+        )
+    );
+    assert_eq!(requests_to(&server, SYNC_PATH).await.len(), 1);
+}
+
+#[tokio::test]
+async fn next_link_on_the_same_host_is_followed() {
+    let server = stand_in(TOKEN).await;
+    // An empty first page: the object only arrives if the client follows.
+    let first = json!({"value": [], "@odata.nextLink": format!("{}{SYNC_PATH}?$skiptoken=page2", server.uri())});
+    fault(
+        &server,
+        get(SYNC_PATH)
+            .and(query_param_is_missing("$skiptoken"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(first)),
+    )
+    .await;
+    fault(
+        &server,
+        get(SYNC_PATH)
+            .and(query_param("$skiptoken", "page2"))
+            .and(bearer_token(TOKEN))
+            .respond_with(ResponseTemplate::new(200).set_body_json(sync_body())),
+    )
+    .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    assert_eq!(facts.sync_error, None, "{facts:#?}");
+    assert_eq!(facts.sync.expect("sync").password_sync_enabled, Some(true));
+    assert_eq!(requests_to(&server, SYNC_PATH).await.len(), 2);
+}
+
+#[tokio::test]
+async fn next_link_to_another_host_is_refused_and_gets_no_token() {
+    let server = stand_in(TOKEN).await;
+    let elsewhere = MockServer::start().await;
+    let first = json!({"value": [], "@odata.nextLink": format!("{}{SYNC_PATH}?$skiptoken=page2", elsewhere.uri())});
+    fault(&server, get(SYNC_PATH).respond_with(ResponseTemplate::new(200).set_body_json(first))).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert!(error.starts_with("Graph's @odata.nextLink points to "), "{error}");
+    assert!(error.contains("not sending the token there"), "{error}");
+    assert_eq!(elsewhere.received_requests().await.unwrap().len(), 0, "the other host was contacted");
+}
+
+#[tokio::test]
+async fn redirect_is_not_followed_with_the_token() {
+    let server = stand_in(TOKEN).await;
+    let elsewhere = MockServer::start().await;
+    let target = format!("{}{SYNC_PATH}", elsewhere.uri());
+    fault(&server, get(SYNC_PATH).respond_with(ResponseTemplate::new(302).insert_header("Location", target.as_str())))
+        .await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert!(error.contains(&format!("with a redirect to {target}")), "{error}");
+    assert!(error.contains("not following it with the token"), "{error}");
+    assert_eq!(elsewhere.received_requests().await.unwrap().len(), 0, "the redirect was followed");
+}
+
+#[tokio::test]
+async fn graph_timeout_is_named_and_the_other_read_still_arrives() {
+    let server = stand_in(TOKEN).await;
+    fault(
+        &server,
+        get(SYNC_PATH)
+            .respond_with(ResponseTemplate::new(200).set_body_json(sync_body()).set_delay(Duration::from_secs(3))),
+    )
+    .await;
+    let options = GraphOptions { timeout: Duration::from_millis(500), ..opts(&server) };
+
+    let facts = collect(&secret_cred(), &options).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert_eq!(error, format!("cannot reach {}{SYNC_PATH}: timed out after 500 ms", server.uri()));
+    assert_eq!(facts.organization.expect("organization").display_name.as_deref(), Some("Contoso"));
+}
+
+/// A URL nothing listens on: bind a port, then free it.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn graph_connection_refused_is_named() {
+    let server = stand_in(TOKEN).await;
+    let closed = closed_port_url();
+    let options = GraphOptions { graph_url: closed.clone(), ..opts(&server) };
+
+    let facts = collect(&secret_cred(), &options).await;
+
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    let sync_error = facts.sync_error.expect("sync error");
+    assert_eq!(sync_error, format!("cannot reach {closed}{SYNC_PATH}: connection refused"));
+    let org_error = facts.organization_error.expect("organization error");
+    // The query ($select) is left out of the text.
+    assert_eq!(org_error, format!("cannot reach {closed}{ORG_PATH}: connection refused"));
+}
+
+#[tokio::test]
+async fn graph_non_json_answer_is_named() {
+    let server = stand_in(TOKEN).await;
+    let page = "<html><body>Sign in to continue</body></html>";
+    fault(&server, get(SYNC_PATH).respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html"))).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let error = facts.sync_error.expect("sync error");
+    assert!(error.starts_with(&format!("Graph's answer from {}{SYNC_PATH} is not JSON", server.uri())), "{error}");
+}
+
+// ---------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn secrets_echoed_by_a_server_are_scrubbed() {
+    // A (misbehaving) token endpoint quoting the secret back in its error.
+    let echo = entra_error(401, "invalid_client", 7000215, &format!("Invalid client secret provided: '{SECRET}'."));
+    let error = sign_in_error_for(echo).await;
+    assert!(error.starts_with("the client secret is wrong"), "{error}");
+    assert!(error.contains("Invalid client secret provided: '***'."), "{error}");
+
+    // Graph quoting the access token back in its error message.
+    let server = stand_in(TOKEN).await;
+    let echo = graph_error(401, "InvalidAuthenticationToken", &format!("Token '{TOKEN}' is malformed."));
+    fault(&server, get(SYNC_PATH).respond_with(echo)).await;
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let error = facts.sync_error.expect("sync error");
+    assert!(error.contains("Token '***' is malformed."), "{error}");
+}
