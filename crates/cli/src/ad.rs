@@ -215,8 +215,8 @@ pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
 }
 
 impl Prepared {
-    pub async fn run(self) -> AdEvidence {
-        let mut evidence = check::check_all(self.work, &self.options).await;
+    pub async fn run(self, on_done: &(dyn Fn(&phs_model::DomainFacts) + Send + Sync)) -> AdEvidence {
+        let mut evidence = check::check_all(self.work, &self.options, on_done).await;
         evidence.domains.extend(self.not_checked);
         evidence
     }

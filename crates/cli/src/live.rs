@@ -4,7 +4,7 @@
 
 use crate::ad::AdSection;
 use crate::graph::GraphSection;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use phs_model::{CollectionProblem, Snapshot, SourceKind};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -50,44 +50,82 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
         }
     };
 
-    let progress = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
-    let domains = ad_job.as_ref().map_or(0, |p| p.work.len());
-    let mut parts = Vec::new();
-    if ad_job.is_some() {
-        parts.push(format!("Active Directory ({domains} domains in parallel)"));
-    }
-    if graph_job.is_some() {
-        parts.push("Microsoft Entra ID".to_owned());
-    }
-    progress.set_message(format!("Checking {}", parts.join(" and ")));
-
-    let shown = progress.clone();
+    let progress = Progress::new();
+    let domain_lines: Vec<((String, String), ProgressBar)> = ad_job
+        .iter()
+        .flat_map(|p| &p.work)
+        .map(|(t, _)| {
+            let line =
+                progress.line(&format!("Domain {}", t.domain), "locating DCs, probing ports, binding, reading rights");
+            ((t.connector.clone(), t.domain.clone()), line)
+        })
+        .collect();
+    let tenant_line = graph_job.as_ref().map(|(cred, _)| {
+        progress.line(&format!("Microsoft Entra ID {}", cred.tenant()), "signing in and reading the tenant")
+    });
+    let on_domain = |facts: &phs_model::DomainFacts| {
+        let key = (facts.connector.clone(), facts.domain.clone());
+        if let Some((_, line)) = domain_lines.iter().find(|(k, _)| *k == key) {
+            line.finish_with_message(match &facts.not_checked {
+                Some(why) => format!("not checked: {why}"),
+                None => "done".to_owned(),
+            });
+        }
+    };
+    let shown = progress.bars.clone();
     let on_prompt = move |message: &str| shown.suspend(|| eprintln!("{message}"));
     let (ad_facts, tenant) = runtime.block_on(async {
         let ad_fut = async {
             match ad_job {
-                Some(p) => Some(p.run().await),
+                Some(p) => Some(p.run(&on_domain).await),
                 None => None,
             }
         };
         let graph_fut = async {
-            match &graph_job {
-                Some((cred, opts)) => Some(phs_sources::graph::collect_tenant(cred, opts, &on_prompt).await),
-                None => None,
+            let (cred, opts) = graph_job.as_ref()?;
+            let facts = phs_sources::graph::collect_tenant(cred, opts, &on_prompt).await;
+            if let Some(line) = &tenant_line {
+                line.finish_with_message(match &facts.sign_in_error {
+                    Some(_) => "sign-in failed",
+                    None => "done",
+                });
             }
+            Some(facts)
         };
         tokio::join!(ad_fut, graph_fut)
     });
-    progress.finish_and_clear();
+    // The report follows on stdout; the progress lines were only for the wait.
+    let _ = progress.bars.clear();
     if ad_facts.is_some() {
         snap.ad = ad_facts;
     }
     if tenant.is_some() {
         snap.tenant = tenant;
+    }
+}
+
+/// One spinner line per live check, on stderr and only on a terminal, so
+/// piped and redirected runs stay clean.
+struct Progress {
+    bars: MultiProgress,
+    style: ProgressStyle,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let target =
+            if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let style = ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        Progress { bars: MultiProgress::with_draw_target(target), style }
+    }
+
+    fn line(&self, prefix: &str, message: &str) -> ProgressBar {
+        let bar = self.bars.add(ProgressBar::new_spinner());
+        bar.set_style(self.style.clone());
+        bar.set_prefix(prefix.to_owned());
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
     }
 }

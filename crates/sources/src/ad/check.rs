@@ -82,8 +82,13 @@ pub async fn check_domain(target: &DomainTarget, secret: Option<&Secret>, opts: 
 
 /// Checks every domain in parallel. Each domain gets an overall deadline
 /// derived from the step timeouts; a domain that overruns it is reported as
-/// not checked, with that reason, and the others are unaffected.
-pub async fn check_all(targets: Vec<(DomainTarget, Option<Arc<Secret>>)>, opts: &AdOptions) -> AdEvidence {
+/// not checked, with that reason, and the others are unaffected. `on_done`
+/// hears of each domain as it finishes (a progress display).
+pub async fn check_all(
+    targets: Vec<(DomainTarget, Option<Arc<Secret>>)>,
+    opts: &AdOptions,
+    on_done: &(dyn Fn(&DomainFacts) + Send + Sync),
+) -> AdEvidence {
     let deadline = domain_deadline(opts);
     let mut set = tokio::task::JoinSet::new();
     for (i, (target, secret)) in targets.iter().cloned().enumerate() {
@@ -95,16 +100,18 @@ pub async fn check_all(targets: Vec<(DomainTarget, Option<Arc<Secret>>)>, opts: 
     }
     let mut slots: Vec<Option<DomainFacts>> = vec![None; targets.len()];
     while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((i, Ok(facts))) => slots[i] = Some(facts),
-            Ok((i, Err(_))) => {
-                slots[i] = Some(not_checked(
-                    &targets[i].0,
-                    format!("the checks did not finish within {} s", deadline.as_secs()),
-                ))
-            }
+        let finished = match joined {
+            Ok((i, Ok(facts))) => Some((i, facts)),
+            Ok((i, Err(_))) => Some((
+                i,
+                not_checked(&targets[i].0, format!("the checks did not finish within {} s", deadline.as_secs())),
+            )),
             // A panicking task is a bug; the slot stays None and is filled below.
-            Err(_) => {}
+            Err(_) => None,
+        };
+        if let Some((i, facts)) = finished {
+            on_done(&facts);
+            slots[i] = Some(facts);
         }
     }
     let domains = slots
