@@ -225,7 +225,7 @@ pub(crate) fn human_duration(d: Duration) -> String {
 #[derive(Debug)]
 pub(crate) enum ReadError {
     Send(SendError),
-    Status(GraphStatus),
+    Status(Box<GraphStatus>),
     /// An answer we can't use (not JSON, a nextLink to another host, …).
     Invalid(String),
 }
@@ -326,7 +326,7 @@ impl<'a> GraphClient<'a> {
         .await
         .map_err(ReadError::Send)?;
         if !reply.status.is_success() {
-            return Err(ReadError::Status(GraphStatus::from_reply(&reply, url)));
+            return Err(ReadError::Status(Box::new(GraphStatus::from_reply(&reply, url))));
         }
         serde_json::from_slice(&reply.body)
             .map_err(|e| ReadError::Invalid(format!("Graph's answer from {} is not JSON: {e}", without_query(url))))
