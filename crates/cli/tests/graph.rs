@@ -8,7 +8,7 @@ use serde_json::json;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use support::{graph_section, stand_in, SECRET, TENANT, TOKEN};
+use support::{graph_config, graph_section, stand_in, SECRET, TENANT, TOKEN};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -26,15 +26,13 @@ fn run(config: &Path, extra: &[&str]) -> (Value, String, String) {
 }
 
 fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("no {code}: {r:#}"))
+    support::finding(r, code, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tenant_through_graph_alone() {
     let server = stand_in(10, 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("phs-doctor.toml");
-    std::fs::write(&config, graph_section(&server.uri())).unwrap();
+    let (_dir, config) = graph_config(&server.uri());
     let (r, stdout, stderr) = tokio::task::spawn_blocking(move || run(&config, &[])).await.unwrap();
     let phs001 = finding(&r, "PHS001");
     assert_eq!(phs001["status"], "pass", "{phs001:#}");
@@ -49,9 +47,7 @@ async fn the_tenant_through_graph_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_password_sync_and_a_missing_permission() {
     let server = stand_in(300, 403).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("phs-doctor.toml");
-    std::fs::write(&config, graph_section(&server.uri())).unwrap();
+    let (_dir, config) = graph_config(&server.uri());
     let (r, _, _) = tokio::task::spawn_blocking(move || run(&config, &[])).await.unwrap();
     let phs001 = finding(&r, "PHS001");
     assert_eq!(phs001["status"], "error", "{phs001:#}");
@@ -108,9 +104,7 @@ async fn a_wrong_client_secret_is_an_error_with_its_cause_for_every_tenant_check
         .expect(1)
         .mount(&server)
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("phs-doctor.toml");
-    std::fs::write(&config, graph_section(&server.uri())).unwrap();
+    let (_dir, config) = graph_config(&server.uri());
     let out = run_with(
         strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]),
         vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
@@ -200,9 +194,7 @@ async fn the_device_code_flow_shows_the_code_and_polls_with_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collect_keeps_tenant_facts_but_no_secret() {
     let server = stand_in(300, 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("phs-doctor.toml");
-    std::fs::write(&config, graph_section(&server.uri())).unwrap();
+    let (dir, config) = graph_config(&server.uri());
     let snapshot = dir.path().join("snapshot.json");
     let env = vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())];
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap().to_string();

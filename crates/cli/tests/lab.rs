@@ -67,12 +67,7 @@ fn diagnose_ad(args: &[&str]) -> Value {
 }
 
 fn finding<'a>(report: &'a Value, code: &str, domain: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code && f["scope"]["domain"] == domain)
-        .unwrap_or_else(|| panic!("no {code} for {domain}: {report:#}"))
+    support::finding(report, code, &[("domain", domain)])
 }
 
 fn status(report: &Value, code: &str, domain: &str) -> String {
@@ -382,22 +377,13 @@ fn the_complete_live_checklist_with_the_tenant() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&live.stderr)));
     // PHS014 warns: the lab seeds other principals with both rights.
     assert_eq!(live.status.code(), Some(1), "{r:#}");
-    let server_wide = |code: &str| {
-        r["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("no {code}"))
-    };
+    let server_wide = |code: &str| support::finding(&r, code, &[]);
     for code in ["PHS001", "PHS012", "PHS011", "PHS002", "PHS009", "PHS010"] {
         assert_eq!(server_wide(code)["status"], "pass", "{:#}", server_wide(code));
     }
     assert!(server_wide("PHS001")["message"].as_str().unwrap().contains("according to Microsoft Graph"));
     for domain in [LAB1, LAB2] {
-        let connector = |code: &str| {
-            r["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|f| f["code"] == code && f["scope"]["connector"] == domain)
-                .unwrap_or_else(|| panic!("no {code} for connector {domain}"))
-        };
+        let connector = |code: &str| support::finding(&r, code, &[("connector", domain)]);
         assert_eq!(connector("PHS003")["status"], "pass", "{:#}", connector("PHS003"));
         assert_eq!(connector("PHS004")["status"], "pass", "{:#}", connector("PHS004"));
         for code in ["PHS005", "PHS006", "PHS007", "PHS008"] {

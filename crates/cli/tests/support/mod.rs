@@ -2,7 +2,8 @@
 //! serving the token endpoint and the Graph reads in Microsoft's documented
 //! response shapes, for a tenant with password hash sync on.
 
-use serde_json::json;
+use serde_json::{json, Value};
+use std::path::PathBuf;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -63,4 +64,24 @@ pub fn graph_section(uri: &str) -> String {
     format!(
         "[graph]\ntenant_id = \"{TENANT}\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nflow = \"client-secret\"\nclient_secret_env = \"PHS_TEST_CLIENT_SECRET\"\nauthority = \"{uri}\"\ngraph_url = \"{uri}\"\ntimeout = \"5s\"\n"
     )
+}
+
+/// The finding `code` whose scope has every (field, value) given; panics
+/// with the whole report when there is none.
+pub fn finding<'a>(report: &'a Value, code: &str, scope: &[(&str, &str)]) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .expect("a report has findings")
+        .iter()
+        .find(|f| f["code"] == code && scope.iter().all(|(k, v)| f["scope"][*k] == *v))
+        .unwrap_or_else(|| panic!("no {code} for {scope:?}: {report:#}"))
+}
+
+/// A config file holding only the `[graph]` section for the stand-in at
+/// `uri`, in a temporary folder that lives as long as the returned guard.
+pub fn graph_config(uri: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("phs-doctor.toml");
+    std::fs::write(&config, graph_section(uri)).expect("write config");
+    (dir, config)
 }

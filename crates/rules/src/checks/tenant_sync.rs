@@ -2,6 +2,7 @@
 
 use crate::context::{human_duration, Context};
 use crate::registry::Rule;
+use phs_model::graph::{Organization, TenantFacts};
 use phs_model::{Finding, Scope, ScopeKind, SourceKind, Status, Timestamp};
 
 const NOT_ASKED: &str = "The tenant was not asked (configure [graph], or --graph with the AZURE_* variables).";
@@ -86,15 +87,9 @@ fn recency(cx: &Context) -> Vec<Finding> {
             .finding(Status::Skipped, scope, "Password hash synchronization is disabled for the tenant (see PHS001).")
             .done()];
     }
-    let Some(org) = &tenant.organization else {
-        let why = tenant
-            .sign_in_error
-            .clone()
-            .or_else(|| tenant.organization_error.clone())
-            .unwrap_or_else(|| "not read".into());
-        return vec![RECENCY
-            .finding(Status::Error, scope, format!("Could not read the organization from Graph: {why}"))
-            .done()];
+    let org = match organization(tenant) {
+        Ok(org) => org,
+        Err(why) => return vec![RECENCY.finding(Status::Error, scope, why).done()],
     };
     let Some(last_pwd) = org.on_premises_last_password_sync else {
         let why = org
@@ -140,21 +135,28 @@ fn recency(cx: &Context) -> Vec<Finding> {
     vec![d.fix(fix, &["Get-ADSyncScheduler", "Get-Service ADSync"]).done()]
 }
 
+/// The organization Graph returned, or why there is none, worded as the
+/// error finding says it.
+fn organization(tenant: &TenantFacts) -> Result<&Organization, String> {
+    tenant.organization.as_ref().ok_or_else(|| {
+        let why = tenant
+            .sign_in_error
+            .clone()
+            .or_else(|| tenant.organization_error.clone())
+            .unwrap_or_else(|| "not read".into());
+        format!("Could not read the organization from Graph: {why}")
+    })
+}
+
 fn directory_sync(cx: &Context) -> Vec<Finding> {
     let scope = Scope::tenant();
     let Some(tenant) = &cx.snapshot.tenant else {
         let (status, why) = cx.absent(SourceKind::Graph, NOT_ASKED);
         return vec![DIRECTORY_SYNC.finding(status, scope, why).done()];
     };
-    let Some(org) = &tenant.organization else {
-        let why = tenant
-            .sign_in_error
-            .clone()
-            .or_else(|| tenant.organization_error.clone())
-            .unwrap_or_else(|| "not read".into());
-        return vec![DIRECTORY_SYNC
-            .finding(Status::Error, scope, format!("Could not read the organization from Graph: {why}"))
-            .done()];
+    let org = match organization(tenant) {
+        Ok(org) => org,
+        Err(why) => return vec![DIRECTORY_SYNC.finding(Status::Error, scope, why).done()],
     };
     let window = cx.settings.directory_sync_window;
     let mut d = DIRECTORY_SYNC
