@@ -218,3 +218,52 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
     assert_eq!(finding(&o, "PHS011")["status"], "warn");
     no_secret_in(&[&collected.stdout, &collected.stderr, &saved, &live.stdout, &offline.stdout]);
 }
+
+/// A certificate sign-in from one PEM file holding the key and the
+/// certificate (as Azure tooling writes them); the file must be private.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_sign_in_from_one_private_pem_file() {
+    let server = stand_in(10, 200).await;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sources/tests/fixtures/graph");
+    let key = std::fs::read_to_string(fixtures.join("test-key.pem")).unwrap();
+    let cert = std::fs::read_to_string(fixtures.join("test-cert.pem")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("phs-doctor-app.pem");
+    std::fs::write(&pem, format!("{cert}{key}")).unwrap();
+    let config = dir.path().join("phs-doctor.toml");
+    let section = graph_section(&server.uri()).replace(
+        "flow = \"client-secret\"",
+        &format!("flow = \"client-certificate\"\ncertificate_path = {:?}", pem.to_str().unwrap()),
+    );
+    std::fs::write(&config, section).unwrap();
+    let args = strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]);
+
+    // Readable by others: refused before any request, and said why.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pem, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = run_with(args.clone(), vec![]).await;
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let said = finding(&r, "PHS012").to_string();
+        assert!(said.contains("chmod 600"), "{said}");
+        assert!(server.received_requests().await.unwrap().is_empty(), "a request went out with a public key file");
+        std::fs::set_permissions(&pem, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    let out = run_with(args, vec![]).await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&r, "PHS001")["status"], "pass", "{r:#}");
+    let requests = server.received_requests().await.unwrap();
+    let form = String::from_utf8_lossy(&requests[0].body).into_owned();
+    assert!(
+        form.contains("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"),
+        "{form}"
+    );
+    assert!(form.contains("client_assertion=ey") && !form.contains("client_secret"), "{form}");
+    let key_body: Vec<&str> = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    for out in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(out);
+        assert!(key_body.iter().all(|line| !text.contains(line)), "the private key appears in the output");
+    }
+}
