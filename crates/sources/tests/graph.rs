@@ -121,6 +121,14 @@ async fn collect_prompted(cred: &Credential, opts: &GraphOptions) -> (TenantFact
     (facts, prompts.into_inner().unwrap())
 }
 
+/// The stand-in tenant with one Graph path answering `reply` instead,
+/// read with the client secret flow.
+async fn collect_with_fault(graph_path: &str, reply: ResponseTemplate) -> (TenantFacts, MockServer) {
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(graph_path).respond_with(reply)).await;
+    (collect(&secret_cred(), &opts(&server)).await, server)
+}
+
 async fn collect(cred: &Credential, opts: &GraphOptions) -> TenantFacts {
     collect_prompted(cred, opts).await.0
 }
@@ -393,11 +401,8 @@ async fn password_sync_time_from_beta_when_v1_refuses_the_select() {
 
 #[tokio::test]
 async fn password_sync_null_on_v1_is_kept_and_explained() {
-    let server = stand_in(TOKEN).await;
-    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))))
-        .await;
-
-    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let (facts, server) =
+        collect_with_fault(ORG_PATH, ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))).await;
 
     let org = facts.organization.expect("organization");
     assert_eq!(org.on_premises_last_password_sync, None);
@@ -947,18 +952,11 @@ async fn graph_401_expired_token_is_named() {
 
 #[tokio::test]
 async fn graph_403_on_sync_names_the_permission_and_the_app_only_limit() {
-    let server = stand_in(TOKEN).await;
-    fault(
-        &server,
-        get(SYNC_PATH).respond_with(graph_error(
-            403,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        )),
+    let (facts, _) = collect_with_fault(
+        SYNC_PATH,
+        graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     )
     .await;
-
-    let facts = collect(&secret_cred(), &opts(&server)).await;
 
     let error = facts.sync_error.expect("sync error");
     assert!(
@@ -972,18 +970,11 @@ async fn graph_403_on_sync_names_the_permission_and_the_app_only_limit() {
 
 #[tokio::test]
 async fn graph_403_on_organization_names_the_permission() {
-    let server = stand_in(TOKEN).await;
-    fault(
-        &server,
-        get(ORG_PATH).respond_with(graph_error(
-            403,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        )),
+    let (facts, _) = collect_with_fault(
+        ORG_PATH,
+        graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     )
     .await;
-
-    let facts = collect(&secret_cred(), &opts(&server)).await;
 
     let error = facts.organization_error.expect("organization error");
     assert!(error.starts_with("access denied (HTTP 403 Authorization_RequestDenied"), "{error}");
@@ -994,14 +985,8 @@ async fn graph_403_on_organization_names_the_permission() {
 
 #[tokio::test]
 async fn graph_500_is_a_server_error_and_not_retried() {
-    let server = stand_in(TOKEN).await;
-    fault(
-        &server,
-        get(SYNC_PATH).respond_with(graph_error(500, "generalException", "An internal server error occurred.")),
-    )
-    .await;
-
-    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let (facts, server) =
+        collect_with_fault(SYNC_PATH, graph_error(500, "generalException", "An internal server error occurred.")).await;
 
     let error = facts.sync_error.expect("sync error");
     assert_eq!(

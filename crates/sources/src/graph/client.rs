@@ -382,7 +382,7 @@ impl<'a> GraphClient<'a> {
             (Ok(l), Some(b)) if origin(&l) == origin(&b) => Ok(link),
             (Ok(l), _) => Err(ReadError::Invalid(format!(
                 "Graph's @odata.nextLink points to {}, not to {}; not sending the token there",
-                l.host_str().unwrap_or("?"),
+                l.origin().ascii_serialization(),
                 self.opts.graph_base()
             ))),
             (Err(e), _) => Err(ReadError::Invalid(format!("Graph's @odata.nextLink is not a URL: {e}"))),
