@@ -2,6 +2,9 @@
 //! serving the token endpoint and the Graph reads in Microsoft's documented
 //! response shapes, for a tenant with password hash sync on.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use wiremock::matchers::{method, path};
