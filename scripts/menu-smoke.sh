@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Drives the interactive menu in a real terminal (tmux): main menu ->
 # Troubleshoot password hash synchronization -> "does NOT work at all" runs
-# the diagnosis of the broken example -> back -> Test Entra ID connectivity ->
-# Quit.
+# the diagnosis of the broken example -> back -> Test Entra ID connectivity
+# (asks for the tenant, Esc) -> Quit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${PHS_DOCTOR_BIN:-target/debug/phs-doctor}
@@ -32,14 +32,15 @@ wait_for "Press Enter to return to the menu"
 tmux send-keys -t "$session" Enter
 sleep 0.3
 # Back to the main menu, then "Test Entra ID connectivity": with no [graph]
-# and no AZURE_* variables it must say what is missing, not hang.
+# and no AZURE_* variables it asks for the tenant and the application; Esc
+# goes back to the main menu without signing in.
 tmux send-keys -t "$session" Down Enter
 sleep 0.3
 tmux send-keys -t "$session" Down Enter
-wait_for "PHS012 Could not read [graph]: [graph] needs tenant_id (or AZURE_TENANT_ID)"
-wait_for "Result: 1 pass, 0 warn, 0 fail, 2 error, 0 skipped (exit code 3)"
-wait_for "Press Enter to return to the menu"
-tmux send-keys -t "$session" Enter
+wait_for "Tenant (id or domain"
+tmux send-keys -t "$session" "contoso.onmicrosoft.com" Enter
+wait_for "Application (client) id"
+tmux send-keys -t "$session" Escape
 sleep 0.3
 tmux send-keys -t "$session" Down Down Down Down Enter
 wait_for "MENU-EXIT=0"

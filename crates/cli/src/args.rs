@@ -60,6 +60,14 @@ pub struct InputArgs {
     /// the AZURE_* environment variables even if the config has no [graph] section.
     #[arg(long)]
     pub graph: bool,
+    /// Tenant (id or domain) to ask through Microsoft Graph; implies --graph.
+    /// Default: [graph] tenant_id, else AZURE_TENANT_ID.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Application (client) id to sign in as; implies --graph. Default:
+    /// [graph] client_id, else AZURE_CLIENT_ID.
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
     /// Evaluation time (RFC 3339). Default: the snapshot's collection time, else now.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,

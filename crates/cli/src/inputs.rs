@@ -58,7 +58,13 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         None => None,
     };
     let ad = config.ad.clone().or_else(|| args.ad.then(Default::default));
-    let graph = config.graph.clone().or_else(|| args.graph.then(Default::default));
+    let asked_graph = args.graph || args.tenant.is_some() || args.client_id.is_some();
+    let mut graph = config.graph.clone().or_else(|| asked_graph.then(Default::default));
+    if let Some(g) = &mut graph {
+        // Names on the command line win over the file's; they are not secrets.
+        g.tenant_id = args.tenant.clone().or(g.tenant_id.take());
+        g.client_id = args.client_id.clone().or(g.client_id.take());
+    }
     Ok(Resolved { evidence, ad, graph, now, config })
 }
 

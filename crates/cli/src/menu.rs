@@ -36,8 +36,9 @@ pub fn run(inputs: &InputArgs) -> Result<i32> {
             PHS_MENU => phs_menu(inputs)?,
             TEST_ENTRA => {
                 // The tenant alone needs no server evidence.
-                let graph_inputs = InputArgs { graph: true, ..inputs.clone() };
-                run_diagnosis(graph_inputs, TENANT_RULES.iter().map(|c| (*c).to_owned()).collect());
+                if let Some(graph_inputs) = ask_for_tenant(inputs)? {
+                    run_diagnosis(graph_inputs, TENANT_RULES.iter().map(|c| (*c).to_owned()).collect());
+                }
                 Next::Stay
             }
             TEST_AD => {
@@ -126,6 +127,40 @@ fn ask_for_evidence(given: &InputArgs) -> Result<Option<InputArgs>> {
     }
     if !events.trim().is_empty() {
         out.events = vec![PathBuf::from(events.trim())];
+    }
+    Ok(Some(out))
+}
+
+/// Uses the tenant and application the config, flags or AZURE_* variables
+/// name; otherwise asks for them (a person at the menu then signs in with
+/// the device code flow). None when the user backs out.
+fn ask_for_tenant(given: &InputArgs) -> Result<Option<InputArgs>> {
+    let mut out = InputArgs { graph: true, ..given.clone() };
+    let configured = crate::inputs::resolve(&out).ok().and_then(|r| r.graph).unwrap_or_default();
+    let env = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
+    let questions: [(&str, &str, bool, &mut Option<String>); 2] = [
+        (
+            "Tenant (id or domain, e.g. contoso.onmicrosoft.com):",
+            "The Entra ID tenant to ask; Esc to go back",
+            configured.tenant_id.is_some() || env("AZURE_TENANT_ID"),
+            &mut out.tenant,
+        ),
+        (
+            "Application (client) id of phs-doctor's app registration:",
+            "See the README's App registration; Esc to go back",
+            configured.client_id.is_some() || env("AZURE_CLIENT_ID"),
+            &mut out.client_id,
+        ),
+    ];
+    for (prompt, help, known, answer) in questions {
+        if known {
+            continue;
+        }
+        match Text::new(prompt).with_help_message(help).prompt() {
+            Ok(s) if !s.trim().is_empty() => *answer = Some(s.trim().to_owned()),
+            Ok(_) | Err(InquireError::OperationCanceled) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(Some(out))
 }

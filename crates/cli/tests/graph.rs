@@ -267,3 +267,40 @@ async fn a_certificate_sign_in_from_one_private_pem_file() {
         assert!(key_body.iter().all(|line| !text.contains(line)), "the private key appears in the output");
     }
 }
+
+/// `--tenant` and `--client-id` name the tenant and the application on the
+/// command line (they are not secrets) and win over the config file's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_and_application_from_the_command_line() {
+    let server = stand_in(10, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("phs-doctor.toml");
+    let uri = server.uri();
+    std::fs::write(
+        &config,
+        format!("[graph]\ntenant_id = \"wrong.example\"\nauthority = \"{uri}\"\ngraph_url = \"{uri}\"\n"),
+    )
+    .unwrap();
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--config",
+            config.to_str().unwrap(),
+            "--tenant",
+            TENANT,
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+            "--format",
+            "json",
+        ]),
+        vec![("AZURE_CLIENT_SECRET", SECRET.to_owned())],
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&r, "PHS001")["status"], "pass", "{r:#}");
+    let token_request = &server.received_requests().await.unwrap()[0];
+    assert!(token_request.url.path().starts_with(&format!("/{TENANT}/")), "{}", token_request.url);
+    let form = String::from_utf8_lossy(&token_request.body).into_owned();
+    assert!(form.contains("client_id=11111111-2222-3333-4444-555555555555"), "{form}");
+    no_secret_in(&[&out.stdout, &out.stderr]);
+}
