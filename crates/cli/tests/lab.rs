@@ -439,6 +439,10 @@ fn the_complete_live_checklist_with_the_tenant() {
     assert_eq!(offline.status.code(), Some(1));
     outputs.extend([collected.stdout, collected.stderr, std::fs::read(&snapshot).unwrap()]);
     outputs.extend([offline.stdout, offline.stderr]);
+    for format in ["markdown", "html"] {
+        let out = run(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", format, "--verbose"]);
+        outputs.extend([out.stdout, out.stderr]);
+    }
 
     let secrets = [
         support::SECRET.to_owned(),
