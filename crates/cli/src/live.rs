@@ -1,6 +1,6 @@
 //! The live checks, Active Directory and the tenant, run together in one
-//! runtime while a progress line turns on a terminal. Their secrets are read
-//! first, so prompts never fight the progress display.
+//! runtime while a terminal shows a progress line per domain and one for the
+//! tenant. Their secrets are read first, so prompts never fight the display.
 
 use crate::ad::AdSection;
 use crate::graph::GraphSection;
@@ -33,7 +33,16 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
         }
     });
     let graph_job = graph.and_then(|g| match g.credential().and_then(|c| Ok((c, g.options()?))) {
-        Ok(job) => Some(job),
+        Ok(job) => {
+            if matches!(job.0, phs_sources::graph::Credential::DeviceCode { .. }) && !std::io::stdin().is_terminal() {
+                // Monitoring runs have nobody to type the code: say why this waits.
+                eprintln!(
+                    "phs-doctor: the device code flow waits for a person to sign in (up to 15 minutes); unattended runs \
+                     want flow = \"client-secret\" or \"client-certificate\"."
+                );
+            }
+            Some(job)
+        }
         Err(e) => {
             snap.problems.push(problem(SourceKind::Graph, "[graph]", format!("{e:#}")));
             None
