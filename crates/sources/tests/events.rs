@@ -183,6 +183,35 @@ fn truncated_inside_a_tag() {
     assert!(problems[0].error.contains("inside Event/System"), "{}", problems[0].error);
 }
 
+/// A record cut off mid-way and directly followed by a complete one (a log
+/// copied while it was written): the cut one is damage with its offset, and
+/// every record after it is still read.
+#[test]
+fn a_cut_record_followed_by_a_complete_one_loses_only_the_cut_one() {
+    let path = events_fixture("wevtutil.xml");
+    let bytes = std::fs::read(&path).unwrap();
+    let whole: Vec<u32> = read_ok(&path).events.iter().map(|e| e.event_id).collect();
+    // Cut the heartbeat (654) inside its System element and splice the next
+    // record straight after the cut.
+    let the_654 = memchr::memmem::find(&bytes, b">654</EventID>").unwrap();
+    let start = memchr::memmem::rfind(&bytes[..the_654], b"<Event ").unwrap();
+    let next = the_654 + memchr::memmem::find(&bytes[the_654..], b"<Event ").unwrap();
+    let cut = the_654 + memchr::memmem::find(&bytes[the_654..], b"<TimeCreated").unwrap();
+    let mut spliced = bytes[..cut].to_vec();
+    spliced.extend_from_slice(&bytes[next..]);
+    let f = write_temp(&spliced);
+    let (log, problems) = read(&[f.path().to_owned()]);
+    let ids: Vec<u32> = log.unwrap().events.iter().map(|e| e.event_id).collect();
+    let mut expected = whole.clone();
+    expected.remove(whole.iter().position(|&id| id == 654).unwrap());
+    assert_eq!(ids, expected, "only the cut record may be lost");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert!(p.partial);
+    assert!(p.error.contains(&format!("starting at byte offset {start}")), "{}", p.error);
+    assert!(p.error.contains("inside Event/System"), "{}", p.error);
+}
+
 #[test]
 fn garbage_file_is_reported_and_other_files_still_read() {
     let garbage = write_temp(b"PK\x03\x04 this is a zip, not an event log \xFF\xFE\x00");

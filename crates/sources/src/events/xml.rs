@@ -140,12 +140,21 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
             self.unexpected(seg, 0, loc);
             return;
         };
-        let (gap, record) = seg.split_at(start);
+        let (gap, mut record) = seg.split_at(start);
         if let Err(at) = check_gap(gap) {
             self.unexpected(gap, at, loc);
         }
+        let mut rloc = shift(loc, start);
+        // A record cut off and directly followed by the next one (a log
+        // copied while it was written, exports pasted together): the cut one
+        // is reported, the next one still counts.
+        while let Some(next) = record.get(6..).and_then(|r| find_event_start(r, &self.finders.start)).map(|i| i + 6) {
+            self.cut_off(&record[..next], rloc);
+            record = &record[next..];
+            rloc = shift(rloc, next);
+        }
         self.stats.records_read += 1;
-        self.record(record, shift(loc, start));
+        self.record(record, rloc);
     }
 
     /// What is left after the last `</Event>`: whitespace and a closing
@@ -161,7 +170,12 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
         if let Err(at) = check_gap(gap) {
             self.unexpected(gap, at, loc);
         }
-        let rloc = shift(loc, start);
+        self.cut_off(record, shift(loc, start));
+    }
+
+    /// A record that stops before its `</Event>`: named with the element the
+    /// cut fell in, unless the text before the cut is already broken.
+    fn cut_off(&mut self, record: &[u8], rloc: Locator) {
         let text = String::from_utf8_lossy(record);
         let element = match parse_record(&text, rloc) {
             Err(Failure::Xml { element, at, .. }) if !text.get(at..).unwrap_or("").contains('>') => element,
