@@ -119,6 +119,9 @@ pub struct LdapFacts {
     /// SIDs seen in the DACL and token, resolved to `DOMAIN\name` where possible.
     #[serde(default)]
     pub sid_names: BTreeMap<String, String>,
+    /// Why some SIDs could not be named (they are then shown bare).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid_names_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

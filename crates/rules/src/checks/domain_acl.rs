@@ -47,6 +47,15 @@ impl DomainAcl<'_> {
         }
     }
 
+    /// Evidence for findings that name trustees: why some are shown as bare
+    /// SIDs, when the name lookup failed.
+    pub fn naming_evidence(&self, d: crate::finding::Draft) -> crate::finding::Draft {
+        match &self.ldap.sid_names_error {
+            Some(e) => d.evidence("SID names", format!("some SIDs could not be named: {e}")),
+            None => d,
+        }
+    }
+
     /// An ACE as people read it: its position, SDDL and trustee name.
     pub fn describe(&self, index: usize, ace: &Ace) -> String {
         format!("ACE #{index} {} for {}", ace.to_sddl(self.domain_sid.as_ref()), self.name(&ace.sid))

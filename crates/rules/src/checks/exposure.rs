@@ -127,6 +127,7 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
         };
         f = f.evidence(&format!("{}{via_account}", acl.name(&h.sid)), aces);
     }
+    f = acl.naming_evidence(f);
     let commands: Vec<String> =
         exposed.iter().map(|h| format!("dsacls \"{}\" /R \"{}\"", d.partition_dn, short(&acl.name(&h.sid)))).collect();
     f.fix_owned(

@@ -76,6 +76,7 @@ fn judge(d: &DomainFacts) -> Finding {
         .finding(Status::Pass, scope, String::new())
         .evidence("Account", format!("{} ({})", d.account, account_sid));
     f = f.evidence("Token groups", format!("{} groups", groups.len()));
+    f = acl.naming_evidence(f);
     for decision in [&access.get_changes, &access.get_changes_all] {
         f = f.evidence(right_name(&decision.right), explain(&acl, decision));
         for u in &decision.unevaluated {
@@ -176,6 +177,17 @@ mod tests {
         let f = run(&snapshot_with_ad(vec![domain_with_acl(extra)]), check);
         assert_eq!(f.len(), 1);
         f.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_failed_name_lookup_is_said_not_hidden() {
+        let mut d = domain_with_acl("");
+        let f = run(&snapshot_with_ad(vec![d.clone()]), check);
+        assert!(!f[0].evidence.iter().any(|e| e.label == "SID names"));
+        d.ldap.as_mut().unwrap().sid_names_error = Some("search for 3 SIDs failed: size limit exceeded".into());
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        let said = f[0].evidence.iter().find(|e| e.label == "SID names").expect("SID names evidence");
+        assert!(said.value.contains("size limit exceeded"), "{}", said.value);
     }
 
     fn account(rid: u32) -> String {

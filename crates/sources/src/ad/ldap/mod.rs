@@ -267,11 +267,11 @@ async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Opti
         let account_sid = facts.account.as_ref()?.sid.as_deref()?.parse::<Sid>().ok()?;
         account_sid.parent()
     });
-    // A failed name lookup only leaves SIDs unnamed; LdapFacts has no field
-    // for it and the SIDs themselves are still in the facts.
-    let (sid_names, _lookup_error) =
+    // A failed name lookup only leaves SIDs unnamed; the findings say why.
+    let (sid_names, lookup_error) =
         names::resolve(conn, &target.partition_dn, &netbios, domain_sid.as_ref(), &sids).await;
     facts.sid_names = sid_names;
+    facts.sid_names_error = lookup_error;
 }
 
 /// The domain's NetBIOS name from its crossRef in the configuration
