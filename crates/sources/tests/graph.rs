@@ -285,6 +285,11 @@ async fn stand_in(graph_token: &str) -> MockServer {
     server
 }
 
+/// Graph's answer when the token lacks the permission or role.
+fn access_denied() -> ResponseTemplate {
+    graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+}
+
 /// Overrides the stand-in for requests matching `mock` (priority 1 beats
 /// the stand-in's default 5).
 async fn fault(server: &MockServer, mock: Mock) {
@@ -730,15 +735,7 @@ async fn device_code_refused_when_public_client_flows_are_off() {
 #[tokio::test]
 async fn device_code_403_on_sync_has_no_app_only_hint() {
     let server = device_stand_in(900, pending(), 1).await;
-    fault(
-        &server,
-        get(SYNC_PATH).respond_with(graph_error(
-            403,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        )),
-    )
-    .await;
+    fault(&server, get(SYNC_PATH).respond_with(access_denied())).await;
 
     let facts = collect(&device_cred(), &opts(&server)).await;
 
@@ -952,11 +949,7 @@ async fn graph_401_expired_token_is_named() {
 
 #[tokio::test]
 async fn graph_403_on_sync_names_the_permission_and_the_app_only_limit() {
-    let (facts, _) = collect_with_fault(
-        SYNC_PATH,
-        graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
-    )
-    .await;
+    let (facts, _) = collect_with_fault(SYNC_PATH, access_denied()).await;
 
     let error = facts.sync_error.expect("sync error");
     assert!(
@@ -970,11 +963,7 @@ async fn graph_403_on_sync_names_the_permission_and_the_app_only_limit() {
 
 #[tokio::test]
 async fn graph_403_on_organization_names_the_permission() {
-    let (facts, _) = collect_with_fault(
-        ORG_PATH,
-        graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
-    )
-    .await;
+    let (facts, _) = collect_with_fault(ORG_PATH, access_denied()).await;
 
     let error = facts.organization_error.expect("organization error");
     assert!(error.starts_with("access denied (HTTP 403 Authorization_RequestDenied"), "{error}");
