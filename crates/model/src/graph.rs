@@ -55,4 +55,8 @@ pub struct Organization {
     /// Where the last password sync time came from (`v1.0`, `beta`), or why
     /// it is missing.
     pub last_password_sync_source: Option<String>,
+    /// Graph answered the last password sync time with null: the tenant has
+    /// never received a password sync (unlike a field Graph lacks).
+    #[serde(default)]
+    pub password_sync_never_received: bool,
 }

@@ -412,8 +412,25 @@ async fn password_sync_null_on_v1_is_kept_and_explained() {
     let org = facts.organization.expect("organization");
     assert_eq!(org.on_premises_last_password_sync, None);
     assert_eq!(org.last_password_sync_source.as_deref(), Some("v1.0: null (no password sync request recorded)"));
+    assert!(org.password_sync_never_received, "null means never received");
     // v1.0 knows the field, so its null stands: no beta request.
     assert!(requests_to(&server, BETA_ORG_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn password_sync_null_on_beta_means_never_received() {
+    let server = stand_in(TOKEN).await;
+    // v1.0 answers without the field; beta knows it and says null.
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(None)))).await;
+    let beta = json!({"value": [{"id": TENANT, PASSWORD_SYNC_FIELD: null}]});
+    fault(&server, get(BETA_ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(beta))).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.on_premises_last_password_sync, None);
+    assert!(org.password_sync_never_received);
+    assert_eq!(org.last_password_sync_source.as_deref(), Some("beta: null (no password sync request recorded)"));
 }
 
 #[tokio::test]
@@ -437,6 +454,7 @@ async fn beta_404_is_explained_and_the_rest_of_the_organization_kept() {
     let org = facts.organization.expect("organization");
     assert_eq!(org.display_name.as_deref(), Some("Contoso"));
     assert_eq!(org.on_premises_last_password_sync, None);
+    assert!(!org.password_sync_never_received, "a missing endpoint is not a null");
     let source = org.last_password_sync_source.expect("source");
     assert!(source.starts_with("beta endpoint returned 404"), "{source}");
     assert!(source.contains("Request_ResourceNotFound"), "{source}");

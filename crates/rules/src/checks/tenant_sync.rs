@@ -18,7 +18,8 @@ When password hash sync is enabled for the tenant, the organization's
 `onPremisesLastPasswordSyncDateTime` (Microsoft Graph) must be within the
 password sync window (default 2 hours). The finding compares it with
 `onPremisesLastSyncDateTime` to tell a silent server from a silent password
-hash sync channel.
+hash sync channel. Graph's null for the password sync time means the tenant
+has never received one: a warning too, not a missing fact.
 
 ## Why it matters
 The agent sends a heartbeat about every 30 minutes even when no password
@@ -72,6 +73,8 @@ ADSync service and staging mode.
     check: directory_sync,
 };
 
+const SILENT_PHS_FIX: &str = "Follow the password hash sync findings on the server (PHS004 heartbeat, PHS008 domain errors, PHS009 cloud errors, PHS010 agent state).";
+
 fn describe(cx: &Context, t: Option<Timestamp>) -> String {
     t.map_or("never (null)".to_owned(), |t| format!("{t} ({})", cx.age(t)))
 }
@@ -91,6 +94,24 @@ fn recency(cx: &Context) -> Vec<Finding> {
         Ok(org) => org,
         Err(why) => return vec![RECENCY.finding(Status::Error, scope, why).done()],
     };
+    if org.on_premises_last_password_sync.is_none() && org.password_sync_never_received {
+        // Graph's null: PHS is on (or not known to be off) yet no hash has
+        // ever arrived, the "does not work at all" case itself.
+        let dir = org.on_premises_last_sync.filter(|t| *t >= cx.now - cx.settings.password_sync_window);
+        let message = match dir {
+            Some(t) => format!(
+                "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null), while directory sync ran {}: only password hash sync is silent.",
+                cx.age(t)
+            ),
+            None => "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null), and no recent directory sync either: the whole sync server is silent.".to_owned(),
+        };
+        return vec![RECENCY
+            .finding(Status::Warn, scope, message)
+            .evidence("Last password sync (onPremisesLastPasswordSyncDateTime)", describe(cx, None))
+            .evidence("Last directory sync (onPremisesLastSyncDateTime)", describe(cx, org.on_premises_last_sync))
+            .fix(SILENT_PHS_FIX, &[])
+            .done()];
+    }
     let Some(last_pwd) = org.on_premises_last_password_sync else {
         let why = org
             .last_password_sync_source
@@ -128,7 +149,7 @@ fn recency(cx: &Context) -> Vec<Finding> {
     };
     d.set(Status::Warn, message);
     let fix = if dir_recent {
-        "Follow the password hash sync findings on the server (PHS004 heartbeat, PHS008 domain errors, PHS009 cloud errors, PHS010 agent state)."
+        SILENT_PHS_FIX
     } else {
         "Check that the ADSync service runs on the sync server, that it is not in staging mode, and that it can reach Entra ID."
     };
@@ -213,6 +234,18 @@ mod tests {
         assert!(f[0].message.contains("only password hash sync is silent"), "{}", f[0].message);
         let f = run(&with_tenant(tenant(true, Some(400), Some(300))), recency);
         assert!(f[0].message.contains("whole sync server is silent"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn recency_warns_when_graph_says_never_received() {
+        let mut t = tenant(true, Some(20), None);
+        t.organization.as_mut().unwrap().password_sync_never_received = true;
+        let f = run(&with_tenant(t.clone()), recency);
+        assert_eq!(statuses(&f), [Status::Warn]);
+        assert!(f[0].message.contains("never received a password sync"), "{}", f[0].message);
+        assert!(f[0].message.contains("only password hash sync is silent"), "{}", f[0].message);
+        t.organization.as_mut().unwrap().on_premises_last_sync = None;
+        assert!(run(&with_tenant(t), recency)[0].message.contains("whole sync server is silent"));
     }
 
     #[test]

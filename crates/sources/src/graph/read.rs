@@ -86,7 +86,8 @@ pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
     match obj.get(PASSWORD_SYNC_FIELD).filter(|_| asked_password) {
         // v1.0 knows the property: its answer stands, null included.
         Some(Value::Null) => {
-            org.last_password_sync_source = Some("v1.0: null (no password sync request recorded)".to_owned())
+            org.last_password_sync_source = Some("v1.0: null (no password sync request recorded)".to_owned());
+            org.password_sync_never_received = true;
         }
         Some(_) => {
             org.on_premises_last_password_sync = time(obj, PASSWORD_SYNC_FIELD, &mut notes);
@@ -94,6 +95,7 @@ pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
         }
         None => {
             let (at, source) = beta_password_sync(graph, org.id.as_deref(), &mut notes).await;
+            org.password_sync_never_received = at.is_none() && source.starts_with("beta: null");
             org.on_premises_last_password_sync = at;
             org.last_password_sync_source = Some(source);
         }
@@ -119,6 +121,7 @@ async fn beta_password_sync(
     // The same organization as v1.0's, when there's a choice.
     let obj = items.iter().find(|o| id.is_some() && o.get("id").and_then(Value::as_str) == id).or(items.first());
     match obj.and_then(|o| o.get(PASSWORD_SYNC_FIELD)) {
+        // `organization` reads the "beta: null" prefix as "never received".
         Some(Value::Null) => (None, "beta: null (no password sync request recorded)".to_owned()),
         Some(_) => {
             let at = obj.and_then(|o| time(o, PASSWORD_SYNC_FIELD, notes));
