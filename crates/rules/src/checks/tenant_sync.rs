@@ -159,13 +159,12 @@ fn recency(cx: &Context) -> Vec<Finding> {
 /// The organization Graph returned, or why there is none, worded as the
 /// error finding says it.
 fn organization(tenant: &TenantFacts) -> Result<&Organization, String> {
-    tenant.organization.as_ref().ok_or_else(|| {
-        let why = tenant
-            .sign_in_error
-            .clone()
-            .or_else(|| tenant.organization_error.clone())
-            .unwrap_or_else(|| "not read".into());
-        format!("Could not read the organization from Graph: {why}")
+    tenant.organization.as_ref().ok_or_else(|| match &tenant.sign_in_error {
+        Some(e) => format!("Could not sign in to Microsoft Entra ID: {e}"),
+        None => format!(
+            "Could not read the organization from Graph: {}",
+            tenant.organization_error.as_deref().unwrap_or("not read")
+        ),
     })
 }
 
@@ -282,8 +281,19 @@ mod tests {
         let mut t = tenant(true, None, None);
         t.organization = None;
         t.organization_error = Some("403: needs Organization.Read.All".into());
-        let f = run(&with_tenant(t), directory_sync);
+        let f = run(&with_tenant(t.clone()), directory_sync);
         assert_eq!(statuses(&f), [Status::Error]);
         assert!(f[0].message.contains("Organization.Read.All"));
+        // A failed sign-in is named as such, not as a failed read.
+        t.organization_error = None;
+        t.sign_in_error = Some("the client secret is wrong (AADSTS7000215)".into());
+        for f in [run(&with_tenant(t.clone()), directory_sync), run(&with_tenant(t.clone()), recency)] {
+            assert_eq!(statuses(&f), [Status::Error]);
+            assert!(
+                f[0].message.starts_with("Could not sign in to Microsoft Entra ID: the client secret"),
+                "{}",
+                f[0].message
+            );
+        }
     }
 }
