@@ -69,3 +69,30 @@ impl ConfigFile {
         Ok(cfg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented example of every setting must stay a valid config: it
+    /// parses (unknown keys are refused), its paths rebase onto its folder,
+    /// and its [ad] and [graph] sections turn into options.
+    #[test]
+    fn the_full_example_is_a_valid_config() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/phs-doctor.full.toml");
+        let cfg = ConfigFile::load(&path).expect("examples/phs-doctor.full.toml parses");
+        let export = cfg.server.config_dir.as_ref().expect("config_dir");
+        assert!(export.join("Connectors").is_dir(), "{} is not an export", export.display());
+        assert!(cfg.server.events.iter().all(|e| e.is_file()));
+        assert_eq!(cfg.evaluation.password_sync_window.as_deref(), Some("2h"));
+        assert_eq!(cfg.evaluation.directory_sync_window.as_deref(), Some("3h"));
+        cfg.ad.as_ref().expect("[ad]").options().expect("[ad] options");
+        let graph = cfg.graph.as_ref().expect("[graph]");
+        let opts = graph.options().expect("[graph] options");
+        assert_eq!(opts.timeout, std::time::Duration::from_secs(10));
+        assert_eq!(graph.flow.as_deref(), Some("device-code"));
+        let cred = graph.credential().expect("a device code credential needs no secret");
+        assert_eq!(cred.flow(), "device-code");
+        assert_eq!(cred.tenant(), "fabrikam.onmicrosoft.com");
+    }
+}
