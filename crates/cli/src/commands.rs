@@ -75,6 +75,13 @@ pub fn collect(args: &CollectArgs) -> Result<i32> {
     json.push('\n');
     let out = (args.output.as_os_str() != "-").then_some(args.output.as_path());
     write_output(out, &json)?;
+    // What went into the snapshot, on stderr so `-o -` stays pure JSON.
+    if let Some(path) = out {
+        eprintln!("phs-doctor: snapshot written to {}", path.display());
+    }
+    for line in phs_report::inputs_summary(&snapshot) {
+        eprintln!("  evidence: {line}");
+    }
     for p in &snapshot.problems {
         eprintln!("phs-doctor: could not read {}: {}", p.location, p.error);
     }

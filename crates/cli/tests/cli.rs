@@ -121,6 +121,10 @@ fn collect_then_diagnose_snapshot_gives_the_same_findings() {
     let snap_s = snap.to_str().unwrap();
     let out = phs_doctor(&["collect", "--config", "examples/two-forest-broken/phs-doctor.toml", "-o", snap_s]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The administrator sees where it went and what it holds.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("snapshot written to {snap_s}")), "{said}");
+    assert!(said.contains("evidence: event log") && said.contains("272 records"), "{said}");
     let (live, live_code) =
         json_report(&["diagnose", "--config", "examples/two-forest-broken/phs-doctor.toml", "--format", "json"]);
     // The snapshot's collection time is the config's `now`, so no --now is needed.

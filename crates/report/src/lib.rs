@@ -40,7 +40,7 @@ pub fn render(format: Format, snapshot: &Snapshot, diagnosis: &Diagnosis, opts: 
 }
 
 /// One line per evidence source: what the judgement rests on.
-pub(crate) fn inputs_summary(snapshot: &Snapshot) -> Vec<String> {
+pub fn inputs_summary(snapshot: &Snapshot) -> Vec<String> {
     let s = &snapshot.server;
     let mut out = Vec::new();
     if let Some(c) = &s.config {
