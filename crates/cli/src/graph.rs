@@ -46,12 +46,12 @@ impl GraphSection {
     pub fn options(&self) -> Result<GraphOptions> {
         let mut o = GraphOptions::default();
         // AZURE_AUTHORITY_HOST is the Azure SDKs' name for the sign-in host.
-        let env_authority = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|v| !v.is_empty());
-        if let Some(a) = self.authority.as_ref().or(env_authority.as_ref()) {
-            o.authority = a.trim_end_matches('/').to_owned();
+        // (Trailing slashes are the source's to strip.)
+        if let Some(a) = self.authority.clone().or_else(|| env("AZURE_AUTHORITY_HOST")) {
+            o.authority = a;
         }
         if let Some(g) = &self.graph_url {
-            o.graph_url = g.trim_end_matches('/').to_owned();
+            o.graph_url = g.clone();
         }
         if let Some(t) = &self.timeout {
             o.timeout = parse_duration("[graph] timeout", t)?.unsigned_abs();
@@ -59,19 +59,20 @@ impl GraphSection {
         Ok(o)
     }
 
+    /// The tenant to ask: the file's (or --tenant), else AZURE_TENANT_ID.
+    pub fn tenant(&self) -> Option<String> {
+        self.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID"))
+    }
+
+    /// The application to sign in as: the file's (or --client-id), else AZURE_CLIENT_ID.
+    pub fn client(&self) -> Option<String> {
+        self.client_id.clone().or_else(|| env("AZURE_CLIENT_ID"))
+    }
+
     /// The credential, with its secret read now (before any progress display).
     pub fn credential(&self) -> Result<Credential> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let tenant = self
-            .tenant_id
-            .clone()
-            .or_else(|| env("AZURE_TENANT_ID"))
-            .ok_or_else(|| anyhow!("[graph] needs tenant_id (or AZURE_TENANT_ID)"))?;
-        let client_id = self
-            .client_id
-            .clone()
-            .or_else(|| env("AZURE_CLIENT_ID"))
-            .ok_or_else(|| anyhow!("[graph] needs client_id (or AZURE_CLIENT_ID)"))?;
+        let tenant = self.tenant().ok_or_else(|| anyhow!("[graph] needs tenant_id (or AZURE_TENANT_ID)"))?;
+        let client_id = self.client().ok_or_else(|| anyhow!("[graph] needs client_id (or AZURE_CLIENT_ID)"))?;
         let certificate =
             self.certificate_path.clone().or_else(|| env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from));
         let secret_env = self.client_secret_env.clone().unwrap_or_else(|| "AZURE_CLIENT_SECRET".to_owned());
@@ -104,6 +105,11 @@ impl GraphSection {
             other => bail!("[graph] flow {other:?}: use client-secret, client-certificate or device-code"),
         })
     }
+}
+
+/// An environment variable's value, unless unset or empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// The private key and the certificate from one PEM file (as Azure tooling

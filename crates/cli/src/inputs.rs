@@ -122,12 +122,8 @@ pub fn collect(
     collected_at: Timestamp,
 ) -> Snapshot {
     let mut snap = Snapshot::new(collected_at);
-    let problem = |source, path: &PathBuf, error: String| CollectionProblem {
-        source,
-        location: path.display().to_string(),
-        error,
-        partial: false,
-    };
+    let problem =
+        |source, path: &PathBuf, error: String| CollectionProblem::whole(source, path.display().to_string(), error);
     if let Some(dir) = &evidence.server_config {
         let (cfg, problems) = export::read_server_config(dir);
         snap.server.config = cfg;

@@ -9,25 +9,21 @@ use phs_model::{CollectionProblem, Snapshot, SourceKind};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-fn problem(source: SourceKind, location: &str, error: String) -> CollectionProblem {
-    CollectionProblem { source, location: location.into(), error, partial: false }
-}
-
 pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSection>) {
     // Everything that can fail before the network (config, secrets, prompts).
     let ad_job = ad.and_then(|ad| match &snap.server.config {
         Some(cfg) => match crate::ad::prepare(cfg, ad) {
             Ok(p) => Some(p),
             Err(e) => {
-                snap.problems.push(problem(SourceKind::ActiveDirectory, "[ad]", format!("{e:#}")));
+                snap.problems.push(CollectionProblem::whole(SourceKind::ActiveDirectory, "[ad]", format!("{e:#}")));
                 None
             }
         },
         None => {
-            snap.problems.push(problem(
+            snap.problems.push(CollectionProblem::whole(
                 SourceKind::ActiveDirectory,
                 "[ad]",
-                "the Active Directory checks need the configuration export (--server-config) to know the connectors and domains".into(),
+                "the Active Directory checks need the configuration export (--server-config) to know the connectors and domains",
             ));
             None
         }
@@ -44,7 +40,7 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
             Some(job)
         }
         Err(e) => {
-            snap.problems.push(problem(SourceKind::Graph, "[graph]", format!("{e:#}")));
+            snap.problems.push(CollectionProblem::whole(SourceKind::Graph, "[graph]", format!("{e:#}")));
             None
         }
     });
@@ -54,7 +50,13 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            snap.problems.push(problem(SourceKind::ActiveDirectory, "runtime", e.to_string()));
+            let error = format!("cannot start the async runtime: {e}");
+            if ad_job.is_some() {
+                snap.problems.push(CollectionProblem::whole(SourceKind::ActiveDirectory, "runtime", error.clone()));
+            }
+            if graph_job.is_some() {
+                snap.problems.push(CollectionProblem::whole(SourceKind::Graph, "runtime", error));
+            }
             return;
         }
     };
@@ -105,12 +107,8 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     });
     // The report follows on stdout; the progress lines were only for the wait.
     let _ = progress.bars.clear();
-    if ad_facts.is_some() {
-        snap.ad = ad_facts;
-    }
-    if tenant.is_some() {
-        snap.tenant = tenant;
-    }
+    snap.ad = ad_facts;
+    snap.tenant = tenant;
 }
 
 /// One spinner line per live check, on stderr and only on a terminal, so

@@ -137,18 +137,17 @@ fn ask_for_evidence(given: &InputArgs) -> Result<Option<InputArgs>> {
 fn ask_for_tenant(given: &InputArgs) -> Result<Option<InputArgs>> {
     let mut out = InputArgs { graph: true, ..given.clone() };
     let configured = crate::inputs::resolve(&out).ok().and_then(|r| r.graph).unwrap_or_default();
-    let env = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
     let questions: [(&str, &str, bool, &mut Option<String>); 2] = [
         (
             "Tenant (id or domain, e.g. contoso.onmicrosoft.com):",
             "The Entra ID tenant to ask; Esc to go back",
-            configured.tenant_id.is_some() || env("AZURE_TENANT_ID"),
+            configured.tenant().is_some(),
             &mut out.tenant,
         ),
         (
             "Application (client) id of phs-doctor's app registration:",
             "See the README's App registration; Esc to go back",
-            configured.client_id.is_some() || env("AZURE_CLIENT_ID"),
+            configured.client().is_some(),
             &mut out.client_id,
         ),
     ];

@@ -146,11 +146,9 @@ async fn the_azure_environment_variables_sign_in_with_graph_flag() {
     no_secret_in(&[&out.stdout, &out.stderr]);
 
     // Without a client id there is nothing to sign in as: said, not guessed.
-    let out = run_with(
-        strings(&["diagnose", "--graph", "--format", "json", "--company-features", "/nonexistent.json"]),
-        vec![("AZURE_TENANT_ID", TENANT.to_owned())],
-    )
-    .await;
+    let out =
+        run_with(strings(&["diagnose", "--graph", "--format", "json"]), vec![("AZURE_TENANT_ID", TENANT.to_owned())])
+            .await;
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let phs012 = finding(&r, "PHS012");
     assert_eq!(phs012["status"], "error", "{phs012:#}");
@@ -224,7 +222,7 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_sign_in_from_one_private_pem_file() {
     let server = stand_in(10, 200).await;
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sources/tests/fixtures/graph");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/graph-signin");
     let key = std::fs::read_to_string(fixtures.join("test-key.pem")).unwrap();
     let cert = std::fs::read_to_string(fixtures.join("test-cert.pem")).unwrap();
     let dir = tempfile::tempdir().unwrap();

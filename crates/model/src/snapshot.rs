@@ -62,6 +62,13 @@ pub struct CollectionProblem {
     pub partial: bool,
 }
 
+impl CollectionProblem {
+    /// A source that could not be read at all (`partial` false).
+    pub fn whole(source: SourceKind, location: impl Into<String>, error: impl Into<String>) -> CollectionProblem {
+        CollectionProblem { source, location: location.into(), error: error.into(), partial: false }
+    }
+}
+
 impl Snapshot {
     pub fn new(collected_at: Timestamp) -> Snapshot {
         Snapshot {

@@ -14,3 +14,4 @@ pub mod export;
 pub mod graph;
 pub mod secret;
 pub mod text;
+pub mod wording;

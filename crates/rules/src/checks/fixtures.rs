@@ -106,7 +106,7 @@ pub fn scheduler_state(staging: bool) -> SchedulerState {
 }
 
 pub fn problem(source: SourceKind, location: &str, error: &str) -> CollectionProblem {
-    CollectionProblem { source, location: location.into(), error: error.into(), partial: false }
+    CollectionProblem::whole(source, location, error)
 }
 
 /// A Directory Synchronization event `minutes_ago` before [`NOW`].

@@ -73,8 +73,6 @@ ADSync service and staging mode.
     check: directory_sync,
 };
 
-const SILENT_PHS_FIX: &str = "Follow the password hash sync findings on the server (PHS004 heartbeat, PHS008 domain errors, PHS009 cloud errors, PHS010 agent state).";
-
 fn describe(cx: &Context, t: Option<Timestamp>) -> String {
     t.map_or("never (null)".to_owned(), |t| format!("{t} ({})", cx.age(t)))
 }
@@ -94,62 +92,59 @@ fn recency(cx: &Context) -> Vec<Finding> {
         Ok(org) => org,
         Err(why) => return vec![RECENCY.finding(Status::Error, scope, why).done()],
     };
-    if org.on_premises_last_password_sync.is_none() && org.password_sync_never_received {
+    let last_pwd = match org.on_premises_last_password_sync {
+        Some(t) => Some(t),
         // Graph's null: PHS is on (or not known to be off) yet no hash has
-        // ever arrived, the "does not work at all" case itself.
-        let dir = org.on_premises_last_sync.filter(|t| *t >= cx.now - cx.settings.password_sync_window);
-        let message = match dir {
-            Some(t) => format!(
-                "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null), while directory sync ran {}: only password hash sync is silent.",
-                cx.age(t)
-            ),
-            None => "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null), and no recent directory sync either: the whole sync server is silent.".to_owned(),
-        };
-        return vec![RECENCY
-            .finding(Status::Warn, scope, message)
-            .evidence("Last password sync (onPremisesLastPasswordSyncDateTime)", describe(cx, None))
-            .evidence("Last directory sync (onPremisesLastSyncDateTime)", describe(cx, org.on_premises_last_sync))
-            .fix(SILENT_PHS_FIX, &[])
-            .done()];
-    }
-    let Some(last_pwd) = org.on_premises_last_password_sync else {
-        let why = org
-            .last_password_sync_source
-            .clone()
-            .unwrap_or_else(|| "Graph returned no onPremisesLastPasswordSyncDateTime".into());
-        return vec![RECENCY
-            .finding(Status::Skipped, scope, format!("The tenant's last password sync time is not available: {why}."))
-            .done()];
+        // ever arrived, the "does not work at all" case itself; judged below
+        // like a stale time.
+        None if org.password_sync_never_received => None,
+        None => {
+            let why = org
+                .last_password_sync_source
+                .clone()
+                .unwrap_or_else(|| "Graph returned no onPremisesLastPasswordSyncDateTime".into());
+            return vec![RECENCY
+                .finding(
+                    Status::Skipped,
+                    scope,
+                    format!("The tenant's last password sync time is not available: {why}."),
+                )
+                .done()];
+        }
     };
     let window = cx.settings.password_sync_window;
-    let d = RECENCY
+    let mut d = RECENCY
         .finding(Status::Pass, scope, String::new())
-        .evidence("Last password sync (onPremisesLastPasswordSyncDateTime)", describe(cx, Some(last_pwd)))
+        .evidence("Last password sync (onPremisesLastPasswordSyncDateTime)", describe(cx, last_pwd))
         .evidence("Last directory sync (onPremisesLastSyncDateTime)", describe(cx, org.on_premises_last_sync));
-    let mut d = d;
-    if last_pwd >= cx.now - window {
-        d.set(Status::Pass, format!("Entra ID received a password sync {}.", cx.age(last_pwd)));
+    if let Some(t) = last_pwd.filter(|t| *t >= cx.now - window) {
+        d.set(Status::Pass, format!("Entra ID received a password sync {}.", cx.age(t)));
         return vec![d.done()];
     }
+    let silent = match last_pwd {
+        Some(t) => format!(
+            "No password sync reached Entra ID for {} (more than {})",
+            human_duration(cx.now.duration_since(t)),
+            human_duration(window)
+        ),
+        None => "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null)".to_owned(),
+    };
     // Directory sync within the window too means the server is alive.
     let dir_recent = org.on_premises_last_sync.is_some_and(|t| t >= cx.now - window);
     let message = if dir_recent {
         format!(
-            "No password sync reached Entra ID for {} (more than {}), while directory sync ran {}: the server works, only password hash sync is silent.",
-            human_duration(cx.now.duration_since(last_pwd)),
-            human_duration(window),
+            "{silent}, while directory sync ran {}: the server works, only password hash sync is silent.",
             describe(cx, org.on_premises_last_sync)
         )
     } else {
         format!(
-            "No password sync reached Entra ID for {}, and no directory sync either (last {}): the whole sync server is silent.",
-            human_duration(cx.now.duration_since(last_pwd)),
+            "{silent}, and no directory sync either (last {}): the whole sync server is silent.",
             describe(cx, org.on_premises_last_sync)
         )
     };
     d.set(Status::Warn, message);
     let fix = if dir_recent {
-        SILENT_PHS_FIX
+        "Follow the password hash sync findings on the server (PHS004 heartbeat, PHS008 domain errors, PHS009 cloud errors, PHS010 agent state)."
     } else {
         "Check that the ADSync service runs on the sync server, that it is not in staging mode, and that it can reach Entra ID."
     };

@@ -25,7 +25,8 @@ use phs_model::ad::RpcProbe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::tcp::{connect, describe_io_error, human_duration, millis};
+use super::tcp::{connect, millis};
+use crate::wording::{describe_io_error, human_duration};
 
 /// The well-known endpoint mapper port of ncacn_ip_tcp.
 pub const EPM_PORT: u16 = 135;

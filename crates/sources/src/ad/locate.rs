@@ -17,8 +17,9 @@ use hickory_resolver::TokioResolver;
 use phs_model::ad::DcLocator;
 use tokio::task::JoinSet;
 
-use super::tcp::{describe_io_error, human_duration, millis};
+use super::tcp::millis;
 use super::{AdOptions, DomainTarget, Locator};
+use crate::wording::{describe_io_error, human_duration};
 
 /// One DC to probe: its name as located and the addresses it resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 //! record open or closed with the time it took and, when closed, why in words.
 //! Nothing is sent on the connections; they are closed at once.
 
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use crate::wording::{describe_io_error, human_duration};
 use phs_model::ad::PortProbe;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -80,39 +80,6 @@ pub(crate) async fn connect(addr: IpAddr, port: u16, timeout: Duration) -> Resul
     }
 }
 
-/// An I/O error as a person would say it. The kinds a firewall or a stopped
-/// service produce get fixed words, so reports and checks can rely on them.
-pub fn describe_io_error(err: &io::Error) -> String {
-    use io::ErrorKind as K;
-    let words = match err.kind() {
-        K::ConnectionRefused => "connection refused",
-        K::ConnectionReset => "connection reset",
-        K::ConnectionAborted => "connection aborted",
-        K::HostUnreachable => "no route to host",
-        K::NetworkUnreachable => "network unreachable",
-        K::NetworkDown => "network down",
-        K::AddrNotAvailable => "address not available",
-        K::PermissionDenied => "permission denied (a local firewall rule?)",
-        K::TimedOut => "timed out",
-        K::UnexpectedEof => "connection closed by the other side",
-        K::BrokenPipe => "connection closed by the other side",
-        _ => return err.to_string(),
-    };
-    words.to_string()
-}
-
-/// `3 s`, `1.5 s`, `250 ms`: the timeout as it appears in messages.
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -121,21 +88,6 @@ pub(crate) fn millis(d: Duration) -> u64 {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_secs(3)), "3 s");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
-        assert_eq!(human_duration(Duration::from_millis(250)), "250 ms");
-    }
-
-    #[test]
-    fn error_kinds_have_fixed_words() {
-        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(describe_io_error(&refused), "connection refused");
-        let unreachable = io::Error::from(io::ErrorKind::HostUnreachable);
-        assert_eq!(describe_io_error(&unreachable), "no route to host");
-    }
 
     #[tokio::test]
     async fn open_and_closed_ports_in_order() {

@@ -97,12 +97,7 @@ pub fn read_server_config(dir: &Path) -> (Option<ServerConfig>, Vec<CollectionPr
 
 /// `partial` is settled at the end, once we know whether anything was read.
 fn problem(location: &Path, error: String) -> CollectionProblem {
-    CollectionProblem {
-        source: SourceKind::ServerConfig,
-        location: location.display().to_string(),
-        error,
-        partial: false,
-    }
+    CollectionProblem::whole(SourceKind::ServerConfig, location.display().to_string(), error)
 }
 
 struct Entry {

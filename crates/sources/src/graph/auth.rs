@@ -2,8 +2,9 @@
 //! credentials (secret or certificate) and the device code flow, and Entra's
 //! error answers turned into causes a person can act on.
 
-use super::client::{self, human_duration, Reply};
+use super::client::{self, Reply};
 use super::{assertion, Credential, GraphOptions, Secret};
+use crate::wording::human_duration;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jiff::Timestamp;

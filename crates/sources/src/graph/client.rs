@@ -3,6 +3,7 @@
 //! error texts that name the cause (never the token).
 
 use super::{GraphOptions, Secret};
+use crate::wording::{human_duration, io_error_words};
 use jiff::Timestamp;
 use reqwest::header::{HeaderMap, ACCEPT, LOCATION, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
@@ -144,20 +145,8 @@ pub(crate) fn describe_transport(err: &reqwest::Error, url: &str, timeout: Durat
     if let Some(tls) = tls_cause(err) {
         return format!("cannot reach {target}: TLS: {tls}");
     }
-    if let Some(kind) = io_kind(err) {
-        use std::io::ErrorKind as K;
-        let why = match kind {
-            K::ConnectionRefused => Some("connection refused"),
-            K::ConnectionReset => Some("connection reset"),
-            K::ConnectionAborted => Some("connection aborted"),
-            K::HostUnreachable => Some("host unreachable"),
-            K::NetworkUnreachable => Some("network unreachable"),
-            K::AddrNotAvailable => Some("address not available"),
-            _ => None,
-        };
-        if let Some(why) = why {
-            return format!("cannot reach {target}: {why}");
-        }
+    if let Some(why) = io_kind(err).and_then(io_error_words) {
+        return format!("cannot reach {target}: {why}");
     }
     if err.is_dns() {
         return format!("cannot reach {target}: name lookup failed: {}", deepest_cause(err));
@@ -208,17 +197,6 @@ pub(crate) fn deepest_cause(err: &(dyn std::error::Error + 'static)) -> String {
 
 pub(crate) fn without_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(base, _)| base)
-}
-
-/// "10 s", "1.5 s", "300 ms".
-pub(crate) fn human_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{} s", d.as_secs())
-    } else if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
 }
 
 /// Graph refused or failed a read.
@@ -423,12 +401,5 @@ mod tests {
         assert_eq!(e.to_string(), "throttled by Graph: gave up after 3 retries (Retry-After 120 s)");
         let e = SendError::GaveUp { service: "Graph", status: 503, retries: 1, retry_after: None };
         assert_eq!(e.to_string(), "Graph unavailable (HTTP 503): gave up after 1 retry (no Retry-After)");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(human_duration(Duration::from_secs(10)), "10 s");
-        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
     }
 }

@@ -30,8 +30,9 @@ use phs_secdesc::{SecurityDescriptor, Sid};
 use rustls::pki_types::ServerName;
 use tokio::task::JoinHandle;
 
-use super::tcp::{connect as tcp_connect, describe_io_error, human_duration, millis};
+use super::tcp::{connect as tcp_connect, millis};
 use super::{AdOptions, DomainTarget, Secret};
+use crate::wording::{describe_io_error, human_duration};
 use entry::{escape_value, Entry};
 
 /// LDAP_SERVER_SD_FLAGS_OID.
