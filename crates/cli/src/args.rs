@@ -68,7 +68,7 @@ pub struct InputArgs {
     /// [graph] client_id, else AZURE_CLIENT_ID.
     #[arg(long, value_name = "APP_ID")]
     pub client_id: Option<String>,
-    /// Evaluation time (RFC 3339). Default: the snapshot's collection time, else now.
+    /// Evaluation time (RFC 3339). Default: the snapshot's collection time, else the config's [server] gathered_at (without live checks), else now.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
 }

@@ -28,6 +28,10 @@ pub struct ServerSection {
     pub scheduler: Option<PathBuf>,
     pub company_features: Option<PathBuf>,
     pub partition_sync_state: Option<PathBuf>,
+    /// When the gather script exported this evidence (RFC 3339, UTC). The
+    /// event log is then known to be complete up to this time, and it is
+    /// the default evaluation time of a run that reads no live source.
+    pub gathered_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

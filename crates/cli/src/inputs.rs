@@ -18,6 +18,8 @@ pub struct Evidence {
     pub scheduler: Option<PathBuf>,
     pub company_features: Option<PathBuf>,
     pub partition_sync_state: Option<PathBuf>,
+    /// When the evidence was exported on the server.
+    pub gathered_at: Option<Timestamp>,
 }
 
 impl Evidence {
@@ -52,8 +54,15 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         scheduler: args.scheduler.clone().or_else(|| s.scheduler.clone()),
         company_features: args.company_features.clone().or_else(|| s.company_features.clone()),
         partition_sync_state: args.partition_sync_state.clone().or_else(|| s.partition_sync_state.clone()),
+        gathered_at: match &s.gathered_at {
+            Some(t) => Some(
+                t.parse::<Timestamp>()
+                    .map_err(|e| anyhow!("[server] gathered_at {t:?} is not an RFC 3339 time: {e}"))?,
+            ),
+            None => None,
+        },
     };
-    let now = match args.now.as_deref().or(config.evaluation.now.as_deref()) {
+    let mut now = match args.now.as_deref().or(config.evaluation.now.as_deref()) {
         Some(t) => Some(parse_time(t)?),
         None => None,
     };
@@ -64,6 +73,12 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         // Names on the command line win over the file's; they are not secrets.
         g.tenant_id = args.tenant.clone().or(g.tenant_id.take());
         g.client_id = args.client_id.clone().or(g.client_id.take());
+    }
+    // Server evidence alone is judged as of its export, so a folder gathered
+    // yesterday is not "silent since yesterday". Live sources are read now,
+    // and their facts can only be judged at the current time.
+    if now.is_none() && ad.is_none() && graph.is_none() {
+        now = evidence.gathered_at;
     }
     Ok(Resolved { evidence, ad, graph, now, config })
 }
@@ -122,6 +137,7 @@ pub fn collect(
     collected_at: Timestamp,
 ) -> Snapshot {
     let mut snap = Snapshot::new(collected_at);
+    snap.server.gathered_at = evidence.gathered_at;
     let problem =
         |source, path: &PathBuf, error: String| CollectionProblem::whole(source, path.display().to_string(), error);
     if let Some(dir) = &evidence.server_config {
@@ -130,7 +146,11 @@ pub fn collect(
         snap.problems.extend(problems);
     }
     if !evidence.events.is_empty() {
-        let (log, problems) = events::read_event_files(&evidence.events, &events::EventReadOptions::default());
+        let opts = events::EventReadOptions {
+            exported_at: evidence.gathered_at,
+            ..events::EventReadOptions::at(collected_at)
+        };
+        let (log, problems) = events::read_event_files(&evidence.events, &opts);
         snap.server.events = log;
         snap.problems.extend(problems);
     }

@@ -88,9 +88,12 @@ fn broken_example_fails_for_the_documented_reasons() {
     assert_eq!(status_of(&r, "PHS004", Some("tailspintoys.com"), None), "fail");
     assert_eq!(status_of(&r, "PHS008", Some("fabrikam.com"), Some("fabrikam.com")), "pass");
     assert_eq!(status_of(&r, "PHS008", Some("fabrikam.com"), Some("emea.fabrikam.com")), "fail");
-    assert_eq!(status_of(&r, "PHS008", Some("tailspintoys.com"), Some("tailspintoys.com")), "warn");
+    // Only 3 errors in the window, but every cycle has failed for 5 hours.
+    assert_eq!(status_of(&r, "PHS008", Some("tailspintoys.com"), Some("tailspintoys.com")), "fail");
     assert_eq!(status_of(&r, "PHS009", None, None), "warn");
-    assert_eq!(status_of(&r, "PHS010", None, None), "pass");
+    assert_eq!(status_of(&r, "PHS010", Some("fabrikam.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS010", Some("tailspintoys.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS016", None, None), "pass");
     let emea = r["findings"]
         .as_array()
         .unwrap()
@@ -278,4 +281,137 @@ fn no_arguments_off_a_terminal_does_not_hang() {
     let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).stdin(std::process::Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not on a terminal"));
+}
+
+/// The windowed rules: what coverage decides.
+const WINDOWED: &[&str] = &["PHS004", "PHS008", "PHS009", "PHS010", "PHS016"];
+
+fn windowed(r: &Value) -> Vec<(String, String)> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| WINDOWED.iter().any(|c| f["code"] == *c))
+        .map(|f| (f["code"].as_str().unwrap().to_owned(), f["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The healthy example's evidence by flags, without its config (so without
+/// `gathered_at` or `now`).
+const HEALTHY: &[&str] = &[
+    "--server-config",
+    "examples/two-forest-healthy/server-config",
+    "--events",
+    "examples/two-forest-healthy/events/Application.xml",
+    "--partition-sync-state",
+    "examples/two-forest-healthy/partition-sync-state.json",
+    "--format",
+    "json",
+];
+
+#[test]
+fn healthy_evidence_judged_hours_after_its_export_passes_no_windowed_check() {
+    // The common case: diagnose run later, without --now. The example's log
+    // ends at 11:50:50.
+    for now in ["2026-11-24T13:00:00Z", "2026-11-25T09:00:00Z", "2026-12-24T12:00:00Z"] {
+        let mut args = vec!["diagnose"];
+        args.extend_from_slice(HEALTHY);
+        args.extend_from_slice(&["--now", now]);
+        let (r, code) = json_report(&args);
+        for (rule, status) in windowed(&r) {
+            assert_eq!(status, "error", "{rule} at {now}");
+        }
+        assert_eq!(code, 3, "nothing failed, something could not be evaluated");
+    }
+}
+
+#[test]
+fn the_export_time_closes_the_quiet_tail_of_the_log() {
+    // 11:50:50 is the last record; at 12:00 that is 9 minutes of silence.
+    let mut args = vec!["diagnose"];
+    args.extend_from_slice(HEALTHY);
+    args.extend_from_slice(&["--now", "2026-11-24T12:00:00Z"]);
+    let (r, _) = json_report(&args);
+    assert!(windowed(&r).iter().all(|(_, s)| s == "error"), "{:?}", windowed(&r));
+    // The example's config records when it was gathered: then they pass.
+    let (r, code) =
+        json_report(&["diagnose", "--config", "examples/two-forest-healthy/phs-doctor.toml", "--format", "json"]);
+    assert!(windowed(&r).iter().all(|(_, s)| s == "pass"), "{:?}", windowed(&r));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn without_now_the_gather_time_is_the_evaluation_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = repo().join("examples/two-forest-healthy");
+    let cfg = dir.path().join("phs-doctor.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nconfig_dir = {:?}\nevents = [{:?}]\npartition_sync_state = {:?}\ngathered_at = \"2026-11-24T12:00:00Z\"\n",
+            ex.join("server-config"),
+            ex.join("events/Application.xml"),
+            ex.join("partition-sync-state.json")
+        ),
+    )
+    .unwrap();
+    let (r, code) = json_report(&["diagnose", "--config", cfg.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r["evaluated_at"], "2026-11-24T12:00:00Z");
+    assert!(windowed(&r).iter().all(|(_, s)| s == "pass"), "{:?}", windowed(&r));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_now_days_before_the_end_of_the_log_works() {
+    // 08:00: tailspintoys.com's last heartbeat (06:58) is within 3 h, and no
+    // domain error has happened yet. The log reaches back to 04:01.
+    let (r, _) = json_report(&[
+        "diagnose",
+        "--config",
+        "examples/two-forest-broken/phs-doctor.toml",
+        "--now",
+        "2026-11-24T08:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status_of(&r, "PHS004", Some("tailspintoys.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS008", Some("fabrikam.com"), Some("emea.fabrikam.com")), "pass");
+    // The records after 08:00 are set aside and said so.
+    assert!(r["problems"].to_string().contains("dated after the evaluation time"), "{}", r["problems"]);
+}
+
+#[test]
+fn a_record_from_the_future_is_set_aside_and_evicts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::read_to_string(repo().join("examples/two-forest-broken/events/Application.xml")).unwrap();
+    // A forged heartbeat for the silent forest, dated next year: it must not
+    // count, and must not push the real week out of the retention window.
+    let forged = log
+        .lines()
+        .find(|l| l.contains(">654<") && l.contains("e83ffdad"))
+        .unwrap()
+        .replace("2026-11-24T", "2027-11-24T");
+    let path = dir.path().join("Application.xml");
+    std::fs::write(&path, format!("{log}\r\n{forged}\r\n")).unwrap();
+    let ex = "examples/two-forest-broken";
+    let (r, code) = json_report(&[
+        "diagnose",
+        "--server-config",
+        &format!("{ex}/server-config"),
+        "--events",
+        path.to_str().unwrap(),
+        "--partition-sync-state",
+        &format!("{ex}/partition-sync-state.json"),
+        "--now",
+        "2026-11-24T12:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(status_of(&r, "PHS004", Some("tailspintoys.com"), None), "fail");
+    assert_eq!(status_of(&r, "PHS004", Some("fabrikam.com"), None), "pass");
+    assert_eq!(status_of(&r, "PHS008", Some("fabrikam.com"), Some("emea.fabrikam.com")), "fail");
+    let problems = r["problems"].to_string();
+    assert!(problems.contains("1 record dated after the evaluation time"), "{problems}");
+    assert!(problems.contains("2027-11-24"), "{problems}");
 }

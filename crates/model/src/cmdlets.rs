@@ -42,3 +42,27 @@ pub struct PartitionSyncState {
     /// `PasswordSyncLastCycleStatus` as text (`Successful`, ...), or the enum number.
     pub last_cycle_status: Option<String>,
 }
+
+/// `PasswordSyncLastCycleStatus`, read. Windows PowerShell 5.1 writes enums as
+/// numbers, and the numbers of this enum are not documented anywhere
+/// public: a number is `Unknown`, never taken for a failure or a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CycleStatus {
+    Successful,
+    Failed,
+    /// Any other name, or a number.
+    Unknown(String),
+}
+
+impl PartitionSyncState {
+    pub fn cycle_status(&self) -> Option<CycleStatus> {
+        let v = self.last_cycle_status.as_deref()?.trim();
+        Some(if v.eq_ignore_ascii_case("successful") || v.eq_ignore_ascii_case("success") {
+            CycleStatus::Successful
+        } else if v.eq_ignore_ascii_case("failed") || v.eq_ignore_ascii_case("failure") {
+            CycleStatus::Failed
+        } else {
+            CycleStatus::Unknown(v.to_owned())
+        })
+    }
+}

@@ -16,8 +16,8 @@ pub mod snapshot;
 pub use ad::{
     AccountFacts, AdEvidence, BindFacts, DcFacts, DcLocator, DomainFacts, LdapFacts, PortProbe, RootDse, RpcProbe,
 };
-pub use cmdlets::{CompanyFeatures, PartitionSyncState, SchedulerState};
-pub use events::{Event, EventLog, EventSourceSummary};
+pub use cmdlets::{CompanyFeatures, CycleStatus, PartitionSyncState, SchedulerState};
+pub use events::{Event, EventLog, EventSourceSummary, Span, WindowCoverage, COVERAGE_SLACK};
 pub use export::{AdConnector, Connector, ConnectorKind, Partition, PhsChannel, ServerConfig, SyncRule};
 pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
 pub use graph::{OnPremisesSync, Organization, TenantFacts};

@@ -34,6 +34,10 @@ pub struct ServerEvidence {
     pub company_features: Option<CompanyFeatures>,
     pub partition_sync_state: Option<Vec<PartitionSyncState>>,
     pub events: Option<EventLog>,
+    /// When the evidence was gathered on the server (`[server] gathered_at`):
+    /// what its point-in-time facts (the partition sync state) describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gathered_at: Option<Timestamp>,
 }
 
 /// Which source the problem belongs to, so a rule can say "could not evaluate"

@@ -175,6 +175,22 @@ pub fn partition_fqdn(p: &Partition) -> String {
     }
 }
 
+/// Microsoft's script looks for " " + domain so that `contoso.com` does not
+/// match `child.contoso.com`; the same here, ignoring case.
+pub(crate) fn names_domain(text: &str, fqdn: &str) -> bool {
+    let text = text.to_lowercase();
+    let needle = format!(" {}", fqdn.to_lowercase());
+    text.match_indices(&needle).any(|(i, m)| {
+        let next = text[i + m.len()..].chars().next();
+        // "contoso.com." ends a sentence; "contoso.com.au" is another domain.
+        match next {
+            None => true,
+            Some('.') => !text[i + m.len() + 1..].starts_with(|c: char| c.is_alphanumeric()),
+            Some(c) => !(c.is_alphanumeric() || c == '-'),
+        }
+    })
+}
+
 fn mentions_any_guid(text: &str) -> bool {
     text.as_bytes().windows(36).any(|w| std::str::from_utf8(w).ok().and_then(phs_model::Guid::parse).is_some())
 }

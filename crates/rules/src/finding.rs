@@ -51,6 +51,10 @@ impl Draft {
     pub(crate) fn status(&self) -> Status {
         self.0.status
     }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.0.message
+    }
 }
 
 impl Draft {

@@ -5,8 +5,10 @@
 //! documentation lives beside its check in `checks/`, and knowledge that is
 //! data (event IDs, error signatures) lives in `knowledge/`.
 
+mod channel;
 mod checks;
 mod context;
+mod coverage;
 mod finding;
 pub mod knowledge;
 pub mod registry;

@@ -36,6 +36,7 @@ pub static RULES: &[Rule] = &[
     checks::domain_errors::RULE,
     checks::cloud_errors::RULE,
     checks::agent::RULE,
+    checks::agent_errors::RULE,
     checks::exposure::RULE,
 ];
 

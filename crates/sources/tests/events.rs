@@ -349,7 +349,8 @@ fn retention_drops_old_events_in_either_file_order() {
         }
         let text: String = order.iter().map(|h| heartbeat(*h, 1000 + h, "directory synchronization")).collect();
         let f = write_temp(text.as_bytes());
-        let (log, problems) = read_event_files(&[f.path().to_owned()], &EventReadOptions { retention_hours: 24 });
+        let (log, problems) =
+            read_event_files(&[f.path().to_owned()], &EventReadOptions { retention_hours: 24, ..Default::default() });
         assert_eq!(problems, vec![]);
         let log = log.unwrap();
         // Hours 215..=239 are within 24 h of the newest.
@@ -370,7 +371,7 @@ fn retention_across_files_counts_drops_per_file() {
     let (f_old, f_new) = (write_temp(old.as_bytes()), write_temp(new.as_bytes()));
     let (log, _) = read_event_files(
         &[f_old.path().to_owned(), f_new.path().to_owned()],
-        &EventReadOptions { retention_hours: 48 },
+        &EventReadOptions { retention_hours: 48, ..Default::default() },
     );
     let log = log.unwrap();
     assert_eq!(log.events.len(), 10);

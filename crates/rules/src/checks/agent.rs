@@ -1,23 +1,34 @@
+use crate::channel::ChannelState;
 use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
-use crate::knowledge::event_ids::{lifecycle, AgentState, AGENT_ACTIVITY, LIFECYCLE_IDS};
+use crate::coverage::Basis;
+use crate::knowledge::event_ids::{meaning, AgentState};
 use crate::registry::Rule;
-use phs_model::{Finding, Scope, ScopeKind, SourceKind, Status};
+use phs_model::{Event, Finding, Scope, ScopeKind, SourceKind, Status, WindowCoverage};
 
 pub const RULE: Rule = Rule {
     code: "PHS010",
     name: "password-sync-agent-state",
-    scope: ScopeKind::Server,
-    title: "The password hash sync agent is running",
+    scope: ScopeKind::Connector,
+    title: "Each AD connector's password hash sync channel is running",
     doc: "\
 ## What it checks
-The agent's lifecycle events of the Directory Synchronization source: started
-(601), stopped (602, 609, 610), could not start (607), crashed with a worker
-thread exception (615), paused until a full directory synchronization completes
-(613). The newest of them decides, unless the agent was active after it
-(heartbeats, batches, errors it wrote). With no lifecycle event, the agent must
-have written something within the error window (default 2 hours): it writes a
-heartbeat every 30 minutes.
+For each AD connector's password hash sync channel, the agent's lifecycle
+events of the Directory Synchronization source: started (601), stopped (602,
+609, 610), could not start (607), crashed with a worker thread exception (615),
+paused until a full directory synchronization completes (613). An event that
+names a connector (its GUID in the `<forest-info>` block, or its name) applies
+to that channel only; one that names none is the manager's and applies to
+every channel. The newest applicable event decides, unless the channel itself
+was active after it (its heartbeats, batches, cloud errors, errors for its
+domains). Another channel's events, and the manager's own \"alive\" (663), do
+not show that a channel restarted. A channel that stopped is reported at once.
+With no lifecycle event, the channel must have written something within the
+error window (default 2 hours): it writes a heartbeat every 30 minutes.
+
+Without the configuration export no channel can be named, and the agent is
+judged as a whole (663 then counts as activity). A \"running\" verdict needs
+the log to show the whole window (see the coverage rules in PHS004).
 
 ## Why it matters
 Password hash sync runs inside the ADSync service on its own thread. It can
@@ -40,89 +51,103 @@ The newest lifecycle event and the newest activity after it.",
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let scope = Scope::server();
-    if cx.events().is_none() {
+    let Some(cov) = cx.window_coverage(cx.settings.error_window) else {
         let (status, message) = cx.absent(SourceKind::Events, NO_EVENTS);
-        return vec![RULE.finding(status, scope, message).done()];
+        return vec![RULE.finding(status, Scope::server(), message).done()];
+    };
+    let Some(cfg) = &cx.snapshot.server.config else {
+        // Without the export no channel can be named: judge the manager.
+        return vec![judge(cx, &cov, Scope::server(), "the password hash sync agent", cx.manager_state())];
+    };
+    let connectors: Vec<_> = cfg.ad_connectors().collect();
+    if connectors.is_empty() {
+        return vec![RULE
+            .finding(Status::Skipped, Scope::server(), "The export has no AD connector, so no channel to judge.")
+            .done()];
     }
-    if let Some(cfg) = &cx.snapshot.server.config {
-        let any_enabled = cfg.ad_connectors().any(|(_, ad)| ad.phs.as_ref().is_some_and(|p| p.enabled));
-        if !any_enabled {
-            return vec![RULE
-                .finding(
-                    Status::Skipped,
-                    scope,
-                    "Password hash synchronization is disabled for every connector (see PHS003), so the agent is not expected to run.",
-                )
-                .done()];
-        }
-    }
-    let last_lifecycle = cx.up_to_now(LIFECYCLE_IDS).last();
-    let last_activity = cx.up_to_now(AGENT_ACTIVITY).last();
-    let window = cx.settings.error_window;
+    connectors
+        .into_iter()
+        .map(|(c, ad)| {
+            let scope = Scope::connector(&c.name);
+            if !ad.phs.as_ref().is_some_and(|p| p.enabled) {
+                return RULE
+                    .finding(
+                        Status::Skipped,
+                        scope,
+                        "Password hash synchronization is disabled for this connector (see PHS003), so its channel is not expected to run.",
+                    )
+                    .done();
+            }
+            judge(cx, &cov, scope, &format!("the password hash sync channel of {}", c.name), cx.channel_state(c, ad))
+        })
+        .collect()
+}
 
-    let described = |e: &phs_model::Event| {
-        let what = lifecycle(e.event_id).map_or("activity", |(_, d)| d);
+fn judge(cx: &Context, cov: &WindowCoverage, scope: Scope, who: &str, state: ChannelState) -> Finding {
+    let window = cx.settings.error_window;
+    let described = |e: &Event| {
+        let what = meaning(e.event_id).unwrap_or("activity");
         format!("{} {} at {} ({})", e.event_id, what, e.time, cx.age(e.time))
     };
-    let active_after = |t| last_activity.filter(|a| a.time > t);
-
-    let (status, message) = match last_lifecycle.map(|e| (e, lifecycle(e.event_id))) {
-        Some((e, Some((state, what)))) if state != AgentState::Started && active_after(e.time).is_none() => match state
-        {
-            AgentState::PausedForFullSync => (
-                Status::Warn,
-                format!(
-                    "The agent is paused until a full directory synchronization completes (event 613 {}).",
-                    cx.age(e.time)
-                ),
+    let (status, message, basis) = match state.stopped() {
+        Some((e, AgentState::PausedForFullSync, _)) => (
+            Status::Warn,
+            format!(
+                "{} is paused until a full directory synchronization completes (event 613 {}).",
+                capitalised(who),
+                cx.age(e.time)
             ),
-            AgentState::Crashed => (
-                Status::Fail,
-                format!(
-                    "The agent stopped on an exception (event 615 {}) and has written nothing since.",
-                    cx.age(e.time)
-                ),
+            Basis::Presence,
+        ),
+        Some((e, AgentState::Crashed, _)) => (
+            Status::Fail,
+            format!(
+                "{} stopped on an exception (event 615 {}) and has written nothing since.",
+                capitalised(who),
+                cx.age(e.time)
             ),
-            _ => (
-                Status::Fail,
-                format!(
-                    "The agent is not running: {what} (event {} {}) and nothing since.",
-                    e.event_id,
-                    cx.age(e.time)
-                ),
+            Basis::Presence,
+        ),
+        Some((e, _, what)) => (
+            Status::Fail,
+            format!(
+                "{} is not running: {what} (event {} {}) and nothing since.",
+                capitalised(who),
+                e.event_id,
+                cx.age(e.time)
             ),
-        },
-        _ => match last_activity {
+            Basis::Presence,
+        ),
+        None => match state.activity {
             Some(a) if a.time >= cx.now - window => (
                 Status::Pass,
-                format!(
-                    "The password hash sync agent is running: it last wrote event {} {}.",
-                    a.event_id,
-                    cx.age(a.time)
-                ),
+                format!("{} is running: it last wrote event {} {}.", capitalised(who), a.event_id, cx.age(a.time)),
+                Basis::Presence,
             ),
             Some(a) => (
                 Status::Fail,
                 format!(
-                    "The agent has written nothing for {} (last event {} {}): it is not running.",
+                    "{} has written nothing for {} (last event {} {}): it is not running.",
+                    capitalised(who),
                     human_duration(cx.now.duration_since(a.time)),
                     a.event_id,
                     cx.age(a.time)
                 ),
+                Basis::Absence,
             ),
             None => (
                 Status::Fail,
-                "The password hash sync agent has written no event at all in the log: it is not running.".to_owned(),
+                format!("{} has written no event at all in the log: it is not running.", capitalised(who)),
+                Basis::Absence,
             ),
         },
     };
     let mut d = RULE.finding(status, scope, message);
-    if let Some(e) = last_lifecycle {
+    if let Some((e, _, _)) = state.lifecycle {
         d = d.evidence("Newest lifecycle event", described(e));
     }
-    if let Some(a) = last_activity {
-        d = d.evidence("Newest agent activity", described(a));
+    if let Some(a) = state.activity {
+        d = d.evidence("Newest activity", described(a));
     }
     let d = match status {
         Status::Warn => d.fix(
@@ -135,7 +160,12 @@ fn check(cx: &Context) -> Vec<Finding> {
         ),
         _ => d,
     };
-    vec![d.done()]
+    d.covered_by(cov, basis, &format!("whether {who} runs")).done()
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
 #[cfg(test)]
@@ -143,41 +173,96 @@ mod tests {
     use super::*;
     use crate::checks::fixtures::*;
 
-    fn status_of(events: Vec<phs_model::Event>) -> Status {
+    fn fab(id: u32, minutes_ago: i64, text: &str) -> Event {
+        event(id, minutes_ago, &format!("{text}{}", forest_info("fabrikam.com", FABRIKAM)))
+    }
+
+    fn tail(id: u32, minutes_ago: i64, text: &str) -> Event {
+        event(id, minutes_ago, &format!("{text}{}", forest_info("tailspintoys.com", TAILSPIN)))
+    }
+
+    /// Statuses for (fabrikam.com, tailspintoys.com).
+    fn statuses_of(events: Vec<Event>) -> (Status, Status) {
         let mut s = snapshot_with_export();
         with_events(&mut s, events);
-        run(&s, check)[0].status
+        let f = run(&s, check);
+        (for_scope(&f, "fabrikam.com", None).status, for_scope(&f, "tailspintoys.com", None).status)
     }
 
     #[test]
-    fn pass_when_active() {
-        assert_eq!(status_of(vec![event(601, 400, "start"), event(654, 10, "ping end")]), Status::Pass);
+    fn pass_when_each_channel_is_active() {
+        let both = vec![event(601, 400, "start"), fab(654, 10, "ping end"), tail(654, 12, "ping end")];
+        assert_eq!(statuses_of(both), (Status::Pass, Status::Pass));
     }
 
     #[test]
-    fn fail_when_stopped_or_crashed() {
-        assert_eq!(status_of(vec![event(654, 100, "ping end"), event(609, 60, "stopped")]), Status::Fail);
-        assert_eq!(status_of(vec![event(654, 100, "ping end"), event(610, 60, "cannot stop")]), Status::Fail);
-        assert_eq!(
-            status_of(vec![event(654, 100, "ping end"), event(615, 60, "worker thread exception")]),
-            Status::Fail
-        );
+    fn a_stop_naming_one_channel_fails_that_channel_only() {
+        for id in [609, 610, 615] {
+            let events = vec![
+                fab(654, 100, "ping end"),
+                tail(654, 100, "ping end"),
+                tail(id, 60, "x"),
+                fab(654, 10, "ping end"),
+            ];
+            assert_eq!(statuses_of(events), (Status::Pass, Status::Fail), "event {id}");
+        }
     }
 
     #[test]
-    fn activity_after_a_stop_means_it_restarted() {
-        assert_eq!(status_of(vec![event(609, 60, "stopped"), event(654, 10, "ping end")]), Status::Pass);
+    fn a_manager_stop_applies_to_every_channel() {
+        let events = vec![fab(654, 100, "ping end"), tail(654, 100, "ping end"), event(602, 60, "manager stopping")];
+        assert_eq!(statuses_of(events), (Status::Fail, Status::Fail));
+    }
+
+    #[test]
+    fn only_the_channels_own_activity_shows_it_restarted() {
+        // Another channel's heartbeat and the manager's "alive" (663) do not.
+        let events = vec![tail(609, 60, "stopped"), fab(654, 10, "ping end"), event(663, 5, "alive and running")];
+        assert_eq!(statuses_of(events), (Status::Pass, Status::Fail));
+        let events = vec![tail(609, 60, "stopped"), fab(654, 10, "ping end"), tail(654, 9, "ping end")];
+        assert_eq!(statuses_of(events), (Status::Pass, Status::Pass));
+    }
+
+    #[test]
+    fn a_domain_error_is_the_channels_activity() {
+        let events = vec![
+            event(601, 90, "start"),
+            fab(654, 10, "ping end"),
+            event(611, 5, "Password synchronization failed for domain: tailspintoys.com. Details: x"),
+        ];
+        assert_eq!(statuses_of(events), (Status::Pass, Status::Pass));
     }
 
     #[test]
     fn paused_warns() {
-        assert_eq!(status_of(vec![event(601, 90, "start"), event(613, 60, "paused")]), Status::Warn);
+        let events = vec![event(601, 90, "start"), event(613, 60, "paused")];
+        assert_eq!(statuses_of(events), (Status::Warn, Status::Warn));
     }
 
     #[test]
     fn fail_when_not_running_at_all() {
-        assert_eq!(status_of(vec![]), Status::Fail);
-        assert_eq!(status_of(vec![event(654, 300, "ping end")]), Status::Fail);
+        assert_eq!(statuses_of(vec![]), (Status::Fail, Status::Fail));
+        assert_eq!(
+            statuses_of(vec![fab(654, 300, "ping end"), tail(654, 300, "ping end")]),
+            (Status::Fail, Status::Fail)
+        );
+    }
+
+    #[test]
+    fn a_running_channel_cannot_pass_on_a_log_that_ends_early_but_a_stop_in_it_counts() {
+        let mut s = snapshot_with_export();
+        with_log(&mut s, vec![fab(654, 100, "ping end"), tail(609, 95, "stopped")], 600, 90);
+        let f = run(&s, check);
+        assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Error);
+        assert_eq!(for_scope(&f, "tailspintoys.com", None).status, Status::Fail);
+    }
+
+    #[test]
+    fn without_the_export_the_manager_is_judged() {
+        let mut s = snapshot();
+        with_events(&mut s, vec![event(663, 10, "alive")]);
+        let f = run(&s, check);
+        assert_eq!((f.len(), f[0].status), (1, Status::Pass));
     }
 
     #[test]
@@ -189,6 +274,6 @@ mod tests {
             }
         }
         with_events(&mut s, vec![]);
-        assert_eq!(run(&s, check)[0].status, Status::Skipped);
+        assert!(run(&s, check).iter().all(|f| f.status == Status::Skipped));
     }
 }

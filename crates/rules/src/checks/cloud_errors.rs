@@ -1,5 +1,6 @@
 use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
+use crate::coverage::Basis;
 use crate::knowledge::cloud_errors::{aadsts, classify, CloudErrorClass};
 use crate::knowledge::event_ids::CLOUD_FAILURES;
 use crate::registry::Rule;
@@ -12,8 +13,8 @@ pub const RULE: Rule = Rule {
     title: "Password hashes reach Entra ID without cloud errors",
     doc: "\
 ## What it checks
-Events 652 (a credential batch failed) and 655 (a heartbeat failed) of the last
-2 hours, classified: password hash sync not activated for the company (Error
+Events 652 (a credential batch failed) and 655 (a heartbeat failed) of the
+error window (default 2 hours), and the legacy builds' 0 and 115, classified: password hash sync not activated for the company (Error
 Code 90), identity sync not activated (Error Code 15), access denied (Error Code
 7), service busy or throttled (Error Code 81, transient: a warning), endpoint
 not found (proxy, firewall), TLS negotiation failures, and sign-in failures of
@@ -41,11 +42,12 @@ meaning.",
 
 fn check(cx: &Context) -> Vec<Finding> {
     let scope = Scope::server();
-    if cx.events().is_none() {
+    let window = cx.settings.error_window;
+    let Some(cov) = cx.window_coverage(window) else {
         let (status, message) = cx.absent(SourceKind::Events, NO_EVENTS);
         return vec![RULE.finding(status, scope, message).done()];
-    }
-    let window = cx.settings.error_window;
+    };
+    let what = "the cloud provisioning errors";
     let errors: Vec<&Event> = cx.recent(CLOUD_FAILURES, window).collect();
     let Some(newest) = errors.last() else {
         return vec![RULE
@@ -54,6 +56,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 scope,
                 format!("No cloud provisioning errors (events 652/655) in the last {}.", human_duration(window)),
             )
+            .covered_by(&cov, Basis::Absence, what)
             .done()];
     };
 
@@ -102,7 +105,10 @@ fn check(cx: &Context) -> Vec<Finding> {
         );
     }
     d = d.evidence("Newest message", newest.text().lines().next().unwrap_or("").trim().to_owned());
-    vec![d.fix(worst.0.fix, &[]).done()]
+    // A transient-only warning says "it retries by itself": it rests on
+    // nothing worse being in the window, so it needs the whole window too.
+    let basis = if all_transient { Basis::Absence } else { Basis::Presence };
+    vec![d.fix(worst.0.fix, &[]).covered_by(&cov, basis, what).done()]
 }
 
 #[cfg(test)]

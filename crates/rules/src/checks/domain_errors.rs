@@ -1,8 +1,13 @@
-use crate::context::{human_duration, partition_fqdn, Context};
-use crate::knowledge::event_ids::DOMAIN_SYNC_FAILED;
+use crate::context::{human_duration, names_domain, partition_fqdn, Context};
+use crate::coverage::Basis;
+use crate::knowledge::event_ids::{DOMAIN_SYNC_FAILED, HEARTBEAT, PREFERRED_DC_FAILED};
 use crate::knowledge::sync_errors::{classify, SyncErrorClass};
 use crate::registry::Rule;
-use phs_model::{Event, Finding, PartitionSyncState, Scope, ScopeKind, SourceKind, Status};
+use phs_model::COVERAGE_SLACK;
+use phs_model::{
+    AdConnector, Connector, CycleStatus, Event, Finding, Partition, PartitionSyncState, Scope, ScopeKind, SourceKind,
+    Status, Timestamp,
+};
 
 pub const RULE: Rule = Rule {
     code: "PHS008",
@@ -44,10 +49,7 @@ Count, first and last occurrence, the classes seen, the newest message.",
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let window = cx.settings.error_window;
-    let threshold = cx.settings.persistent_error_count;
     let states = cx.snapshot.server.partition_sync_state.as_deref().unwrap_or(&[]);
-    let events_problem = cx.snapshot.problems_for(SourceKind::Events).find(|p| !p.partial);
     let mut out = Vec::new();
     for (connector, ad) in cx.ad_connectors() {
         let enabled = ad.phs.as_ref().is_some_and(|p| p.enabled);
@@ -68,111 +70,235 @@ fn check(cx: &Context) -> Vec<Finding> {
             let state = states.iter().find(|s| {
                 s.dn.eq_ignore_ascii_case(&partition.dn) && s.connector_id.as_ref().is_none_or(|id| *id == connector.id)
             });
-            if cx.events().is_none() {
-                out.push(judge_by_state(
-                    cx,
-                    scope,
-                    state,
-                    events_problem.map(|p| format!("{}: {}", p.location, p.error)),
-                ));
-                continue;
-            }
-            let errors: Vec<&Event> =
-                cx.recent(&[DOMAIN_SYNC_FAILED], window).filter(|e| names_domain(&e.text(), &fqdn)).collect();
-            let mut d = match errors.last() {
-                None => RULE.finding(
-                    Status::Pass,
-                    scope,
-                    format!(
-                        "No password synchronization errors (event 611) for {fqdn} in the last {}.",
-                        human_duration(window)
-                    ),
-                ),
-                Some(newest) => {
-                    let class = classify(&newest.text());
-                    let status = if errors.len() >= threshold { Status::Fail } else { Status::Warn };
-                    let persistence = if status == Status::Fail { "persistent" } else { "intermittent" };
-                    RULE.finding(
-                        status,
-                        scope,
-                        format!(
-                            "{} password synchronization errors for {fqdn} in the last {} ({persistence}): {}.",
-                            errors.len(),
-                            human_duration(window),
-                            class.cause
-                        ),
-                    )
-                    .evidence("Root cause", class.id)
-                    .evidence("Classes seen", classes_seen(&errors))
-                    .evidence("First / last", format!("{} / {}", errors[0].time, newest.time))
-                    .evidence("Newest message", headline(&newest.text()))
-                    .fix_owned(class.fix.to_owned(), commands(class, connector_account(ad), partition, &fqdn))
-                }
-            };
-            if let Some(s) = state {
-                d = d.evidence("Partition sync state", describe_state(cx, s));
-            }
-            if d.status() != Status::Pass {
-                if !partition.preferred_dcs.is_empty() {
-                    d = d.evidence_from("Preferred DCs", partition.preferred_dcs.join(", "), &connector.file);
-                }
-                if let Some(dc) = &partition.last_dc {
-                    d = d.evidence_from("Last DC used", dc.clone(), &connector.file);
-                }
-            }
-            out.push(d.done());
+            out.push(judge_domain(cx, scope, connector, ad, partition, &fqdn, state));
         }
     }
     out
 }
 
-/// Without an event log, the partition sync state is the only per-domain signal.
-fn judge_by_state(
+/// What the partition sync state says of a domain.
+struct StateView {
+    /// The last cycle failed, or (status unknown) was not the last successful one.
+    failed: bool,
+    /// The last successful cycle ended before the error window (or never).
+    stale: bool,
+    /// The last cycle is the last successful one, within the window.
+    fresh_success: bool,
+    /// Since when every cycle failed, as far as the state tells.
+    failing_since: Option<Timestamp>,
+    words: String,
+}
+
+/// When the partition sync state was read: the gather time when the
+/// evidence says, else its newest cycle time (the agent cycles every two
+/// minutes, so the file was read shortly after that).
+fn state_read_at(cx: &Context) -> Option<Timestamp> {
+    cx.snapshot.server.gathered_at.or_else(|| {
+        let rows = cx.snapshot.server.partition_sync_state.as_deref()?;
+        rows.iter().flat_map(|r| [r.last_cycle_start, r.last_cycle_end, r.last_successful_cycle_end]).flatten().max()
+    })
+}
+
+/// Whether the state file describes the evaluation time.
+enum StateTime {
+    Current,
+    /// Read before the evaluation time: a failure in it still counts, but
+    /// "nothing succeeded since" cannot be told from a file that old.
+    Older(Timestamp),
+    /// Read after the evaluation time (`--now` looks back): it says nothing
+    /// of the evaluation time.
+    Later(Timestamp),
+}
+
+fn state_time(cx: &Context) -> StateTime {
+    match state_read_at(cx) {
+        Some(t) if t > cx.now + COVERAGE_SLACK => StateTime::Later(t),
+        Some(t) if t < cx.now - COVERAGE_SLACK => StateTime::Older(t),
+        _ => StateTime::Current,
+    }
+}
+
+fn view_state(cx: &Context, s: &PartitionSyncState) -> Option<StateView> {
+    let time = state_time(cx);
+    if let StateTime::Later(_) = time {
+        return None;
+    }
+    let current = matches!(time, StateTime::Current);
+    let window_start = cx.now - cx.settings.error_window;
+    let last_ok = s.last_successful_cycle_end;
+    // The last cycle was the successful one when their times agree: that
+    // decides even where the status is a number nobody has documented.
+    let last_is_ok = match (s.last_cycle_end.or(s.last_cycle_start), last_ok) {
+        (Some(last), Some(ok)) => last <= ok,
+        _ => false,
+    };
+    let status = s.cycle_status();
+    let failed = match &status {
+        Some(CycleStatus::Failed) => true,
+        Some(CycleStatus::Successful) => false,
+        // Unknown: only the times speak, and only when there was a cycle.
+        Some(CycleStatus::Unknown(_)) | None => s.last_cycle_end.is_some() && !last_is_ok,
+    };
+    let ok_in_window = last_ok.is_some_and(|t| t >= window_start);
+    let mut words = describe_state(cx, s);
+    if let StateTime::Older(t) = time {
+        words.push_str(&format!(
+            "; read at {t}, {} before the evaluation time, so it cannot show whether cycles succeeded since",
+            human_duration(cx.now.duration_since(t))
+        ));
+    }
+    Some(StateView {
+        failed,
+        stale: current && !ok_in_window && (s.last_cycle_start.is_some() || last_ok.is_some()),
+        fresh_success: current && ok_in_window && !failed && (last_is_ok || status == Some(CycleStatus::Successful)),
+        failing_since: (failed || !ok_in_window).then_some(last_ok).flatten(),
+        words,
+    })
+}
+
+fn judge_domain(
     cx: &Context,
     scope: Scope,
+    connector: &Connector,
+    ad: &AdConnector,
+    partition: &Partition,
+    fqdn: &str,
     state: Option<&PartitionSyncState>,
-    events_problem: Option<String>,
 ) -> Finding {
-    let Some(s) = state else {
-        let (status, message) = match events_problem {
-            Some(p) => (Status::Error, format!("Could not read the event log: {p}")),
+    let window = cx.settings.error_window;
+    let threshold = cx.settings.persistent_error_count;
+    let view = state.and_then(|s| view_state(cx, s));
+    let state_later = match (state, state_time(cx)) {
+        (Some(_), StateTime::Later(t)) => Some(t),
+        _ => None,
+    };
+    let cov = cx.window_coverage(window);
+    if cov.is_none() && view.is_none() {
+        let (status, message) = match cx.snapshot.problems_for(SourceKind::Events).find(|p| !p.partial) {
+            Some(p) => (Status::Error, format!("Could not read the event log: {}: {}", p.location, p.error)),
+            None if state_later.is_some() => (
+                Status::Error,
+                "The partition sync state was read after the evaluation time and no event log was supplied: nothing describes the window.".to_owned(),
+            ),
             None => (
                 Status::Skipped,
                 "No event log (--events) or partition sync state (--partition-sync-state) supplied.".to_owned(),
             ),
         };
         return RULE.finding(status, scope, message).done();
-    };
-    let successful = s.last_cycle_status.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("successful"));
-    let fresh = s.last_successful_cycle_end.is_some_and(|t| t >= cx.now - cx.settings.error_window);
-    let (status, message) = if successful && fresh {
-        (
-            Status::Pass,
-            "The last password sync cycle for this domain succeeded recently (partition sync state).".to_owned(),
-        )
+    }
+    let errors: Vec<&Event> =
+        cx.recent(&[DOMAIN_SYNC_FAILED], window).filter(|e| names_domain(&e.text(), fqdn)).collect();
+    let dc_failures = cx.recent(&[PREFERRED_DC_FAILED], window).filter(|e| names_domain(&e.text(), fqdn)).count();
+    let state_failing = view.as_ref().is_some_and(|v| v.failed || v.stale);
+
+    // Since when the domain fails: the state's last success, else the first
+    // 611 after the domain's last heartbeat in the log.
+    let failing_since = view.as_ref().and_then(|v| v.failing_since).or_else(|| {
+        let last_ok = cx.up_to_now(&[HEARTBEAT]).filter(|e| heartbeat_names(e, fqdn)).last().map(|e| e.time);
+        cx.up_to_now(&[DOMAIN_SYNC_FAILED])
+            .filter(|e| names_domain(&e.text(), fqdn) && last_ok.is_none_or(|t| e.time > t))
+            .map(|e| e.time)
+            .next()
+    });
+    let failing_long = failing_since.is_some_and(|t| cx.now.duration_since(t) >= window);
+    let persistent = errors.len() >= threshold || failing_long || view.as_ref().is_some_and(|v| v.stale);
+    let since_words = failing_since.map_or(String::new(), |t| format!(", failing since {t} ({})", cx.age(t)));
+
+    let (mut d, basis) = if let Some(newest) = errors.last() {
+        let class = classify(&newest.text());
+        let status = if persistent { Status::Fail } else { Status::Warn };
+        let persistence = if persistent { "persistent" } else { "intermittent" };
+        let d = RULE
+            .finding(
+                status,
+                scope,
+                format!(
+                    "{} password synchronization errors for {fqdn} in the last {} ({persistence}{since_words}): {}.",
+                    errors.len(),
+                    human_duration(window),
+                    class.cause
+                ),
+            )
+            .evidence("Root cause", class.id)
+            .evidence("Classes seen", classes_seen(&errors))
+            .evidence("First / last", format!("{} / {}", errors[0].time, newest.time))
+            .evidence("Newest message", headline(&newest.text()))
+            .fix_owned(class.fix.to_owned(), commands(class, connector_account(ad), partition, fqdn));
+        (d, Basis::Presence)
+    } else if state_failing {
+        let v = view.as_ref().expect("state_failing needs a state");
+        let status = if persistent { Status::Fail } else { Status::Warn };
+        let what = if v.failed { "its last cycle failed" } else { "no cycle has succeeded within the error window" };
+        let log_words = match &cov {
+            None => "no event log was supplied to say why".to_owned(),
+            Some(_) => format!("the event log has no event 611 for it in the last {}", human_duration(window)),
+        };
+        let d = RULE
+            .finding(
+                status,
+                scope,
+                format!(
+                    "Password synchronization is failing for {fqdn} (partition sync state: {what}{since_words}); {log_words}. If the state was exported long before the evaluation time, export it again: a stale file and a domain that stopped syncing look the same here."
+                ),
+            )
+            .fix(
+                "Read the agent's events for this domain around the failing cycles (event 611 names the cause) and check the domain's DCs are reachable from the sync server.",
+                &[
+                    "Get-ADSyncPartitionPasswordSyncState",
+                    "Get-EventLog -LogName Application -Source 'Directory Synchronization' -InstanceId 611 -Newest 5 | Format-List",
+                ],
+            );
+        (d, Basis::Presence)
     } else {
-        (
-            Status::Warn,
-            "The partition sync state shows no recent successful password sync cycle for this domain; supply the event log to see why.".to_owned(),
-        )
+        let message = match (&cov, &view) {
+            (None, Some(v)) if v.fresh_success => {
+                "The last password sync cycle for this domain succeeded recently (partition sync state).".to_owned()
+            }
+            (None, Some(_)) => {
+                "The partition sync state does not show whether the last password sync cycle for this domain succeeded; supply the event log to see why.".to_owned()
+            }
+            _ => format!(
+                "No password synchronization errors (event 611) for {fqdn} in the last {}.",
+                human_duration(window)
+            ),
+        };
+        let status = match (&cov, &view) {
+            (None, Some(v)) if !v.fresh_success => Status::Warn,
+            _ => Status::Pass,
+        };
+        (RULE.finding(status, scope, message), Basis::Absence)
     };
-    RULE.finding(status, scope, message).evidence("Partition sync state", describe_state(cx, s)).done()
+    if let Some(v) = &view {
+        d = d.evidence("Partition sync state", v.words.clone());
+    }
+    if let Some(t) = state_later {
+        d = d.evidence(
+            "Partition sync state",
+            format!("not used: read at {t}, after the evaluation time, it says nothing of the window"),
+        );
+    }
+    if dc_failures > 0 {
+        d = d.evidence("Preferred DC failures (616)", format!("{dc_failures} in the last {}", human_duration(window)));
+    }
+    if d.status() != Status::Pass {
+        if !partition.preferred_dcs.is_empty() {
+            d = d.evidence_from("Preferred DCs", partition.preferred_dcs.join(", "), &connector.file);
+        }
+        if let Some(dc) = &partition.last_dc {
+            d = d.evidence_from("Last DC used", dc.clone(), &connector.file);
+        }
+    }
+    match &cov {
+        Some(c) => d.covered_by(c, basis, &format!("the password sync errors of {fqdn}")).done(),
+        None => d.done(),
+    }
 }
 
-/// Microsoft's script looks for " " + domain so that `contoso.com` does not
-/// match `child.contoso.com`; the same here, ignoring case.
-fn names_domain(text: &str, fqdn: &str) -> bool {
-    let text = text.to_lowercase();
-    let needle = format!(" {}", fqdn.to_lowercase());
-    text.match_indices(&needle).any(|(i, m)| {
-        let next = text[i + m.len()..].chars().next();
-        // "contoso.com." ends a sentence; "contoso.com.au" is another domain.
-        match next {
-            None => true,
-            Some('.') => !text[i + m.len() + 1..].starts_with(|c: char| c.is_alphanumeric()),
-            Some(c) => !(c.is_alphanumeric() || c == '-'),
-        }
-    })
+/// A heartbeat's `<forest-info>` names the partition it is for.
+fn heartbeat_names(e: &Event, fqdn: &str) -> bool {
+    let text = e.text().to_lowercase();
+    text.contains(&format!("<partition-name>{}</partition-name>", fqdn.to_lowercase()))
 }
 
 fn classes_seen(errors: &[&Event]) -> String {
@@ -273,18 +399,156 @@ mod tests {
         assert_eq!(for_scope(&f, "fabrikam.com", Some("fabrikam.com")).status, Status::Pass);
     }
 
+    fn tailspin_hb(minutes_ago: i64) -> Event {
+        event(
+            654,
+            minutes_ago,
+            &format!("Provision credentials ping end.{}", forest_info("tailspintoys.com", TAILSPIN)),
+        )
+    }
+
     #[test]
     fn few_errors_warn_and_old_ones_do_not_count() {
         let mut s = snapshot_with_export();
         with_events(
             &mut s,
-            vec![event(611, 10, LOCATE), event(611, 30, LOCATE), event(611, 200, LOCATE), event(611, 300, LOCATE)],
+            vec![
+                event(611, 10, LOCATE),
+                event(611, 30, LOCATE),
+                tailspin_hb(60),
+                event(611, 200, LOCATE),
+                event(611, 300, LOCATE),
+            ],
         );
         let f = run(&s, check);
         let t = for_scope(&f, "tailspintoys.com", Some("tailspintoys.com"));
-        assert_eq!(t.status, Status::Warn);
+        assert_eq!(t.status, Status::Warn, "{}", t.message);
         assert!(t.message.starts_with("2 password"));
         assert!(t.evidence.iter().any(|e| e.value == "cannot-locate-dc"));
+    }
+
+    #[test]
+    fn failing_for_longer_than_the_window_is_persistent_whatever_the_count() {
+        // One attempt every 38 minutes for 5 hours: 3 in the window, no
+        // heartbeat in between.
+        let mut s = snapshot_with_export();
+        with_events(
+            &mut s,
+            vec![
+                tailspin_hb(310),
+                event(611, 282, LOCATE),
+                event(611, 244, LOCATE),
+                event(611, 206, LOCATE),
+                event(611, 168, LOCATE),
+                event(611, 90, LOCATE),
+                event(611, 52, LOCATE),
+                event(611, 14, LOCATE),
+            ],
+        );
+        let t = run(&s, check).into_iter().find(|f| f.scope.domain.as_deref() == Some("tailspintoys.com")).unwrap();
+        assert_eq!(t.status, Status::Fail, "{}", t.message);
+        assert!(t.message.contains("persistent, failing since"), "{}", t.message);
+        // The same from the partition state's last success, without the heartbeat.
+        let mut s = snapshot_with_export();
+        with_events(&mut s, vec![event(611, 90, LOCATE), event(611, 52, LOCATE)]);
+        s.server.partition_sync_state = Some(vec![row("DC=tailspintoys,DC=com", "Failed", 300)]);
+        let t = run(&s, check).into_iter().find(|f| f.scope.domain.as_deref() == Some("tailspintoys.com")).unwrap();
+        assert_eq!(t.status, Status::Fail, "{}", t.message);
+    }
+
+    fn row(dn: &str, status: &str, success_minutes_ago: i64) -> PartitionSyncState {
+        let ok = now() - jiff::SignedDuration::from_mins(success_minutes_ago);
+        let last = now() - jiff::SignedDuration::from_mins(1);
+        let failed = !status.eq_ignore_ascii_case("successful");
+        PartitionSyncState {
+            connector_id: None,
+            dn: dn.into(),
+            last_cycle_status: Some(status.into()),
+            last_successful_cycle_start: Some(ok),
+            last_successful_cycle_end: Some(ok),
+            last_cycle_start: Some(if failed { last } else { ok }),
+            last_cycle_end: Some(if failed { last } else { ok }),
+        }
+    }
+
+    #[test]
+    fn a_failed_or_stale_partition_state_is_a_failure_without_any_611() {
+        for (status, ok_min, want) in [
+            ("Failed", 300, Status::Fail),
+            ("Failed", 20, Status::Warn),
+            // No cycle succeeded for 5 h although the status says so: stuck.
+            ("Successful", 300, Status::Fail),
+            ("Successful", 2, Status::Pass),
+        ] {
+            let mut s = snapshot_with_export();
+            with_events(&mut s, vec![event(654, 5, "ping end")]);
+            s.server.partition_sync_state = Some(vec![row("DC=fabrikam,DC=com", status, ok_min)]);
+            s.server.gathered_at = Some(now());
+            let f = run(&s, check);
+            let d = for_scope(&f, "fabrikam.com", Some("fabrikam.com"));
+            assert_eq!(d.status, want, "{status} {ok_min}: {}", d.message);
+        }
+    }
+
+    #[test]
+    fn an_old_state_file_is_not_taken_for_a_domain_that_stopped() {
+        // Every row's newest time is 5 h old and nothing says when the file
+        // was read: the file may simply be old. Its "Failed" still counts.
+        let mut s = snapshot_with_export();
+        with_events(&mut s, vec![event(654, 5, "ping end")]);
+        let mut old_ok = row("DC=fabrikam,DC=com", "Successful", 300);
+        old_ok.last_cycle_end = old_ok.last_successful_cycle_end;
+        let mut old_failed = row("DC=emea,DC=fabrikam,DC=com", "Failed", 400);
+        old_failed.last_cycle_end = Some(now() - jiff::SignedDuration::from_mins(300));
+        old_failed.last_cycle_start = old_failed.last_cycle_end;
+        s.server.partition_sync_state = Some(vec![old_ok, old_failed]);
+        let f = run(&s, check);
+        let root = for_scope(&f, "fabrikam.com", Some("fabrikam.com"));
+        assert_eq!(root.status, Status::Pass, "{}", root.message);
+        assert!(root.evidence.iter().any(|e| e.value.contains("before the evaluation time, so it cannot show")));
+        assert_eq!(for_scope(&f, "fabrikam.com", Some("emea.fabrikam.com")).status, Status::Fail);
+    }
+
+    #[test]
+    fn a_state_read_after_the_evaluation_time_is_not_used() {
+        let mut s = snapshot_with_export();
+        with_events(&mut s, vec![event(654, 5, "ping end")]);
+        let mut later = row("DC=emea,DC=fabrikam,DC=com", "Failed", 20);
+        later.last_cycle_end = Some(now() + jiff::SignedDuration::from_hours(4));
+        s.server.partition_sync_state = Some(vec![later]);
+        let f = run(&s, check);
+        let emea = for_scope(&f, "fabrikam.com", Some("emea.fabrikam.com"));
+        assert_eq!(emea.status, Status::Pass, "{}", emea.message);
+        assert!(emea.evidence.iter().any(|e| e.value.starts_with("not used: read at")));
+    }
+
+    #[test]
+    fn an_enum_number_is_unknown_and_only_the_times_decide() {
+        // Windows PowerShell 5.1 writes the status as a number whose meaning
+        // is not documented: the cycle times decide instead.
+        let mut s = snapshot_with_export();
+        with_events(&mut s, vec![event(654, 5, "ping end")]);
+        let mut ok = row("DC=fabrikam,DC=com", "Successful", 2);
+        ok.last_cycle_status = Some("1".into());
+        let mut bad = row("DC=emea,DC=fabrikam,DC=com", "Failed", 20);
+        bad.last_cycle_status = Some("1".into());
+        s.server.partition_sync_state = Some(vec![ok, bad]);
+        let f = run(&s, check);
+        assert_eq!(for_scope(&f, "fabrikam.com", Some("fabrikam.com")).status, Status::Pass);
+        assert_eq!(for_scope(&f, "fabrikam.com", Some("emea.fabrikam.com")).status, Status::Warn);
+    }
+
+    #[test]
+    fn a_short_log_without_611_cannot_pass_but_errors_in_it_count() {
+        let mut s = snapshot_with_export();
+        with_log(&mut s, vec![event(611, 3, DENIED), event(611, 5, DENIED)], 8, 0);
+        let f = run(&s, check);
+        let emea = for_scope(&f, "fabrikam.com", Some("emea.fabrikam.com"));
+        assert_eq!(emea.status, Status::Warn, "{}", emea.message);
+        assert!(emea.evidence.iter().any(|e| e.label == "Window seen" && e.value.starts_with("8 min of the 2 h")));
+        let root = for_scope(&f, "fabrikam.com", Some("fabrikam.com"));
+        assert_eq!(root.status, Status::Error, "{}", root.message);
+        assert!(root.message.contains("the log shows 8 min of the 2 h window"), "{}", root.message);
     }
 
     #[test]
@@ -323,20 +587,13 @@ mod tests {
     #[test]
     fn partition_state_judges_without_events() {
         let mut s = snapshot_with_export();
-        let row = |dn: &str, status: &str, minutes_ago: i64| PartitionSyncState {
-            connector_id: None,
-            dn: dn.into(),
-            last_cycle_status: Some(status.into()),
-            last_successful_cycle_end: Some(now() - jiff::SignedDuration::from_mins(minutes_ago)),
-            ..Default::default()
-        };
-        s.server.partition_sync_state = Some(vec![
-            row("DC=fabrikam,DC=com", "Successful", 2),
-            row("DC=emea,DC=fabrikam,DC=com", "FailedReplicationAccessDenied", 600),
-        ]);
+        let mut odd = row("DC=emea,DC=fabrikam,DC=com", "Failed", 600);
+        odd.last_cycle_status = Some("FailedReplicationAccessDenied".into());
+        s.server.partition_sync_state = Some(vec![row("DC=fabrikam,DC=com", "Successful", 2), odd]);
         let f = run(&s, check);
         assert_eq!(for_scope(&f, "fabrikam.com", Some("fabrikam.com")).status, Status::Pass);
-        assert_eq!(for_scope(&f, "fabrikam.com", Some("emea.fabrikam.com")).status, Status::Warn);
+        // An unknown status name, but no success for 10 hours.
+        assert_eq!(for_scope(&f, "fabrikam.com", Some("emea.fabrikam.com")).status, Status::Fail);
         assert_eq!(for_scope(&f, "tailspintoys.com", Some("tailspintoys.com")).status, Status::Skipped);
     }
 }

@@ -130,7 +130,17 @@ pub fn forest_info(partition: &str, connector: &str) -> String {
 }
 
 /// Puts events (any order) into the snapshot, with a log that covers the last 8 hours.
-pub fn with_events(s: &mut Snapshot, mut events: Vec<Event>) {
+pub fn with_events(s: &mut Snapshot, events: Vec<Event>) {
+    with_log(s, events, 8 * 60, 1);
+}
+
+/// Puts events into the snapshot with a log (of other providers too) from
+/// `from_min` to `to_min` minutes before [`NOW`], read for [`NOW`]. The
+/// events are cut to that span, as a real export would be.
+pub fn with_log(s: &mut Snapshot, mut events: Vec<Event>, from_min: i64, to_min: i64) {
+    let (from, to) =
+        (now() - jiff::SignedDuration::from_mins(from_min), now() - jiff::SignedDuration::from_mins(to_min));
+    events.retain(|e| e.time >= from && e.time <= to);
     events.sort_by_key(|e| e.time);
     s.server.events = Some(EventLog {
         sources: vec![EventSourceSummary {
@@ -138,11 +148,15 @@ pub fn with_events(s: &mut Snapshot, mut events: Vec<Event>) {
             format: "xml".into(),
             records_read: events.len() as u64 + 100,
             phs_records: events.len() as u64,
-            oldest: Some(now() - jiff::SignedDuration::from_hours(8)),
-            newest: Some(now() - jiff::SignedDuration::from_mins(1)),
-            dropped_old: 0,
+            oldest: Some(from),
+            newest: Some(to),
+            phs_oldest: events.first().map(|e| e.time),
+            phs_newest: events.last().map(|e| e.time),
+            ..Default::default()
         }],
         retention_hours: 168,
+        anchor: Some(now()),
+        exported_at: None,
         events,
     });
 }

@@ -1,5 +1,6 @@
 use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
+use crate::coverage::Basis;
 use crate::knowledge::event_ids::{HEARTBEAT, PASSWORD_ACTIVITY};
 use crate::registry::Rule;
 use phs_model::{Event, Finding, Scope, ScopeKind, SourceKind, Status};
@@ -42,7 +43,7 @@ activity in the window.",
 
 fn check(cx: &Context) -> Vec<Finding> {
     let connectors = cx.ad_connectors();
-    let Some(log) = cx.events() else {
+    let Some(cov) = cx.window_coverage(cx.settings.heartbeat_window) else {
         let (status, why) = cx.absent(SourceKind::Events, NO_EVENTS);
         let scopes: Vec<Scope> = if connectors.is_empty() {
             vec![Scope::server()]
@@ -80,81 +81,72 @@ fn check(cx: &Context) -> Vec<Finding> {
         let newest_hb = cx.up_to_now(&[HEARTBEAT]).filter(|e| cx.event_is_for(e, connector)).last();
         let activity: Vec<&Event> =
             cx.recent(PASSWORD_ACTIVITY, window).filter(|e| cx.event_is_for(e, connector)).collect();
-
-        let mut coverage = Vec::new();
-        let (oldest, newest) = (log.oldest(), log.newest());
-        if let Some(o) = oldest.filter(|o| *o > window_start) {
-            coverage.push(format!(
-                "the log only reaches back to {o} ({}), less than the {} window",
-                cx.age(o),
-                human_duration(window)
-            ));
-        }
-        if let Some(n) = newest.filter(|n| *n < cx.now - jiff::SignedDuration::from_mins(35)) {
-            coverage.push(format!(
-                "the log ends at {n}, {} before the evaluation time",
-                human_duration(cx.now.duration_since(n))
-            ));
-        }
+        // A channel that stopped after its last heartbeat is down now, not
+        // in three hours when the window runs out.
+        let stopped = cx
+            .channel_state(connector, ad)
+            .stopped()
+            .filter(|(e, _, _)| newest_hb.is_none_or(|hb| e.time > hb.time))
+            .map(|(e, _, what)| (e, what));
 
         let hb_text = newest_hb.map(|e| describe(cx, e));
-        let mut d = match newest_hb {
-            Some(e) if e.time >= window_start => RULE.finding(
-                Status::Pass,
-                scope,
-                format!("A recent heartbeat is detected for {}: {}.", connector.name, cx.age(e.time)),
+        let (d, basis) = match (newest_hb, stopped) {
+            (_, Some((e, what))) => (
+                RULE.finding(
+                    Status::Fail,
+                    scope,
+                    format!(
+                        "The password hash sync channel of {} stopped after its last heartbeat: {what} (event {} {}), and it has written nothing since.",
+                        connector.name,
+                        e.event_id,
+                        cx.age(e.time)
+                    ),
+                )
+                .evidence("Stopped by", describe(cx, e)),
+                Basis::Presence,
             ),
-            _ if newest.is_none_or(|n| n < window_start) => RULE.finding(
-                Status::Error,
-                scope,
-                format!(
-                    "Cannot judge the heartbeat: the event log {} the {} window before the evaluation time. Export a fresher log or set --now.",
-                    newest.map_or("is empty before".to_owned(), |n| format!("ends at {n}, before")),
-                    human_duration(window)
+            (Some(e), None) if e.time >= window_start => (
+                RULE.finding(
+                    Status::Pass,
+                    scope,
+                    format!("A recent heartbeat is detected for {}: {}.", connector.name, cx.age(e.time)),
                 ),
+                Basis::Presence,
             ),
-            _ if !activity.is_empty() => RULE.finding(
-                Status::Warn,
-                scope,
-                format!(
-                    "No heartbeat (event 654) for {} in the last {}, but {} password sync events show hashes moving; the channel works at least partly.",
-                    connector.name,
-                    human_duration(window),
-                    activity.len()
+            _ if !activity.is_empty() => (
+                RULE.finding(
+                    Status::Warn,
+                    scope,
+                    format!(
+                        "No heartbeat (event 654) for {} in the last {}, but {} password sync events show hashes moving; the channel works at least partly.",
+                        connector.name,
+                        human_duration(window),
+                        activity.len()
+                    ),
                 ),
+                Basis::Absence,
             ),
-            _ => RULE.finding(
-                Status::Fail,
-                scope,
-                format!(
-                    "No password hash sync heartbeat for {} in the last {}{}.",
-                    connector.name,
-                    human_duration(window),
-                    hb_text.as_ref().map_or(" and none in the whole log".to_owned(), |t| format!("; the last one was {t}"))
+            _ => (
+                RULE.finding(
+                    Status::Fail,
+                    scope,
+                    format!(
+                        "No password hash sync heartbeat for {} in the last {}{}.",
+                        connector.name,
+                        human_duration(window),
+                        hb_text.as_ref().map_or(" and none in the whole log".to_owned(), |t| format!("; the last one was {t}"))
+                    ),
                 ),
+                Basis::Absence,
             ),
         };
-        d = d.evidence("Connector id", format!("{{{}}}", connector.id));
-        if let Some(t) = hb_text {
-            d = d.evidence("Newest heartbeat (654)", t);
-        } else {
-            d = d.evidence("Newest heartbeat (654)", "none in the log");
-        }
+        let mut d = d.evidence("Connector id", format!("{{{}}}", connector.id));
+        d = d.evidence("Newest heartbeat (654)", hb_text.unwrap_or_else(|| "none in the log".to_owned()));
         if let Some(a) = activity.last() {
             d = d.evidence(
                 "Password activity in the window",
                 format!("{} events (650/651/656/657), newest {}", activity.len(), describe(cx, a)),
             );
-        }
-        d = d.evidence(
-            "Log coverage",
-            match (oldest, newest) {
-                (Some(o), Some(n)) => format!("{o} to {n}"),
-                _ => "no records".into(),
-            },
-        );
-        for note in &coverage {
-            d = d.evidence("Note", note.clone());
         }
         let d = match d.status() {
             Status::Warn | Status::Fail => d.fix(
@@ -163,7 +155,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             ),
             _ => d,
         };
-        out.push(d.done());
+        out.push(d.covered_by(&cov, basis, &format!("the heartbeat of {}", connector.name)).done());
     }
     out
 }
@@ -233,12 +225,40 @@ mod tests {
     }
 
     #[test]
-    fn short_log_is_noted() {
+    fn a_log_that_starts_inside_the_window_cannot_pass() {
         let mut s = snapshot_with_export();
-        with_events(&mut s, vec![hb(FABRIKAM, 12), hb(TAILSPIN, 12)]);
-        s.server.events.as_mut().unwrap().sources[0].oldest = Some(now() - jiff::SignedDuration::from_mins(60));
+        with_log(&mut s, vec![hb(FABRIKAM, 12), hb(TAILSPIN, 12)], 60, 1);
         let f = run(&s, check);
-        assert!(f[0].evidence.iter().any(|e| e.value.contains("only reaches back")));
+        assert_eq!(statuses(&f), [Status::Error, Status::Error]);
+        assert!(f[0].message.contains("only reaches back"), "{}", f[0].message);
+        assert!(f[0].evidence.iter().any(|e| e.label == "What the log shows" && e.value.contains("recent heartbeat")));
+    }
+
+    #[test]
+    fn a_log_that_ends_hours_before_the_evaluation_time_cannot_pass() {
+        // collect or diagnose run hours after the export, without --now.
+        for ends in [30, 60, 150] {
+            let mut s = snapshot_with_export();
+            with_log(&mut s, vec![hb(FABRIKAM, ends + 5), hb(TAILSPIN, ends + 10)], 600, ends);
+            let f = run(&s, check);
+            assert_eq!(statuses(&f), [Status::Error, Status::Error], "log ending {ends} min ago");
+            assert!(f[0].message.contains("before the evaluation time"), "{}", f[0].message);
+        }
+    }
+
+    #[test]
+    fn a_stop_after_the_last_heartbeat_fails_at_once() {
+        let mut s = snapshot_with_export();
+        let stop = format!(
+            "Password hash synchronization has stopped for the forest.{}",
+            forest_info("tailspintoys.com", TAILSPIN)
+        );
+        with_events(&mut s, vec![hb(FABRIKAM, 12), hb(TAILSPIN, 20), event(609, 10, &stop)]);
+        let f = run(&s, check);
+        let t = for_scope(&f, "tailspintoys.com", None);
+        assert_eq!(t.status, Status::Fail);
+        assert!(t.message.contains("stopped after its last heartbeat"), "{}", t.message);
+        assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Pass);
     }
 
     #[test]
@@ -254,8 +274,12 @@ mod tests {
 
     #[test]
     fn events_after_the_evaluation_time_are_ignored() {
+        // Such events only reach the rules when --now looks back at a
+        // snapshot read for a later time.
         let mut s = snapshot_with_export();
-        with_events(&mut s, vec![hb(FABRIKAM, -30), hb(TAILSPIN, 10)]);
+        with_events(&mut s, vec![hb(TAILSPIN, 10)]);
+        let log = s.server.events.as_mut().unwrap();
+        log.events.push(hb(FABRIKAM, -30));
         let f = run(&s, check);
         assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Fail);
     }

@@ -1,6 +1,7 @@
 //! One module per rule: its registry entry, its documentation and its check.
 
 pub mod agent;
+pub mod agent_errors;
 pub mod cloud_errors;
 pub mod connector;
 pub mod credentials;

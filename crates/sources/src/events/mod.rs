@@ -39,15 +39,31 @@ pub use phs_model::{Event, Timestamp};
 /// How [`read_event_files`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventReadOptions {
-    /// Keep only events within this many hours of the newest Directory
-    /// Synchronization event: memory is then bounded however long the log.
+    /// Keep only events within this many hours before the anchor: memory is
+    /// then bounded however long the log.
     pub retention_hours: u32,
+    /// The evaluation time. The retention window ends here, and records
+    /// dated after it are set aside and reported, so that one record from
+    /// the future cannot push the real log out of the window. `None` (for
+    /// callers without an evaluation time) ends the window at the newest
+    /// record and sets nothing aside.
+    pub anchor: Option<Timestamp>,
+    /// When the export was made on the server, if the evidence says so
+    /// (recorded in the log for its coverage).
+    pub exported_at: Option<Timestamp>,
+}
+
+impl EventReadOptions {
+    /// The defaults, anchored on the evaluation time.
+    pub fn at(anchor: Timestamp) -> Self {
+        EventReadOptions { anchor: Some(anchor), ..Default::default() }
+    }
 }
 
 impl Default for EventReadOptions {
     fn default() -> Self {
         // A week: covers a weekend-long outage and the daily full-sync cycle.
-        EventReadOptions { retention_hours: 168 }
+        EventReadOptions { retention_hours: 168, anchor: None, exported_at: None }
     }
 }
 
@@ -70,9 +86,20 @@ pub struct ScanStats {
     /// Records of the Directory Synchronization provider, including any
     /// skipped for a bad field and any dropped for age.
     pub phs_records: u64,
-    /// Oldest and newest `TimeCreated` of any provider.
+    /// Oldest and newest `TimeCreated` of any provider, and of the
+    /// Directory Synchronization provider; records after the anchor are in
+    /// neither.
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
+    pub phs_oldest: Option<Timestamp>,
+    pub phs_newest: Option<Timestamp>,
+    /// Records dated after the anchor (the evaluation time), set aside, and
+    /// the newest of them.
+    pub after_anchor: u64,
+    pub newest_after_anchor: Option<Timestamp>,
+    /// Directory Synchronization records that could not be read, each with
+    /// its time when that much was readable.
+    pub phs_unreadable: Vec<Option<Timestamp>>,
     /// Records skipped because a field was bad or the record's XML was.
     pub skipped_records: u64,
     pub first_skipped: Option<EventError>,
@@ -276,7 +303,7 @@ const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
 ///
 /// Returns `None` only when no file could be read at all.
 pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<EventLog>, Vec<CollectionProblem>) {
-    let mut window = retention::Window::new(opts.retention_hours);
+    let mut window = retention::Window::new(opts.retention_hours, opts.anchor);
     // Per file, in order: its name, and the error that kept it out or its
     // format and stats.
     type Outcome = (String, Result<(&'static str, ScanStats), String>);
@@ -312,10 +339,11 @@ pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<E
     let mut dropped = finished.dropped;
     dropped.resize(source_files.len(), 0);
     // Records kept raw in the window that then failed to parse.
-    for (source, kind) in finished.failures {
+    for (source, time, kind) in finished.failures {
         let Some((name, Ok((_, stats)))) = source_files.get(source).and_then(|&i| outcomes.get_mut(i)) else {
             continue;
         };
+        stats.phs_unreadable.push(Some(time));
         stats.skipped_records += 1;
         if stats.first_skipped.is_none() {
             stats.first_skipped = Some(EventError { file: name.clone(), kind });
@@ -330,6 +358,10 @@ pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<E
                 if let Some(summary) = stats.problem_summary() {
                     problems.push(problem(name.clone(), summary, true));
                 }
+                if let (Some(anchor), Some(newest)) = (opts.anchor, stats.newest_after_anchor) {
+                    problems.push(problem(name.clone(), after_anchor_words(stats.after_anchor, anchor, newest), true));
+                }
+                let timed: Vec<Timestamp> = stats.phs_unreadable.iter().flatten().copied().collect();
                 sources.push(EventSourceSummary {
                     path: name,
                     format: format.to_owned(),
@@ -337,13 +369,39 @@ pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<E
                     phs_records: stats.phs_records,
                     oldest: stats.oldest,
                     newest: stats.newest,
+                    phs_oldest: stats.phs_oldest,
+                    phs_newest: stats.phs_newest,
                     dropped_old: dropped.get(sources.len()).copied().unwrap_or(0),
+                    after_anchor: stats.after_anchor,
+                    newest_after_anchor: stats.newest_after_anchor,
+                    phs_unreadable: stats.phs_unreadable.len() as u64,
+                    phs_unreadable_span: timed
+                        .iter()
+                        .min()
+                        .zip(timed.iter().max())
+                        .map(|(&from, &to)| phs_model::Span { from, to }),
+                    phs_unreadable_untimed: (stats.phs_unreadable.len() - timed.len()) as u64,
                 });
             }
         }
     }
-    let log = EventLog { sources, retention_hours: opts.retention_hours, events: finished.events };
+    let log = EventLog {
+        sources,
+        retention_hours: opts.retention_hours,
+        anchor: opts.anchor,
+        exported_at: opts.exported_at,
+        events: finished.events,
+    };
     (Some(log), problems)
+}
+
+/// Records from after the evaluation time are not evidence of anything that
+/// happened before it; the causes differ in what fixes them.
+fn after_anchor_words(count: u64, anchor: Timestamp, newest: Timestamp) -> String {
+    let s = if count == 1 { "" } else { "s" };
+    format!(
+        "{count} record{s} dated after the evaluation time {anchor} (the newest at {newest}) were set aside: the server's clock was wrong when they were written, --now is earlier than the export (deliberately looking back, or a mistake), or the records are forged"
+    )
 }
 
 fn problem(location: String, error: String, partial: bool) -> CollectionProblem {

@@ -16,6 +16,8 @@ const MIN_SWEEP: usize = 1024;
 
 pub(crate) struct Window {
     span: SignedDuration,
+    /// The evaluation time, when known: the window ends there.
+    anchor: Option<Timestamp>,
     newest: Option<Timestamp>,
     entries: Vec<Entry>,
     /// Sweep when `entries` reaches this length.
@@ -43,14 +45,15 @@ pub(crate) struct Finished {
     pub(crate) events: Vec<Event>,
     /// Events dropped for age, per source index.
     pub(crate) dropped: Vec<u64>,
-    /// Kept raw records that failed to parse, with their source index.
-    pub(crate) failures: Vec<(usize, EventErrorKind)>,
+    /// Kept raw records that failed to parse, with their source index and time.
+    pub(crate) failures: Vec<(usize, Timestamp, EventErrorKind)>,
 }
 
 impl Window {
-    pub(crate) fn new(hours: u32) -> Self {
+    pub(crate) fn new(hours: u32, anchor: Option<Timestamp>) -> Self {
         Window {
             span: SignedDuration::from_hours(i64::from(hours)),
+            anchor,
             newest: None,
             entries: Vec::new(),
             sweep_at: MIN_SWEEP,
@@ -58,10 +61,17 @@ impl Window {
         }
     }
 
-    /// Events strictly older than this are out of the window.
+    pub(crate) fn anchor(&self) -> Option<Timestamp> {
+        self.anchor
+    }
+
+    /// Events strictly older than this are out of the window: it ends at
+    /// the anchor, else (no evaluation time known) at the newest event.
+    /// Records after the anchor never reach the window (the reader sets them
+    /// aside), so the newest record cannot move a window that has an anchor.
     fn cutoff(&self) -> Option<Timestamp> {
         // A window reaching before the earliest representable time keeps all.
-        self.newest.and_then(|n| n.checked_sub(self.span).ok())
+        self.anchor.or(self.newest).and_then(|n| n.checked_sub(self.span).ok())
     }
 
     fn count_drop(dropped: &mut Vec<u64>, source: usize) {
@@ -124,7 +134,7 @@ impl Window {
                     // so a mismatch means odd XML; such a record is not ours.
                     Ok(event) if event.is_phs_provider() => kept.push((event, seq)),
                     Ok(_) => {}
-                    Err(kind) => failures.push((entry.source, kind)),
+                    Err(kind) => failures.push((entry.source, entry.time, kind)),
                 },
             }
         }
@@ -159,7 +169,7 @@ mod tests {
     #[test]
     fn evicts_in_either_order() {
         for order in [[0, 1, 2, 3, 10], [10, 3, 2, 1, 0]] {
-            let mut w = Window::new(8);
+            let mut w = Window::new(8, None);
             for (i, h) in order.iter().enumerate() {
                 w.push(ev(*h, i as u64), 0);
             }
@@ -171,8 +181,21 @@ mod tests {
     }
 
     #[test]
+    fn an_anchor_fixes_the_window_whatever_the_newest_event() {
+        // Anchored at hour 10: hour 1 is out, hour 3 is in, even though an
+        // event at hour 50 arrives (the reader sets such events aside; the
+        // window would not move for it anyway).
+        let mut w = Window::new(8, Some(Timestamp::from_second(10 * 3600).unwrap()));
+        for (i, h) in [1, 3, 9, 50].iter().enumerate() {
+            w.push(ev(*h, i as u64), 0);
+        }
+        let hours: Vec<i64> = w.finish().events.iter().map(|e| e.time.as_second() / 3600).collect();
+        assert_eq!(hours, vec![3, 9, 50]);
+    }
+
+    #[test]
     fn drops_are_counted_per_source() {
-        let mut w = Window::new(1);
+        let mut w = Window::new(1, None);
         w.push(ev(0, 1), 0);
         w.push(ev(5, 2), 1);
         // Swept lazily: both are held until a sweep or the end.
@@ -182,7 +205,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_over_a_long_log() {
-        let mut w = Window::new(24);
+        let mut w = Window::new(24, None);
         let mut most = 0;
         // A year of heartbeats every 30 minutes: 48 per day in the window.
         for i in 0..(365 * 48) {

@@ -95,11 +95,17 @@ pub(crate) struct RecordHandler<'a, 'w, F> {
     stats: ScanStats,
     output: Output<'w, F>,
     finders: Finders,
+    /// Records dated after this are set aside (see [`Window`]).
+    anchor: Option<jiff::Timestamp>,
 }
 
 impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
     pub(crate) fn new(file: &'a str, providers: Providers, output: Output<'w, F>) -> Self {
-        RecordHandler { file, providers, stats: ScanStats::default(), output, finders: Finders::new() }
+        let anchor = match &output {
+            Output::Window { window, .. } => window.anchor(),
+            Output::Callback(_) => None,
+        };
+        RecordHandler { file, providers, stats: ScanStats::default(), output, finders: Finders::new(), anchor }
     }
 
     pub(crate) fn into_stats(self) -> ScanStats {
@@ -129,13 +135,29 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
         self.stats.records_read += 1;
     }
 
-    fn saw_time(&mut self, t: jiff::Timestamp) {
-        if self.stats.oldest.is_none_or(|o| t < o) {
-            self.stats.oldest = Some(t);
+    /// Counts a record's time; false when it is after the anchor, which
+    /// sets the record aside: a record from the future (clock skew, a wrong
+    /// `--now`, a forged record) must not stretch the log's reach or push
+    /// the rest of the log out of retention.
+    fn saw_time(&mut self, t: jiff::Timestamp, phs: bool) -> bool {
+        if self.anchor.is_some_and(|a| t > a) {
+            self.stats.after_anchor += 1;
+            if self.stats.newest_after_anchor.is_none_or(|n| t > n) {
+                self.stats.newest_after_anchor = Some(t);
+            }
+            return false;
         }
-        if self.stats.newest.is_none_or(|n| t > n) {
-            self.stats.newest = Some(t);
+        widen(&mut self.stats.oldest, &mut self.stats.newest, t);
+        if phs {
+            widen(&mut self.stats.phs_oldest, &mut self.stats.phs_newest, t);
         }
+        true
+    }
+
+    /// A Directory Synchronization record that could not be read: it may
+    /// have been the one error a check looks for.
+    fn phs_unreadable(&mut self, time: Option<jiff::Timestamp>) {
+        self.stats.phs_unreadable.push(time);
     }
 
     /// Handles the bytes from the end of the previous record through the end
@@ -215,7 +237,9 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
             // The common case: another provider. Only its time is needed.
             match system_time(rec, from, &self.finders.system_time) {
                 Some(raw) => match parse_system_time(raw) {
-                    Some(t) => self.saw_time(t),
+                    Some(t) => {
+                        self.saw_time(t, false);
+                    }
                     None => {
                         let record = self.record_ref(rec, loc);
                         self.skip(bad_time(raw, record));
@@ -231,11 +255,14 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
         let known_phs = known_phs == Some(true);
         if known_phs {
             self.stats.phs_records += 1;
-            if let Output::Window { window, source } = &mut self.output {
+            if matches!(self.output, Output::Window { .. }) {
                 let time = system_time(rec, from, &self.finders.system_time).and_then(parse_system_time);
                 if let Some(time) = time {
-                    window.push_raw(rec, time, loc, *source);
-                    self.saw_time(time);
+                    if self.saw_time(time, true) {
+                        if let Output::Window { window, source } = &mut self.output {
+                            window.push_raw(rec, time, loc, *source);
+                        }
+                    }
                     return;
                 }
                 // Without a readable time the window cannot place it: parse
@@ -244,10 +271,12 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
         }
         match parse_bytes(rec, loc) {
             Ok(event) => {
-                self.saw_time(event.time);
                 let phs = event.is_phs_provider();
                 if phs && !known_phs {
                     self.stats.phs_records += 1;
+                }
+                if !self.saw_time(event.time, phs) {
+                    return;
                 }
                 match &mut self.output {
                     Output::Callback(f) if phs || self.providers == Providers::All => f(event),
@@ -258,8 +287,10 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
             Err(kind) => {
                 // The record still tells how far the log reaches if its
                 // time is readable.
-                if let Some(t) = system_time(rec, 0, &self.finders.system_time).and_then(parse_system_time) {
-                    self.saw_time(t);
+                let time = system_time(rec, 0, &self.finders.system_time).and_then(parse_system_time);
+                let in_range = time.is_none_or(|t| self.saw_time(t, known_phs));
+                if known_phs && in_range {
+                    self.phs_unreadable(time);
                 }
                 self.skip(kind);
             }
@@ -281,6 +312,15 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
                 std::str::from_utf8(digits.get(..end)?).ok()?.trim().parse().ok()
             })
             .map_or(RecordRef::At(loc.at(0)), RecordRef::Id)
+    }
+}
+
+fn widen(oldest: &mut Option<jiff::Timestamp>, newest: &mut Option<jiff::Timestamp>, t: jiff::Timestamp) {
+    if oldest.is_none_or(|o| t < o) {
+        *oldest = Some(t);
+    }
+    if newest.is_none_or(|n| t > n) {
+        *newest = Some(t);
     }
 }
 
