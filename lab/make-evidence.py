@@ -53,7 +53,7 @@ ENTRA_XML = f"""<ma-data><format-version>1</format-version><id>{{{ENTRA_ID}}}</i
 
 MV_XML = """<saved-mv-configuration server='LAB-SYNC01' export-date='2026-11-25 10:00:00'><mv-data><format-version>1</format-version>
 <parameter-values><parameter name='Microsoft.Synchronize.StagingMode' type='string' use='SynchronizationGlobal' dataType='String'>False</parameter>
-<parameter name='Microsoft.Synchronize.ServerConfigurationVersion' type='string' use='SynchronizationGlobal' dataType='String'>2.4.27.0</parameter></parameter-values>
+<parameter name='Microsoft.Synchronize.ServerConfigurationVersion' type='string' use='SynchronizationGlobal' dataType='String'>2.6.91.0</parameter></parameter-values>
 </mv-data></saved-mv-configuration>
 """
 

@@ -94,6 +94,7 @@ fn broken_example_fails_for_the_documented_reasons() {
     assert_eq!(status_of(&r, "PHS010", Some("fabrikam.com"), None), "pass");
     assert_eq!(status_of(&r, "PHS010", Some("tailspintoys.com"), None), "pass");
     assert_eq!(status_of(&r, "PHS016", None, None), "pass");
+    assert_eq!(status_of(&r, "PHS015", None, None), "pass");
     let emea = r["findings"]
         .as_array()
         .unwrap()
@@ -250,9 +251,10 @@ fn now_fixes_the_evaluation_time() {
 fn explain_documents_every_code() {
     let out = phs_doctor(&["explain"]);
     let list = String::from_utf8_lossy(&out.stdout);
-    for code in
-        ["PHS001", "PHS002", "PHS003", "PHS004", "PHS005", "PHS006", "PHS007", "PHS008", "PHS009", "PHS010", "PHS014"]
-    {
+    for code in [
+        "PHS001", "PHS002", "PHS003", "PHS004", "PHS005", "PHS006", "PHS007", "PHS008", "PHS009", "PHS010", "PHS014",
+        "PHS015",
+    ] {
         assert!(list.contains(code), "{code} not listed");
         let one = phs_doctor(&["explain", code]);
         assert!(one.status.success());

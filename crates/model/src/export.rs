@@ -19,6 +19,16 @@ pub struct ServerConfig {
     /// Empty parameters are kept with an empty value.
     pub global_parameters: BTreeMap<String, String>,
     pub sync_rules: Vec<SyncRule>,
+    /// The product version of the installed binaries, verbatim, when some
+    /// evidence states it. The export does not: its
+    /// `Microsoft.Synchronize.ServerConfigurationVersion` is the version the
+    /// configuration was last written by, and the Entra connector's
+    /// `extension-config/assembly-version` is a connector DLL's version. The
+    /// reader leaves this `None`; a source that reads the installed build
+    /// (e.g. `miiserver.exe`'s file version) fills it in, and PHS015 compares
+    /// the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_version: Option<String>,
 }
 
 impl ServerConfig {

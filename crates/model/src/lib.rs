@@ -12,6 +12,7 @@ pub mod finding;
 pub mod graph;
 pub mod guid;
 pub mod snapshot;
+pub mod version;
 
 pub use ad::{
     AccountFacts, AdEvidence, BindFacts, DcFacts, DcLocator, DomainFacts, LdapFacts, PortProbe, RootDse, RpcProbe,
@@ -23,6 +24,7 @@ pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
 pub use graph::{OnPremisesSync, Organization, TenantFacts};
 pub use guid::Guid;
 pub use snapshot::{CollectionProblem, ServerEvidence, Snapshot, SourceKind, SCHEMA_VERSION};
+pub use version::{ParseVersionError, ProductVersion};
 
 /// The evaluation time and every other instant in the model.
 pub use jiff::Timestamp;

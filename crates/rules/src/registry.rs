@@ -28,6 +28,7 @@ pub static RULES: &[Rule] = &[
     checks::tenant_sync::DIRECTORY_SYNC,
     checks::tenant_sync::RECENCY,
     checks::staging::RULE,
+    checks::server_version::RULE,
     checks::connector::RULE,
     checks::heartbeat::RULE,
     checks::reachability::RULE,

@@ -88,6 +88,7 @@ pub fn export() -> ServerConfig {
             rule("In from AD - User AccountEnabled", "Inbound", TAILSPIN),
             rule("Out to AAD - User Join", "Outbound", ENTRA),
         ],
+        installed_version: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod exposure;
 pub mod heartbeat;
 pub mod reachability;
 pub mod replication_rights;
+pub mod server_version;
 pub mod staging;
 pub mod tenant;
 pub mod tenant_sync;
