@@ -3,7 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Ordered from best to worst so the overall result is the maximum.
+/// Ordered by precedence, lowest first, so the overall result of a run is the
+/// maximum: a failure outranks a check that could not be evaluated, which
+/// outranks a warning. A monitoring system must see CRITICAL before UNKNOWN
+/// (one broken domain is news even when another could not be read) and
+/// UNKNOWN before WARNING (a warning says the rest was judged, which is not
+/// true when something could not be), the Nagios plugin convention.
+/// Serialised by name, so the order is free to follow precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -11,9 +17,9 @@ pub enum Status {
     Skipped,
     Pass,
     Warn,
-    Fail,
     /// Could not be evaluated; the message gives the cause.
     Error,
+    Fail,
 }
 
 impl Status {
@@ -27,8 +33,10 @@ impl Status {
         }
     }
 
-    /// Monitoring-plugin exit code for a run whose worst finding has this status:
-    /// 0 all pass, 1 warnings, 2 failures, 3 could not evaluate.
+    /// Monitoring-plugin exit code for a run whose overall status is this:
+    /// 0 all pass, 1 warnings, 2 failures, 3 could not evaluate. `Skipped`
+    /// alone is 0 here; a run where everything was skipped judged nothing,
+    /// and its overall status is `Error` (see `Diagnosis::overall`).
     pub fn exit_code(self) -> i32 {
         match self {
             Status::Skipped | Status::Pass => 0,
@@ -126,4 +134,24 @@ pub struct Finding {
     pub message: String,
     pub evidence: Vec<Evidence>,
     pub remediation: Option<Remediation>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_fail_error_warn_pass_skipped() {
+        let mut all = [Status::Error, Status::Pass, Status::Fail, Status::Skipped, Status::Warn];
+        all.sort();
+        assert_eq!(all, [Status::Skipped, Status::Pass, Status::Warn, Status::Error, Status::Fail]);
+        let codes: Vec<i32> = all.iter().map(|s| s.exit_code()).collect();
+        assert_eq!(codes, [0, 0, 1, 3, 2]);
+    }
+
+    #[test]
+    fn serialised_by_name() {
+        assert_eq!(serde_json::to_string(&Status::Error).unwrap(), "\"error\"");
+        assert_eq!(serde_json::from_str::<Status>("\"fail\"").unwrap(), Status::Fail);
+    }
 }

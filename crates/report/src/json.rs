@@ -14,7 +14,8 @@ pub struct Report {
     pub tool_version: String,
     pub evaluated_at: Timestamp,
     pub collected_at: Timestamp,
-    /// Worst status of all findings (`error` when nothing could be judged).
+    /// The run's status by precedence (`Diagnosis::overall`): fail, then
+    /// error (also when nothing could be judged), then warn, then pass.
     pub overall: Status,
     pub exit_code: i32,
     pub summary: Summary,

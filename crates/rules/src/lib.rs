@@ -27,7 +27,15 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// The worst status; `Error` when nothing at all could be judged.
+    /// The status that speaks for the whole run, by precedence:
+    ///
+    /// 1. `Fail` when any check failed, even if others could not be evaluated;
+    /// 2. `Error` when none failed but something could not be evaluated, or
+    ///    when nothing at all could be judged (no findings, or all skipped);
+    /// 3. `Warn` when the only problems are warnings;
+    /// 4. `Pass` otherwise. Skipped findings do not count either way.
+    ///
+    /// This is the maximum in [`Status`]'s order; the exit code follows from it.
     pub fn overall(&self) -> Status {
         let worst = self.findings.iter().map(|f| f.status).max().unwrap_or(Status::Skipped);
         if worst == Status::Skipped {
@@ -37,7 +45,8 @@ impl Diagnosis {
         }
     }
 
-    /// 0 all pass, 1 warnings, 2 failures, 3 could not evaluate.
+    /// The exit code of [`Diagnosis::overall`]: 2 a check failed, 3 could not
+    /// evaluate (and nothing failed), 1 warnings only, 0 all pass.
     pub fn exit_code(&self) -> i32 {
         self.overall().exit_code()
     }
@@ -48,4 +57,54 @@ pub fn evaluate(snapshot: &Snapshot, now: Timestamp, settings: &Settings) -> Dia
     let cx = Context::new(snapshot, now, settings);
     let findings = RULES.iter().flat_map(|r| (r.check)(&cx)).collect();
     Diagnosis { evaluated_at: now, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phs_model::Scope;
+
+    fn finding(status: Status) -> Finding {
+        Finding {
+            code: "PHS000".into(),
+            name: "test".into(),
+            status,
+            scope: Scope::server(),
+            message: String::new(),
+            evidence: Vec::new(),
+            remediation: None,
+        }
+    }
+
+    /// Every set of statuses a run can end with, against the precedence
+    /// written out independently of `Status`'s order.
+    #[test]
+    fn exit_code_precedence_over_every_combination() {
+        const ALL: [Status; 5] = [Status::Pass, Status::Warn, Status::Fail, Status::Error, Status::Skipped];
+        for mask in 0u32..1 << ALL.len() {
+            let present: Vec<Status> = (0..ALL.len()).filter(|i| mask & (1 << i) != 0).map(|i| ALL[i]).collect();
+            let has = |s: Status| present.contains(&s);
+            let (status, code) = if has(Status::Fail) {
+                (Status::Fail, 2)
+            } else if has(Status::Error) {
+                (Status::Error, 3)
+            } else if has(Status::Warn) {
+                (Status::Warn, 1)
+            } else if has(Status::Pass) {
+                (Status::Pass, 0)
+            } else {
+                // Nothing judged: empty, or skipped only.
+                (Status::Error, 3)
+            };
+            // Twice each, in both orders, so neither position nor count decides.
+            let mut findings: Vec<Finding> = present.iter().chain(present.iter().rev()).map(|s| finding(*s)).collect();
+            for _ in 0..2 {
+                let d = Diagnosis { evaluated_at: Timestamp::UNIX_EPOCH, findings: findings.clone() };
+                assert_eq!(d.overall(), status, "{present:?}");
+                assert_eq!(d.exit_code(), code, "{present:?}");
+                assert_eq!(d.overall().exit_code(), d.exit_code(), "{present:?}");
+                findings.reverse();
+            }
+        }
+    }
 }

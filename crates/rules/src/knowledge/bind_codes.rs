@@ -68,6 +68,9 @@ pub const CODES: &[BindCode] = &[
     },
 ];
 
+/// The code as a whole: the source reads the entire hex run after "data "
+/// (`parse_sub_code`), and this compares all of it, so "52ef" or "152e" is
+/// never 52e. Leading zeros are padding, not digits of another code.
 pub fn lookup(code: &str) -> Option<&'static BindCode> {
     CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code.trim_start_matches('0')))
 }
@@ -83,5 +86,18 @@ mod tests {
         }
         assert_eq!(lookup("0775").map(|c| c.code), Some("775"));
         assert!(lookup("999").is_none());
+    }
+
+    #[test]
+    fn codes_match_whole() {
+        assert_eq!(lookup("52E").map(|c| c.code), Some("52e"));
+        for longer in ["52ef", "152e", "5250", "7750", "0x775", "52e ", ""] {
+            assert!(lookup(longer).is_none(), "{longer:?}");
+        }
+        let codes: Vec<&str> = CODES.iter().map(|c| c.code).collect();
+        for (i, c) in codes.iter().enumerate() {
+            assert!(codes[i + 1..].iter().all(|d| d != c), "{c} twice");
+            assert!(c.chars().all(|h| h.is_ascii_hexdigit() && !h.is_ascii_uppercase()), "{c}");
+        }
     }
 }
