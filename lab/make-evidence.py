@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--domain", action="append", default=[])
     ap.add_argument("--dcs", action="append", default=[])
     ap.add_argument("--heartbeat-at")
+    # When the "gather script" ran: the log is complete up to here.
+    ap.add_argument("--gathered-at")
     ap.add_argument("--facts", default=str(ROOT / ".lab" / "lab.json"))
     args = ap.parse_args()
     facts = json.load(open(args.facts))["forests"]
@@ -108,6 +110,8 @@ def main():
     toml = ["[server]", 'config_dir = "server-config"']
     if args.heartbeat_at:
         toml.append('events = ["events/Application.xml"]')
+    if args.gathered_at:
+        toml.append(f'gathered_at = "{args.gathered_at}"')
     toml += ["", "[ad]", 'locator = "dns"',
             'tls_ca_file = "lab-ca.pem"', 'connect_timeout = "2s"', 'operation_timeout = "5s"', ""]
     connectors = []

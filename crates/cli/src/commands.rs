@@ -102,14 +102,11 @@ pub fn explain(code: Option<&str>) -> Result<i32> {
             let Some(r) = phs_rules::rule(c) else {
                 bail!("no rule {c:?}; `phs-doctor explain` lists them");
             };
-            out.push_str(&format!(
-                "{} {}\n{}\nScope: {}\n\n{}\n\n## References\n",
-                r.code,
-                r.name,
-                r.title,
-                r.scope.as_str(),
-                r.doc
-            ));
+            out.push_str(&format!("{} {}\n{}\nScope: {}\n\n{}\n", r.code, r.name, r.title, r.scope.as_str(), r.doc));
+            if phs_rules::is_windowed(r.code) {
+                out.push_str(&format!("\n{}\n", phs_rules::COVERAGE_DOC));
+            }
+            out.push_str("\n## References\n");
             for link in r.references {
                 out.push_str(&format!("- {link}\n"));
             }

@@ -253,7 +253,7 @@ fn explain_documents_every_code() {
     let list = String::from_utf8_lossy(&out.stdout);
     for code in [
         "PHS001", "PHS002", "PHS003", "PHS004", "PHS005", "PHS006", "PHS007", "PHS008", "PHS009", "PHS010", "PHS014",
-        "PHS015",
+        "PHS015", "PHS016",
     ] {
         assert!(list.contains(code), "{code} not listed");
         let one = phs_doctor(&["explain", code]);
@@ -263,7 +263,12 @@ fn explain_documents_every_code() {
             doc.contains("## What it checks") && doc.contains("## How to fix") && doc.contains("https://"),
             "{doc}"
         );
+        // The windowed rules carry the coverage rules; the others do not.
+        let windowed = WINDOWED.contains(&code);
+        assert_eq!(doc.contains("## Evidence coverage"), windowed, "{code}");
     }
+    let lifecycle = String::from_utf8_lossy(&phs_doctor(&["explain", "PHS015"]).stdout).into_owned();
+    assert!(lifecycle.contains("server-versions.toml"), "{lifecycle}");
     let unknown = phs_doctor(&["explain", "PHS999"]);
     assert_eq!(unknown.status.code(), Some(3));
 }

@@ -357,7 +357,16 @@ fn the_complete_live_checklist_with_the_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let config = evidence(
         dir.path(),
-        &["--forest", "lab1:svc-direct", "--forest", "lab2:svc-direct", "--heartbeat-at", &heartbeat],
+        &[
+            "--forest",
+            "lab1:svc-direct",
+            "--forest",
+            "lab2:svc-direct",
+            "--heartbeat-at",
+            &heartbeat,
+            "--gathered-at",
+            &now,
+        ],
     );
     let mut toml = std::fs::read_to_string(&config).unwrap();
     toml.push_str(&support::graph_section(&tenant.uri()));
@@ -378,7 +387,7 @@ fn the_complete_live_checklist_with_the_tenant() {
     // PHS014 warns: the lab seeds other principals with both rights.
     assert_eq!(live.status.code(), Some(1), "{r:#}");
     let server_wide = |code: &str| support::finding(&r, code, &[]);
-    for code in ["PHS001", "PHS012", "PHS011", "PHS002", "PHS009", "PHS010"] {
+    for code in ["PHS001", "PHS012", "PHS011", "PHS002", "PHS015", "PHS009", "PHS016"] {
         assert_eq!(server_wide(code)["status"], "pass", "{:#}", server_wide(code));
     }
     assert!(server_wide("PHS001")["message"].as_str().unwrap().contains("according to Microsoft Graph"));
@@ -386,6 +395,7 @@ fn the_complete_live_checklist_with_the_tenant() {
         let connector = |code: &str| support::finding(&r, code, &[("connector", domain)]);
         assert_eq!(connector("PHS003")["status"], "pass", "{:#}", connector("PHS003"));
         assert_eq!(connector("PHS004")["status"], "pass", "{:#}", connector("PHS004"));
+        assert_eq!(connector("PHS010")["status"], "pass", "{:#}", connector("PHS010"));
         for code in ["PHS005", "PHS006", "PHS007", "PHS008"] {
             assert_eq!(status(&r, code, domain), "pass", "{code} {domain}: {}", said(&r, code, domain));
         }

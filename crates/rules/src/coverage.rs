@@ -14,6 +14,40 @@ use crate::finding::Draft;
 use jiff::SignedDuration;
 use phs_model::{Status, WindowCoverage};
 
+/// The coverage rules, for `phs-doctor explain` on every windowed rule.
+pub const COVERAGE_DOC: &str = "\
+## Evidence coverage
+This check judges a window of the Application log ending at the evaluation
+time, and only the part of it the log shows:
+- A file shows time from its first to its last record of any provider. A
+  provider-filtered export (every record from Directory Synchronization, as
+  `wevtutil qe /q:` writes it) shows time only from its first to its last
+  Directory Synchronization record: what came after is unknown.
+- The gather script writes `[server] gathered_at`, the moment before the
+  export: the newest file then shows time up to it, even when it was quiet.
+- The window ends at the evaluation time, never at the newest record.
+  Records dated after the evaluation time (clock skew, a wrong --now, a
+  forged record) are set aside and reported as an evidence problem; they do
+  not count, and they do not shorten what the log keeps. The log keeps the
+  week before the evaluation time.
+- What the log shows happened (an error, a stop) counts whatever the rest of
+  the window. A pass, and any verdict resting on something not happening (no
+  heartbeat, no error), needs the log to show the whole window, within 5
+  minutes, with every Directory Synchronization record in it readable.
+  Otherwise the finding is `error`: it says how much of the window was seen,
+  why the rest was not (the log ends before the evaluation time, starts inside
+  the window, a gap between files, unreadable records), and keeps what was
+  seen as evidence.
+- Without `--now`, a run that reads no live source is evaluated at
+  `gathered_at`; otherwise at the current time (or a snapshot's collection
+  time).";
+
+/// Whether a rule judges a window of the event log (and so follows the
+/// coverage rules): the rules that read event IDs.
+pub fn is_windowed(code: &str) -> bool {
+    crate::knowledge::event_ids::READS.iter().any(|(c, _)| *c == code)
+}
+
 /// What a verdict rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Basis {

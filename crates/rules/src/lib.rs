@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod registry;
 
 pub use context::{Context, Settings};
+pub use coverage::{is_windowed, COVERAGE_DOC};
 pub use registry::{rule, Rule, RULES};
 
 use phs_model::{Finding, Snapshot, Status, Timestamp};

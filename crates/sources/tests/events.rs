@@ -551,3 +551,104 @@ fn evtx_whose_only_chunk_is_damaged_names_the_chunk() {
     assert_eq!(log, None);
     assert!(problems[0].error.contains("chunk"), "{}", problems[0].error);
 }
+
+/// Hour `h` of the heartbeat log as a time (May 2024, as [`heartbeat`] writes).
+fn hour(h: u32) -> phs_model::Timestamp {
+    ts("2024-05-01T00:00:00Z") + jiff::SignedDuration::from_hours(i64::from(h))
+}
+
+#[test]
+fn the_retention_window_ends_at_the_evaluation_time_not_at_the_newest_record() {
+    // Ten days of hourly heartbeats, read for hour 100 with 24 h retention:
+    // hours 76..=100 are kept, everything after 100 is set aside, whatever
+    // the order of the file.
+    let hours: Vec<u32> = (0..240).collect();
+    for newest_first in [false, true] {
+        let mut order = hours.clone();
+        if newest_first {
+            order.reverse();
+        }
+        let text: String = order.iter().map(|h| heartbeat(*h, 1000 + h, "Directory Synchronization")).collect();
+        let f = write_temp(text.as_bytes());
+        let opts = EventReadOptions { retention_hours: 24, ..EventReadOptions::at(hour(100)) };
+        let (log, problems) = read_event_files(&[f.path().to_owned()], &opts);
+        let log = log.unwrap();
+        let kept: Vec<u64> = log.events.iter().filter_map(|e| e.record_id).collect();
+        assert_eq!(kept, (1076..=1100).collect::<Vec<u64>>(), "newest_first={newest_first}");
+        let src = &log.sources[0];
+        assert_eq!((src.after_anchor, src.newest), (139, Some(hour(100))));
+        assert_eq!(src.newest_after_anchor, Some(hour(239)));
+        assert_eq!(log.anchor, Some(hour(100)));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].partial && problems[0].error.contains("139 records dated after the evaluation time"));
+    }
+}
+
+#[test]
+fn one_forged_record_from_the_future_evicts_nothing() {
+    // The old reader anchored retention on the newest record: one record
+    // dated years ahead emptied the window.
+    let mut text: String = (0..48).map(|h| heartbeat(h, 2000 + h, "Directory Synchronization")).collect();
+    text.push_str(&heartbeat(0, 9999, "Directory Synchronization").replace("2024-05-01T", "2031-05-01T"));
+    let f = write_temp(text.as_bytes());
+    let (log, problems) = read_event_files(&[f.path().to_owned()], &EventReadOptions::at(hour(47)));
+    let log = log.unwrap();
+    assert_eq!(log.events.len(), 48);
+    assert!(log.events.iter().all(|e| e.record_id != Some(9999)));
+    assert_eq!(log.newest(), Some(hour(47)), "the forged record does not stretch the log's reach");
+    assert!(problems[0].error.contains("2031-05-01"), "{problems:?}");
+    // Its coverage ends at the real last record, so a window after it is not seen.
+    assert!(log.window(hour(46), hour(47)).complete);
+    assert!(!log.window(hour(47), hour(50)).complete);
+}
+
+#[test]
+fn coverage_counts_the_provider_and_spots_a_filtered_export() {
+    // Other providers before and after the Directory Synchronization records.
+    let text = format!(
+        "{}{}{}{}",
+        heartbeat(1, 1, "Microsoft-Windows-Security-SPP"),
+        heartbeat(5, 2, "Directory Synchronization"),
+        heartbeat(9, 3, "Directory Synchronization"),
+        heartbeat(20, 4, "ESENT")
+    );
+    let f = write_temp(text.as_bytes());
+    let log = read_event_files(&[f.path().to_owned()], &EventReadOptions::at(hour(30))).0.unwrap();
+    let src = &log.sources[0];
+    assert_eq!((src.oldest, src.newest), (Some(hour(1)), Some(hour(20))));
+    assert_eq!((src.phs_oldest, src.phs_newest), (Some(hour(5)), Some(hour(9))));
+    assert!(!log.looks_provider_filtered());
+    assert_eq!(log.coverage(), vec![phs_model::Span { from: hour(1), to: hour(20) }]);
+    // The same records exported with a provider filter: only 5..9 is shown.
+    let filtered =
+        format!("{}{}", heartbeat(5, 2, "Directory Synchronization"), heartbeat(9, 3, "Directory Synchronization"));
+    let f = write_temp(filtered.as_bytes());
+    let log = read_event_files(&[f.path().to_owned()], &EventReadOptions::at(hour(30))).0.unwrap();
+    assert!(log.looks_provider_filtered());
+    assert!(!log.window(hour(6), hour(12)).complete);
+    // With the export time recorded, the quiet hours after the last record are shown.
+    let opts = EventReadOptions { exported_at: Some(hour(12)), ..EventReadOptions::at(hour(30)) };
+    let log = read_event_files(&[f.path().to_owned()], &opts).0.unwrap();
+    assert!(log.window(hour(6), hour(12)).complete);
+}
+
+#[test]
+fn an_unreadable_directory_synchronization_record_is_counted_with_its_time() {
+    let bad = heartbeat(7, 3, "Directory Synchronization")
+        .replace("<EventID Qualifiers='0'>654</EventID>", "<EventID>abc</EventID>");
+    let text = format!(
+        "{}{bad}{}",
+        heartbeat(5, 2, "Directory Synchronization"),
+        heartbeat(9, 4, "Directory Synchronization")
+    );
+    let f = write_temp(text.as_bytes());
+    let (log, problems) = read_event_files(&[f.path().to_owned()], &EventReadOptions::at(hour(10)));
+    let log = log.unwrap();
+    assert_eq!(log.events.len(), 2);
+    let src = &log.sources[0];
+    assert_eq!(src.phs_unreadable, 1, "{problems:?}");
+    assert_eq!(src.phs_unreadable_span, Some(phs_model::Span { from: hour(7), to: hour(7) }));
+    // The window holding it cannot be taken as seen; one without it can.
+    assert!(!log.window(hour(6), hour(9)).complete);
+    assert!(log.window(hour(8), hour(9)).complete);
+}

@@ -156,6 +156,38 @@ mod tests {
     }
 
     #[test]
+    fn legacy_builds_failures_are_judged_too() {
+        // Older sync tools wrote 115 and 0 for the same cloud failures.
+        let mut s = snapshot_with_export();
+        with_events(&mut s, vec![event(115, 10, "Access to Windows Azure Active Directory has been denied.")]);
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Fail]);
+        assert!(f[0].evidence.iter().any(|e| e.label == "Class access-denied"), "{:?}", f[0].evidence);
+        let mut s = snapshot_with_export();
+        with_events(
+            &mut s,
+            vec![event(
+                0,
+                10,
+                "The user name or password is incorrect. Verify your user name, and then type your password again.",
+            )],
+        );
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Fail]);
+        assert!(f[0].evidence.iter().any(|e| e.label == "Class sign-in-failed"), "{:?}", f[0].evidence);
+    }
+
+    #[test]
+    fn a_transient_warning_needs_the_whole_window_but_a_failure_does_not() {
+        let mut s = snapshot_with_export();
+        with_log(&mut s, vec![event(652, 20, BUSY)], 30, 0);
+        assert_eq!(statuses(&run(&s, check)), [Status::Error]);
+        let mut s = snapshot_with_export();
+        with_log(&mut s, vec![event(655, 20, NOT_ACTIVATED)], 30, 0);
+        assert_eq!(statuses(&run(&s, check)), [Status::Fail]);
+    }
+
+    #[test]
     fn skipped_without_events() {
         assert_eq!(statuses(&run(&snapshot_with_export(), check)), [Status::Skipped]);
     }

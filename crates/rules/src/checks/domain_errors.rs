@@ -1,6 +1,6 @@
 use crate::context::{human_duration, names_domain, partition_fqdn, Context};
 use crate::coverage::Basis;
-use crate::knowledge::event_ids::{DOMAIN_SYNC_FAILED, HEARTBEAT, PREFERRED_DC_FAILED};
+use crate::knowledge::event_ids::{AGENT_CYCLE, DOMAIN_SYNC_FAILED, HEARTBEAT, PREFERRED_DC_FAILED};
 use crate::knowledge::sync_errors::{classify, SyncErrorClass};
 use crate::registry::Rule;
 use phs_model::COVERAGE_SLACK;
@@ -16,15 +16,34 @@ pub const RULE: Rule = Rule {
     title: "No domain reports password synchronization errors",
     doc: "\
 ## What it checks
-For every selected domain partition of every AD connector, the events 611
-(\"Password synchronization failed for domain\") of the last 2 hours whose text
-names the domain, each classified by root cause from its exception and stack:
-replication access denied (RPC 8453), replication rejected by the DC (RPC 8456),
-bad connector credentials, cannot resolve a DC, cannot locate a DC, RPC server
-unavailable, other RPC errors, LDAP, cryptography (FIPS), and internal errors.
-Five or more in the window make the problem persistent (fail); fewer warn. The
-domain's row of `Get-ADSyncPartitionPasswordSyncState`, when supplied, is
-shown as evidence, and judges the domain when no event log is supplied.
+For every selected domain partition of every AD connector:
+- the events 611 (\"Password synchronization failed for domain\") of the error
+  window (default 2 hours) whose text names the domain, each classified by root
+  cause from its exception and stack: replication access denied (RPC 8453),
+  replication rejected by the DC (RPC 8456), Kerberos (wrong target principal
+  name, KDC unreachable, clock skew, encryption types), bad connector
+  credentials, other authentication failures, cannot resolve a DC, cannot
+  locate a DC, RPC server unavailable, other RPC errors, LDAP, cryptography
+  (FIPS), and internal errors; 616 (the preferred DC could not be reached) is
+  shown beside them;
+- the domain's row of `Get-ADSyncPartitionPasswordSyncState`: a last cycle
+  `Failed`, or a last successful cycle older than the error window, is a
+  failure of the domain even with no 611 in the window. Windows PowerShell 5.1
+  writes the status as a number whose values are not documented: a number is
+  unknown, never a failure by itself, and the cycle times decide (the last
+  cycle is the successful one when their times agree). The file is weighed by
+  when it was read (`gathered_at`, else its newest cycle time): read long
+  before the evaluation time it cannot show that nothing succeeded since, and
+  read after it (a `--now` looking back) it is not used.
+
+The problem is persistent (fail) when the window holds the persistent error
+count (default 5, `--persistent-errors`), or when the domain has gone without
+a success for as long as that many of the agent's two-minute cycles take (10
+minutes by default): since its last successful cycle (partition sync state),
+else since the first 611 after its last heartbeat. A domain whose every
+attempt failed for 5 hours is persistent whatever the count (an attempt that
+hangs on time-outs logs one 611 in half an hour). Failures with successes in
+between, or only just begun, warn (intermittent).
 
 ## Why it matters
 The agent retries a failing domain every two minutes and writes a 611 each
@@ -201,7 +220,11 @@ fn judge_domain(
             .map(|e| e.time)
             .next()
     });
-    let failing_long = failing_since.is_some_and(|t| cx.now.duration_since(t) >= window);
+    // Failing without a success for as long as the persistent count of
+    // cycles takes is persistent, however few attempts were logged: an
+    // attempt that hangs on time-outs logs one 611 in 38 minutes.
+    let persistent_after = AGENT_CYCLE * i32::try_from(threshold).unwrap_or(i32::MAX);
+    let failing_long = failing_since.is_some_and(|t| cx.now.duration_since(t) >= persistent_after);
     let persistent = errors.len() >= threshold || failing_long || view.as_ref().is_some_and(|v| v.stale);
     let since_words = failing_since.map_or(String::new(), |t| format!(", failing since {t} ({})", cx.age(t)));
 
@@ -413,9 +436,10 @@ mod tests {
         with_events(
             &mut s,
             vec![
-                event(611, 10, LOCATE),
+                // A success (heartbeat) between the two recent errors: intermittent.
+                event(611, 8, LOCATE),
+                tailspin_hb(20),
                 event(611, 30, LOCATE),
-                tailspin_hb(60),
                 event(611, 200, LOCATE),
                 event(611, 300, LOCATE),
             ],
@@ -475,7 +499,10 @@ mod tests {
     fn a_failed_or_stale_partition_state_is_a_failure_without_any_611() {
         for (status, ok_min, want) in [
             ("Failed", 300, Status::Fail),
-            ("Failed", 20, Status::Warn),
+            // No success for 20 minutes: ten cycles failed in a row.
+            ("Failed", 20, Status::Fail),
+            // The last success 6 minutes ago: only just begun.
+            ("Failed", 6, Status::Warn),
             // No cycle succeeded for 5 h although the status says so: stuck.
             ("Successful", 300, Status::Fail),
             ("Successful", 2, Status::Pass),
@@ -530,7 +557,7 @@ mod tests {
         with_events(&mut s, vec![event(654, 5, "ping end")]);
         let mut ok = row("DC=fabrikam,DC=com", "Successful", 2);
         ok.last_cycle_status = Some("1".into());
-        let mut bad = row("DC=emea,DC=fabrikam,DC=com", "Failed", 20);
+        let mut bad = row("DC=emea,DC=fabrikam,DC=com", "Failed", 6);
         bad.last_cycle_status = Some("1".into());
         s.server.partition_sync_state = Some(vec![ok, bad]);
         let f = run(&s, check);

@@ -16,9 +16,11 @@ For every AD connector with password hash sync enabled: the newest event 654
 (\"Provision credentials ping end\") of the Directory Synchronization source whose
 text contains the connector's GUID, within the heartbeat window (default 3 hours,
 as Microsoft's troubleshooter uses). Password activity for the connector
-(events 650/651/656/657) without a heartbeat is a warning, not a pass. The
-finding also says when the log does not reach back over the whole window or
-ends before the evaluation time.
+(events 650/651/656/657) without a heartbeat is a warning, not a pass. A
+channel that stopped after its last heartbeat (a lifecycle event naming it, or
+the manager's, with nothing from the channel since; see PHS010) fails at once,
+without waiting for the window to run out. The evidence coverage rules below
+decide when the log can show a heartbeat's absence.
 
 ## Why it matters
 The agent pings Entra ID about every 30 minutes when there is nothing to sync.

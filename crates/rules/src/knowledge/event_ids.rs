@@ -158,6 +158,10 @@ pub const HEALTH_TASK_FAILED: u32 = 662;
 /// The manager's "alive and running": says nothing of any channel.
 pub const MANAGER_ALIVE: u32 = 663;
 
+/// The agent asks each domain for changed hashes every two minutes (not
+/// configurable), so a domain that fails every attempt logs a 611 this often.
+pub const AGENT_CYCLE: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
+
 /// What an agent lifecycle event says about whether the agent runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentState {
