@@ -80,10 +80,14 @@ pub fn collect(args: &CollectArgs) -> Result<i32> {
         eprintln!("phs-doctor: snapshot written to {}", path.display());
     }
     for line in phs_report::inputs_summary(&snapshot) {
-        eprintln!("  evidence: {line}");
+        eprintln!("  evidence: {}", phs_report::neutral::line(&line));
     }
     for p in &snapshot.problems {
-        eprintln!("phs-doctor: could not read {}: {}", p.location, p.error);
+        eprintln!(
+            "phs-doctor: could not read {}: {}",
+            phs_report::neutral::line(&p.location),
+            phs_report::neutral::line(&p.error)
+        );
     }
     // Collection itself succeeded; problems are recorded in the snapshot.
     Ok(0)

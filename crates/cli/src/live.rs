@@ -78,13 +78,14 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
         let key = (facts.connector.clone(), facts.domain.clone());
         if let Some((_, line)) = domain_lines.iter().find(|(k, _)| *k == key) {
             line.finish_with_message(match &facts.not_checked {
-                Some(why) => format!("not checked: {why}"),
+                Some(why) => format!("not checked: {}", phs_report::neutral::line(why)),
                 None => "done".to_owned(),
             });
         }
     };
     let shown = progress.bars.clone();
-    let on_prompt = move |message: &str| shown.suspend(|| eprintln!("{message}"));
+    // The device code text comes from the sign-in server: shown, not obeyed.
+    let on_prompt = move |message: &str| shown.suspend(|| eprintln!("{}", phs_report::neutral::line(message)));
     let (ad_facts, tenant) = runtime.block_on(async {
         let ad_fut = async {
             match ad_job {
@@ -130,8 +131,9 @@ impl Progress {
     fn line(&self, prefix: &str, message: &str) -> ProgressBar {
         let bar = self.bars.add(ProgressBar::new_spinner());
         bar.set_style(self.style.clone());
-        bar.set_prefix(prefix.to_owned());
-        bar.set_message(message.to_owned());
+        // Domain and connector names come from the evidence.
+        bar.set_prefix(phs_report::neutral::line(prefix).into_owned());
+        bar.set_message(phs_report::neutral::line(message).into_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }

@@ -6,6 +6,7 @@ mod html;
 mod json;
 mod layout;
 mod markdown;
+pub mod neutral;
 mod text;
 
 pub use json::{to_json, Report, REPORT_SCHEMA_VERSION};
@@ -97,4 +98,70 @@ pub(crate) fn counts(diagnosis: &Diagnosis) -> Vec<(phs_model::Status, usize)> {
         .into_iter()
         .map(|s| (s, diagnosis.findings.iter().filter(|f| f.status == s).count()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phs_model::{Evidence, Finding, Remediation, Scope, Status, Timestamp};
+
+    /// A diagnosis whose every value came from a hostile evidence folder.
+    fn hostile() -> (Snapshot, Diagnosis) {
+        let name = "evil\x1b]0;owned\x07\r\n  PASS  PHS004 forged [link](https://x.example) <b>";
+        let f = Finding {
+            code: "PHS004".into(),
+            name: "connector-heartbeat".into(),
+            status: Status::Fail,
+            scope: Scope::connector(name),
+            message: format!("No heartbeat for {name}"),
+            evidence: vec![Evidence::new("Newest message", "line1\nline2\x1b[2J\u{9b}31m")],
+            remediation: Some(Remediation {
+                summary: "Fix *it*".into(),
+                commands: vec!["Get-ADSyncConnector -Name 'a```b'\n# injected".into()],
+            }),
+        };
+        let mut snap = Snapshot::new(Timestamp::UNIX_EPOCH);
+        snap.problems.push(phs_model::CollectionProblem::whole(
+            phs_model::SourceKind::Events,
+            "file`\n.xml",
+            "bad \x1b[31m",
+        ));
+        (snap, Diagnosis { evaluated_at: Timestamp::UNIX_EPOCH, findings: vec![f] })
+    }
+
+    #[test]
+    fn text_shows_no_escape_and_no_forged_line() {
+        let (s, d) = hostile();
+        let out = render(Format::Text, &s, &d, TextOptions { color: false, verbose: true });
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(!out.lines().any(|l| l.trim_start().starts_with("PASS")), "{out}");
+        assert!(out.contains("\\x1B]0;owned\\x07"), "{out}");
+        // With colour, the only escapes are our own SGR sequences.
+        let coloured = render(Format::Text, &s, &d, TextOptions { color: true, verbose: true });
+        for (i, _) in coloured.match_indices('\x1b') {
+            let rest = &coloured[i + 1..];
+            let sgr = rest.starts_with('[')
+                && rest[1..].chars().take_while(|c| *c != 'm').all(|c| c.is_ascii_digit() || c == ';');
+            assert!(sgr, "a foreign escape at {i}: {:?}", &coloured[i..(i + 12).min(coloured.len())]);
+        }
+    }
+
+    #[test]
+    fn markdown_shows_no_link_html_heading_or_broken_fence() {
+        let (s, d) = hostile();
+        let out = render(Format::Markdown, &s, &d, TextOptions::default());
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(!out.contains("[link]("), "{out}");
+        assert!(!out.contains("<b>"), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("# injected") || l.trim_start().starts_with("PASS")), "{out}");
+        // The command block is fenced with more backticks than the command holds.
+        assert!(out.contains("````powershell"), "{out}");
+    }
+
+    #[test]
+    fn html_stays_escaped() {
+        let (s, d) = hostile();
+        let out = render(Format::Html, &s, &d, TextOptions::default());
+        assert!(!out.contains("<b>") && out.contains("&lt;b&gt;"), "{out}");
+    }
 }

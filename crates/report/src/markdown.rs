@@ -1,6 +1,7 @@
 //! Markdown for a ticket: a summary table, then the checklist by scope.
 
 use crate::layout::{layout, Section};
+use crate::neutral::{code_fence, code_span, markdown as md};
 use crate::{counts, inputs_summary};
 use phs_model::{Finding, Snapshot, Status};
 use phs_rules::Diagnosis;
@@ -16,9 +17,9 @@ fn icon(s: Status) -> &'static str {
     }
 }
 
-/// Table cells may not hold pipes or new lines.
+/// Table cells may not hold pipes or new lines; [`md`] escapes both.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+    md(text)
 }
 
 pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis) -> String {
@@ -32,7 +33,7 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis) -> String {
         let _ = writeln!(out, "- Evidence: {}", cell(&line));
     }
     for problem in &snapshot.problems {
-        let _ = writeln!(out, "- Could not read `{}`: {}", problem.location, cell(&problem.error));
+        let _ = writeln!(out, "- Could not read {}: {}", code_span(&problem.location), cell(&problem.error));
     }
     let _ = writeln!(out, "\n| Status | Code | Scope | Message |\n|---|---|---|---|");
     for f in &diagnosis.findings {
@@ -51,7 +52,7 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis) -> String {
 }
 
 fn section_md(out: &mut String, section: &Section, level: usize) {
-    let _ = writeln!(out, "\n{} {}\n", "#".repeat(level), section.title);
+    let _ = writeln!(out, "\n{} {}\n", "#".repeat(level), md(&section.title));
     for f in &section.findings {
         finding_md(out, f);
     }
@@ -61,21 +62,25 @@ fn section_md(out: &mut String, section: &Section, level: usize) {
 }
 
 fn finding_md(out: &mut String, f: &Finding) {
-    let _ = writeln!(out, "- **{}** `{}` {}: {}", icon(f.status), f.code, f.name, f.message);
+    let _ = writeln!(out, "- **{}** `{}` {}: {}", icon(f.status), f.code, f.name, md(&f.message));
     if f.status != Status::Pass {
         for e in &f.evidence {
-            let source = e.source.as_ref().map_or(String::new(), |s| format!(" (`{s}`)"));
-            let _ = writeln!(out, "  - {}: {}{source}", e.label, cell(&e.value));
+            let source = e.source.as_ref().map_or(String::new(), |s| format!(" ({})", code_span(s)));
+            let _ = writeln!(out, "  - {}: {}{source}", md(&e.label), cell(&e.value));
         }
     }
     if let Some(fix) = &f.remediation {
-        let _ = writeln!(out, "  - Fix: {}", fix.summary);
+        let _ = writeln!(out, "  - Fix: {}", md(&fix.summary));
         if !fix.commands.is_empty() {
-            let _ = writeln!(out, "\n    ```powershell");
-            for c in &fix.commands {
+            // A code block shows its lines as they are: only line breaks and
+            // controls are neutralised, and the fence outlasts any backticks.
+            let lines: Vec<String> = fix.commands.iter().map(|c| crate::neutral::line(c).into_owned()).collect();
+            let fence = code_fence(&lines);
+            let _ = writeln!(out, "\n    {fence}powershell");
+            for c in &lines {
                 let _ = writeln!(out, "    {c}");
             }
-            let _ = writeln!(out, "    ```\n");
+            let _ = writeln!(out, "    {fence}\n");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Text for a terminal, laid out like Microsoft's troubleshooter.
 
 use crate::layout::{layout, Section};
+use crate::neutral::line;
 use crate::{counts, inputs_summary, TextOptions};
 use phs_model::{Finding, Snapshot, Status};
 use phs_rules::Diagnosis;
@@ -44,16 +45,16 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis, opts: TextOptions) -> 
     let mut out = String::new();
     let _ = writeln!(out, "{}", p.bold("phs-doctor: password hash synchronization diagnosis"));
     let _ = writeln!(out, "Evaluated at {}", diagnosis.evaluated_at);
-    for line in inputs_summary(snapshot) {
-        let _ = writeln!(out, "{}", p.dim(&format!("  evidence: {line}")));
+    for input in inputs_summary(snapshot) {
+        let _ = writeln!(out, "{}", p.dim(&format!("  evidence: {}", line(&input))));
     }
     for problem in &snapshot.problems {
         let _ = writeln!(
             out,
             "  {} {}: {}{}",
             p.status(Status::Error),
-            problem.location,
-            problem.error,
+            line(&problem.location),
+            line(&problem.error),
             if problem.partial { " (the rest of it was read)" } else { "" }
         );
     }
@@ -67,7 +68,7 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis, opts: TextOptions) -> 
 
 fn section_text(out: &mut String, p: &Painter, section: &Section, depth: usize, verbose: bool) {
     let indent = "  ".repeat(depth);
-    let _ = writeln!(out, "\n{indent}{}", p.bold(&section.title));
+    let _ = writeln!(out, "\n{indent}{}", p.bold(&line(&section.title)));
     for f in &section.findings {
         finding_text(out, p, f, depth + 1, verbose);
     }
@@ -78,19 +79,19 @@ fn section_text(out: &mut String, p: &Painter, section: &Section, depth: usize, 
 
 fn finding_text(out: &mut String, p: &Painter, f: &Finding, depth: usize, verbose: bool) {
     let indent = "  ".repeat(depth);
-    let _ = writeln!(out, "{indent}{} {} {}", p.status(f.status), p.dim(&f.code), f.message);
+    let _ = writeln!(out, "{indent}{} {} {}", p.status(f.status), p.dim(&f.code), line(&f.message));
     let detail = format!("{indent}      ");
     let show_evidence = verbose || matches!(f.status, Status::Warn | Status::Fail | Status::Error);
     if show_evidence {
         for e in &f.evidence {
-            let source = e.source.as_ref().map_or(String::new(), |s| p.dim(&format!("  [{s}]")));
-            let _ = writeln!(out, "{detail}{}: {}{source}", e.label, e.value);
+            let source = e.source.as_ref().map_or(String::new(), |s| p.dim(&format!("  [{}]", line(s))));
+            let _ = writeln!(out, "{detail}{}: {}{source}", line(&e.label), line(&e.value));
         }
     }
     if let Some(fix) = &f.remediation {
-        let _ = writeln!(out, "{detail}{} {}", p.bold("Fix:"), fix.summary);
+        let _ = writeln!(out, "{detail}{} {}", p.bold("Fix:"), line(&fix.summary));
         for c in &fix.commands {
-            let _ = writeln!(out, "{detail}  {}", p.paint("36", &format!("> {c}")));
+            let _ = writeln!(out, "{detail}  {}", p.paint("36", &format!("> {}", line(c))));
         }
     }
 }
