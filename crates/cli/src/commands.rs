@@ -135,7 +135,8 @@ fn require_evidence(e: &Evidence, live_tenant: bool) -> Result<()> {
 }
 
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read snapshot {}", path.display()))?;
+    let bytes = phs_sources::evidence_file::read(path, phs_sources::evidence_file::cap::SNAPSHOT)
+        .map_err(|e| anyhow::anyhow!("cannot read snapshot {}: {e}", path.display()))?;
     let text = phs_sources::text::decode(&bytes).map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("snapshot {} is not JSON", path.display()))?;

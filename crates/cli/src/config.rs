@@ -47,8 +47,9 @@ pub struct EvaluationSection {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let bytes = phs_sources::evidence_file::read(path, phs_sources::evidence_file::cap::CONFIG)
+            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes).with_context(|| format!("config file {} is not UTF-8", path.display()))?;
         let mut cfg: ConfigFile = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.to_string().trim_end()))?;
         let base = path.parent().unwrap_or(Path::new("."));

@@ -110,7 +110,8 @@ pub fn parse_partition_sync_state(text: &str, file: &str) -> Result<Vec<Partitio
 /// path as it should appear in errors and `path` fields.
 fn read_text(path: &Path) -> Result<(String, String), String> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| format!("{file}: cannot read file: {e}"))?;
+    let bytes =
+        crate::evidence_file::read(path, crate::evidence_file::cap::CMDLET_JSON).map_err(|e| format!("{file}: {e}"))?;
     let text = text::decode(&bytes).map_err(|e| format!("{file}: {e}"))?;
     Ok((text.into_owned(), file))
 }

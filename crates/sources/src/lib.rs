@@ -6,10 +6,14 @@
 //! - [`events`]: the Application event log, from .evtx or event XML.
 //! - [`ad`]: Active Directory itself, live (DNS, TCP, LDAP, RPC).
 //! - [`graph`]: the tenant, through Microsoft Graph.
+//!
+//! Every evidence file is opened through [`evidence_file`]: regular files
+//! only, never blocking, within a size cap.
 
 pub mod ad;
 pub mod cmdlets;
 pub mod events;
+pub mod evidence_file;
 pub mod export;
 pub mod graph;
 pub mod secret;

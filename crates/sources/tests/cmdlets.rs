@@ -138,7 +138,7 @@ fn bad_files_name_file_and_field() {
 
     let path = fixture("no-such-file.json");
     let e = read_scheduler(&path).unwrap_err();
-    assert!(e.starts_with(&format!("{}: cannot read file: ", path.display())), "{e}");
+    assert!(e.starts_with(&format!("{}: cannot open: ", path.display())), "{e}");
 
     // Every error is one line.
     for e in [

@@ -652,3 +652,35 @@ fn an_unreadable_directory_synchronization_record_is_counted_with_its_time() {
     assert!(!log.window(hour(6), hour(9)).complete);
     assert!(log.window(hour(8), hour(9)).complete);
 }
+
+#[test]
+fn deep_nesting_is_refused_at_the_depth_cap() {
+    // A million levels used to cost minutes: each start tag compared the
+    // whole stack. Now the record is refused at 32 levels.
+    let deep = format!(
+        "{}{}{}{}",
+        heartbeat(1, 1, "Directory Synchronization"),
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Directory Synchronization'/><EventData>",
+        "<a>".repeat(1_000_000),
+        format!("{}</EventData></System></Event>\r\n", "</a>".repeat(1_000_000))
+    );
+    let f = write_temp(deep.as_bytes());
+    let (log, problems) = read_event_files(&[f.path().to_owned()], &EventReadOptions::at(hour(10)));
+    assert_eq!(log.unwrap().events.len(), 1);
+    assert!(problems.iter().any(|p| p.error.contains("nested deeper than 32")), "{problems:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_given_as_the_log_is_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("Application.evtx");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let (log, problems) = read_event_files(&[zero], &EventReadOptions::default());
+    assert!(log.is_none());
+    assert!(problems[0].error.contains("not a regular file (a character device)"), "{problems:?}");
+    let fifo = dir.path().join("Application.xml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (_, problems) = read_event_files(&[fifo], &EventReadOptions::default());
+    assert!(problems[0].error.contains("a FIFO"), "{problems:?}");
+}

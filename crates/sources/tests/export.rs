@@ -344,7 +344,7 @@ fn unreadable_file_is_reported_and_skipped() {
         assert_eq!(config.expect("config").connectors.len(), 2);
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert!(
-            problems[0].error.starts_with("Connectors/Connector_{dangling}.xml: cannot read file:"),
+            problems[0].error.starts_with("Connectors/Connector_{dangling}.xml: cannot open:"),
             "{}",
             problems[0].error
         );
@@ -367,4 +367,32 @@ fn parse_errors_name_file_element_and_offset() {
         .unwrap_err()
         .to_string();
     assert_eq!(e, "c.xml: element ma-data/name is missing (parent element at byte offset 0)");
+}
+
+#[test]
+fn hostile_shapes_hit_a_limit_with_a_clear_error_not_the_memory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_tree(&sample(), tmp.path());
+    let rule = std::fs::read_dir(tmp.path().join("SynchronizationRules")).unwrap().next().unwrap().unwrap().path();
+    // A million empty elements: refused at the element cap.
+    let many = format!("<synchronizationRule>{}</synchronizationRule>", "<a/>".repeat(1_000_000));
+    std::fs::write(&rule, many).unwrap();
+    let (_, problems) = read_server_config(tmp.path());
+    assert!(problems.iter().any(|p| p.error.contains("more than 500000 elements")), "{problems:#?}");
+    // Nesting a hundred thousand deep: refused at the depth cap.
+    let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+    std::fs::write(&rule, deep).unwrap();
+    let (_, problems) = read_server_config(tmp.path());
+    assert!(problems.iter().any(|p| p.error.contains("nested deeper than 64")), "{problems:#?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_or_fifo_in_the_export_is_refused_without_hanging() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_tree(&sample(), tmp.path());
+    std::os::unix::fs::symlink("/dev/zero", tmp.path().join("Connectors/Connector_{zero}.xml")).unwrap();
+    let (config, problems) = read_server_config(tmp.path());
+    assert_eq!(config.expect("config").connectors.len(), 2);
+    assert!(problems.iter().any(|p| p.error.contains("not a regular file (a character device)")), "{problems:#?}");
 }

@@ -282,8 +282,8 @@ pub fn scan_event_xml<R: Read>(
 /// result. `Err` when the file cannot be opened or has no valid evtx header.
 pub fn scan_evtx(path: &Path, providers: Providers, on_event: impl FnMut(Event)) -> Result<ScanStats, EventError> {
     let name = path.display().to_string();
-    let file =
-        File::open(path).map_err(|e| EventError { file: name.clone(), kind: EventErrorKind::Io(e.to_string()) })?;
+    let file = crate::evidence_file::open(path, crate::evidence_file::cap::EVENT_LOG)
+        .map_err(|e| EventError { file: name.clone(), kind: EventErrorKind::Io(e) })?;
     evtx::scan_evtx_file(file, &name, providers, xml::Output::Callback(on_event))
 }
 
@@ -315,7 +315,7 @@ pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<E
         let source = source_files.len();
         let output: xml::Output<'_, fn(Event)> = xml::Output::Window { window: &mut window, source };
         let result = match open_detect(path) {
-            Err(e) => Err(format!("{name}: cannot open: {e}")),
+            Err(e) => Err(format!("{name}: {e}")),
             Ok((file, true)) => evtx::scan_evtx_file(file, &name, Providers::Phs, output)
                 .map(|s| ("evtx", s))
                 .map_err(|e| e.to_string()),
@@ -410,7 +410,8 @@ fn problem(location: String, error: String, partial: bool) -> CollectionProblem 
 
 /// Opens a file and tells whether it starts with the evtx magic.
 fn open_detect(path: &Path) -> std::io::Result<(File, bool)> {
-    let mut file = File::open(path)?;
+    let mut file = crate::evidence_file::open(path, crate::evidence_file::cap::EVENT_LOG)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let mut head = [0u8; 8];
     let mut n = 0;
     while n < head.len() {

@@ -33,6 +33,10 @@ const TARGET_BUFFER: usize = 4 << 20;
 /// Free space below which a full-size buffer still grows before a read.
 const MIN_READ: usize = 256 << 10;
 
+/// Elements nested deeper than this inside one record are refused: real
+/// records nest five deep.
+const MAX_DEPTH: usize = 32;
+
 /// How much of unexpected text an error quotes.
 const QUOTE_LEN: usize = 40;
 
@@ -546,6 +550,11 @@ pub(crate) fn parse_record(text: &str, loc: Locator) -> Result<Event, Failure> {
                 if stack.is_empty() && name != "Event" {
                     return Err(xml_err(&reader, &stack, format!("expected <Event>, found <{name}>")));
                 }
+                if stack.len() >= MAX_DEPTH {
+                    // Real records nest five deep; a deeper one is hostile or
+                    // broken, and each level costs memory and time.
+                    return Err(xml_err(&reader, &stack[..4], format!("elements nested deeper than {MAX_DEPTH}")));
+                }
                 stack.push(name);
                 start_element(&stack, s, &mut raw).map_err(|d| xml_err(&reader, &stack, d))?;
                 target = target_of(&stack);
@@ -585,8 +594,9 @@ pub(crate) fn parse_record(text: &str, loc: Locator) -> Result<Event, Failure> {
 }
 
 fn target_of(stack: &[String]) -> Option<Target> {
-    let names: Vec<&str> = stack.iter().map(String::as_str).collect();
-    match names.as_slice() {
+    // Constant work per start tag: every field phs-doctor reads is three deep.
+    let [a, b, c] = stack else { return None };
+    match [a.as_str(), b.as_str(), c.as_str()] {
         ["Event", "System", "EventID"] => Some(Target::EventId),
         ["Event", "System", "Level"] => Some(Target::Level),
         ["Event", "System", "EventRecordID"] => Some(Target::RecordId),

@@ -41,6 +41,9 @@ pub enum ExportErrorKind {
         value: String,
         expected: &'static str,
     },
+    /// A reader limit was reached (nesting depth, element count): no real
+    /// export comes near them.
+    Limit(String),
 }
 
 impl std::error::Error for ExportError {}
@@ -80,6 +83,10 @@ impl fmt::Display for ExportError {
                 None => write!(f, "malformed XML outside any element: {msg}")?,
             },
             ExportErrorKind::ContentAfterRoot => f.write_str("content after the end of the root element")?,
+            ExportErrorKind::Limit(what) => match el {
+                Some(el) => write!(f, "element {el}: {what}")?,
+                None => f.write_str(what)?,
+            },
             ExportErrorKind::Missing => {
                 write!(f, "element {} is missing", el.unwrap_or("?"))?;
                 // The offset points at the parent, not the missing element.

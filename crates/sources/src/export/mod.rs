@@ -153,9 +153,9 @@ fn read_folder(
             continue;
         }
         let rel = format!("{}/{}", folder.name, f.name);
-        match std::fs::read(&f.path) {
+        match crate::evidence_file::read(&f.path, crate::evidence_file::cap::EXPORT_FILE) {
             Ok(bytes) => out.push((rel, bytes)),
-            Err(e) => problems.push(problem(&f.path, format!("{rel}: cannot read file: {e}"))),
+            Err(e) => problems.push(problem(&f.path, format!("{rel}: {e}"))),
         }
     }
     out

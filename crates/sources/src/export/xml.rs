@@ -22,6 +22,12 @@ pub(crate) type NodeId = usize;
 /// The root element is always the first node.
 pub(crate) const ROOT: NodeId = 0;
 
+/// Limits no real export comes near (the elements kept from a file are a few
+/// hundred, nested a dozen deep) but that bound what a hostile file costs:
+/// each kept element is about a hundred bytes.
+const MAX_DEPTH: usize = 64;
+const MAX_ELEMENTS: usize = 500_000;
+
 #[derive(Debug)]
 struct Node {
     name: String,
@@ -155,6 +161,21 @@ impl Doc {
                         }
                     };
                     let id = self.nodes.len();
+                    let limit = if stack.len() >= MAX_DEPTH {
+                        Some(format!("elements nested deeper than {MAX_DEPTH}"))
+                    } else if id >= MAX_ELEMENTS {
+                        Some(format!("more than {MAX_ELEMENTS} elements outside the schema"))
+                    } else {
+                        None
+                    };
+                    if let Some(what) = limit {
+                        return Err(ExportError {
+                            file: self.file.clone(),
+                            element: Some(self.path_of_stack(&stack[..stack.len().min(8)])),
+                            offset: Some(map.file_offset(before)),
+                            kind: ExportErrorKind::Limit(what),
+                        });
+                    }
                     let parent = stack.last().copied();
                     self.nodes.push(Node {
                         name,
