@@ -10,6 +10,9 @@ pub struct Section<'a> {
     pub children: Vec<Section<'a>>,
 }
 
+/// A connector's name, its own findings, and its domains with theirs.
+type ConnectorGroup<'a> = (&'a str, Vec<&'a Finding>, Vec<(&'a str, Vec<&'a Finding>)>);
+
 /// One pass over the findings, indexed by connector and domain: the cost
 /// grows with the number of findings, not with findings times connectors.
 pub fn layout(findings: &[Finding]) -> Vec<Section<'_>> {
@@ -18,7 +21,7 @@ pub fn layout(findings: &[Finding]) -> Vec<Section<'_>> {
     let mut users = Vec::new();
     // Connectors in the order they first appear (registry order follows the
     // export), each with its own findings and its domains in order.
-    let mut connectors: Vec<(&str, Vec<&Finding>, Vec<(&str, Vec<&Finding>)>)> = Vec::new();
+    let mut connectors: Vec<ConnectorGroup<'_>> = Vec::new();
     let mut connector_at: HashMap<&str, usize> = HashMap::new();
     let mut domain_at: HashMap<(&str, &str), usize> = HashMap::new();
     for f in findings {
