@@ -658,11 +658,11 @@ fn deep_nesting_is_refused_at_the_depth_cap() {
     // A million levels used to cost minutes: each start tag compared the
     // whole stack. Now the record is refused at 32 levels.
     let deep = format!(
-        "{}{}{}{}",
+        "{}{}{}{}</EventData></System></Event>\r\n",
         heartbeat(1, 1, "Directory Synchronization"),
         "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Directory Synchronization'/><EventData>",
         "<a>".repeat(1_000_000),
-        format!("{}</EventData></System></Event>\r\n", "</a>".repeat(1_000_000))
+        "</a>".repeat(1_000_000)
     );
     let f = write_temp(deep.as_bytes());
     let (log, problems) = read_event_files(&[f.path().to_owned()], &EventReadOptions::at(hour(10)));
