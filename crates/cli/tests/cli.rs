@@ -54,7 +54,7 @@ fn contoso_pilot_export_phs_disabled_on_the_connector() {
     assert!(phs003["remediation"]["commands"][0]
         .as_str()
         .unwrap()
-        .contains("Set-ADSyncAADPasswordSyncConfiguration -SourceConnector \"contoso.com\""));
+        .contains("Set-ADSyncAADPasswordSyncConfiguration -SourceConnector 'contoso.com'"));
 }
 
 #[test]

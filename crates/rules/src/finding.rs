@@ -37,6 +37,12 @@ impl Draft {
         self
     }
 
+    /// A fix whose commands were filled by [`crate::command::fill_all`]: the
+    /// note on left-out commands joins the summary.
+    pub(crate) fn fix_commands(self, summary: &str, (commands, note): (Vec<String>, Option<String>)) -> Draft {
+        self.fix_owned(format!("{summary}{}", note.unwrap_or_default()), commands)
+    }
+
     pub(crate) fn fix_owned(mut self, summary: String, commands: Vec<String>) -> Draft {
         self.0.remediation = Some(Remediation { summary, commands });
         self

@@ -7,6 +7,7 @@
 
 mod channel;
 mod checks;
+pub mod command;
 mod context;
 mod coverage;
 mod finding;

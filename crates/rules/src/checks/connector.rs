@@ -129,13 +129,15 @@ fn check(cx: &Context) -> Vec<Finding> {
         } else if enabled {
             d.done()
         } else {
-            d.fix_owned(
-                "Turn password hash synchronization off and on again in the Entra Connect wizard (Customize synchronization options), or enable this channel directly:".into(),
-                vec![format!(
-                    "Set-ADSyncAADPasswordSyncConfiguration -SourceConnector \"{}\" -TargetConnector \"{}\" -Enable $true",
-                    connector.name,
-                    entra.first().map_or("<Entra connector name>", |c| c.name.as_str())
-                )],
+            d.fix_commands(
+                "Turn password hash synchronization off and on again in the Entra Connect wizard (Customize synchronization options), or enable this channel directly:",
+                crate::command::fill_all(
+                    &["Set-ADSyncAADPasswordSyncConfiguration -SourceConnector '<connector>' -TargetConnector '<Entra connector name>' -Enable $true"],
+                    &[
+                        ("<connector>", &connector.name),
+                        ("<Entra connector name>", entra.first().map_or("<Entra connector name>", |c| c.name.as_str())),
+                    ],
+                ),
             )
             .done()
         };
@@ -233,7 +235,7 @@ mod tests {
         assert_eq!(t.status, Status::Fail);
         let fix = t.remediation.as_ref().unwrap();
         assert!(fix.commands[0]
-            .contains("-SourceConnector \"tailspintoys.com\" -TargetConnector \"fabrikam.onmicrosoft.com - AAD\""));
+            .contains("-SourceConnector 'tailspintoys.com' -TargetConnector 'fabrikam.onmicrosoft.com - AAD'"));
         assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Pass);
     }
 

@@ -106,7 +106,7 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
                 .done();
         }
         if let Some(code) = b.sub_code.as_deref().and_then(bind_codes::lookup) {
-            let cmds: Vec<String> = code.commands.iter().map(|c| c.replace("<account>", &account_name)).collect();
+            let cmds = crate::command::fill_all(code.commands, &[("<account>", &account_name)]);
             return with_message(
                 f,
                 Status::Fail,
@@ -115,7 +115,7 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
                     b.identity, d.domain, code.cause, code.code
                 ),
             )
-            .fix_owned(code.fix.to_owned(), cmds)
+            .fix_commands(code.fix, cmds)
             .done();
         }
         let (msg, fix) = match b.result_code {
@@ -252,7 +252,7 @@ mod tests {
             assert!(f.evidence.iter().any(|e| e.value.contains(&format!("sub-code {code}"))));
         }
         let f = judged(refused(Some("775"), 49, "data 775"));
-        assert!(f.remediation.unwrap().commands[0].starts_with("Unlock-ADAccount MSOL_4f2a9c1b7e30"));
+        assert!(f.remediation.unwrap().commands[0].starts_with("Unlock-ADAccount 'MSOL_4f2a9c1b7e30'"));
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use crate::command;
 use crate::context::{human_duration, names_domain, partition_fqdn, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{AGENT_CYCLE, DOMAIN_SYNC_FAILED, HEARTBEAT, PREFERRED_DC_FAILED};
@@ -247,7 +248,7 @@ fn judge_domain(
             .evidence("Classes seen", classes_seen(&errors))
             .evidence("First / last", format!("{} / {}", errors[0].time, newest.time))
             .evidence("Newest message", headline(&newest.text()))
-            .fix_owned(class.fix.to_owned(), commands(class, connector_account(ad), partition, fqdn));
+            .fix_commands(class.fix, commands(class, connector_account(ad), partition, fqdn));
         (d, Basis::Presence)
     } else if state_failing {
         let v = view.as_ref().expect("state_failing needs a state");
@@ -343,13 +344,14 @@ fn connector_account(ad: &phs_model::AdConnector) -> (String, String) {
     )
 }
 
-/// The class's commands with this domain's names filled in.
+/// The class's commands with this domain's names filled in, quoted; the
+/// note says which were left out because a value cannot be quoted safely.
 fn commands(
     class: &SyncErrorClass,
     (account, account_domain): (String, String),
     partition: &phs_model::Partition,
     fqdn: &str,
-) -> Vec<String> {
+) -> (Vec<String>, Option<String>) {
     // The DC to test: the first preferred DC, else the one last used.
     let dc = partition.preferred_dcs.first().or(partition.last_dc.as_ref()).map_or("<DC>", String::as_str);
     // dsacls takes DOMAIN\user for a NetBIOS name and user@domain for a DNS name.
@@ -358,18 +360,17 @@ fn commands(
     } else {
         format!("{account_domain}\\{account}")
     };
-    class
-        .commands
-        .iter()
-        .map(|c| {
-            c.replace("<account principal>", &principal)
-                .replace("<account domain>", &account_domain)
-                .replace("<account>", &account)
-                .replace("<domain root DN>", &partition.dn)
-                .replace("<domain>", fqdn)
-                .replace("<DC>", dc)
-        })
-        .collect()
+    command::fill_all(
+        class.commands,
+        &[
+            ("<account principal>", &principal),
+            ("<account domain>", &account_domain),
+            ("<account>", &account),
+            ("<domain root DN>", &partition.dn),
+            ("<domain>", fqdn),
+            ("<DC>", dc),
+        ],
+    )
 }
 
 fn describe_state(cx: &Context, s: &PartitionSyncState) -> String {
@@ -416,8 +417,8 @@ mod tests {
         assert!(emea.message.starts_with("6 password"), "{}", emea.message);
         assert!(emea.evidence.iter().any(|e| e.value == "replication-access-denied"));
         let fix = emea.remediation.as_ref().unwrap();
-        assert!(fix.commands.iter().any(|c| c.contains("-ADConnectorAccountName MSOL_4f2a9c1b7e30")));
-        assert!(fix.commands.iter().any(|c| c.contains("dsacls \"DC=emea,DC=fabrikam,DC=com\"")));
+        assert!(fix.commands.iter().any(|c| c.contains("-ADConnectorAccountName 'MSOL_4f2a9c1b7e30'")));
+        assert!(fix.commands.iter().any(|c| c.contains("dsacls 'DC=emea,DC=fabrikam,DC=com'")));
         // The parent domain is not named by " emea.fabrikam.com".
         assert_eq!(for_scope(&f, "fabrikam.com", Some("fabrikam.com")).status, Status::Pass);
     }
@@ -588,12 +589,12 @@ mod tests {
         let f = run(&s, check);
         let t = for_scope(&f, "tailspintoys.com", Some("tailspintoys.com"));
         let cmds = &t.remediation.as_ref().unwrap().commands;
-        assert!(cmds.contains(&"Test-NetConnection dc02.tailspintoys.com -Port 135".to_owned()), "{cmds:?}");
+        assert!(cmds.contains(&"Test-NetConnection 'dc02.tailspintoys.com' -Port 135".to_owned()), "{cmds:?}");
         assert!(t.evidence.iter().any(|e| e.label == "Preferred DCs" && e.value == "dc02.tailspintoys.com"));
         let class = crate::knowledge::sync_errors::classify(DENIED);
-        let principal = commands(class, ("svc".into(), "TAILSPINTOYS".into()), &ad_partition(), "x");
+        let (principal, _) = commands(class, ("svc".into(), "TAILSPINTOYS".into()), &ad_partition(), "x");
         assert!(
-            principal.iter().any(|c| c.contains("\"TAILSPINTOYS\\svc:CA;Replicating Directory Changes\"")),
+            principal.iter().any(|c| c.contains("'TAILSPINTOYS\\svc:CA;Replicating Directory Changes'")),
             "{principal:?}"
         );
     }

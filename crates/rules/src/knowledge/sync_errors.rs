@@ -52,9 +52,9 @@ pub const CLASSES: &[SyncErrorClass] = &[
         signatures: &[any(&["Error 8453", "Replication access was denied"])],
         fix: "Grant the connector account both replication rights on the root of this domain (on the sync server, from an elevated PowerShell with the AdSyncConfig module), then wait for the next two-minute cycle.",
         commands: &[
-            "Import-Module \"C:\\Program Files\\Microsoft Azure Active Directory Connect\\AdSyncConfig\\AdSyncConfig.psm1\"",
-            "Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName <account> -ADConnectorAccountDomain <account domain>",
-            "dsacls \"<domain root DN>\" /G \"<account principal>:CA;Replicating Directory Changes\" \"<account principal>:CA;Replicating Directory Changes All\"",
+            "Import-Module 'C:\\Program Files\\Microsoft Azure Active Directory Connect\\AdSyncConfig\\AdSyncConfig.psm1'",
+            "Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName '<account>' -ADConnectorAccountDomain '<account domain>'",
+            "dsacls '<domain root DN>' /G '<account principal>:CA;Replicating Directory Changes' '<account principal>:CA;Replicating Directory Changes All'",
         ],
     },
     SyncErrorClass {
@@ -63,7 +63,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         cause: "the domain controller is rejecting replication requests (RPC error 8456): outbound replication was disabled on it",
         signatures: &[any(&["RPC Error 8456", "currently rejecting replication requests"])],
         fix: "Re-enable outbound replication on the DC (repadmin /options <DC> -DISABLE_OUTBOUND_REPL), or point the connector at other DCs with 'Only use preferred domain controllers'. Microsoft's troubleshooter does not detect this case.",
-        commands: &["repadmin /options <DC> -DISABLE_OUTBOUND_REPL", "repadmin /options <DC>"],
+        commands: &["repadmin /options '<DC>' -DISABLE_OUTBOUND_REPL", "repadmin /options '<DC>'"],
     },
     // The Kerberos classes come before the credential classes: the agent wraps
     // these failures in the same AuthenticationException, thrown from the same
@@ -75,7 +75,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         cause: "Kerberos found that the DC which answered is not the machine its service ticket was issued for (SEC_E_WRONG_PRINCIPAL, 0x80090322): the sync server reached the DC by a DNS alias or an IP address, a stale DNS record points the DC's name at another machine, or the DC's ldap/ SPN is registered on a second account; the connector account's password is not the cause",
         signatures: &[any(&["target principal name is incorrect", "SEC_E_WRONG_PRINCIPAL", "0x80090322"])],
         fix: "Connect to the DC by its real FQDN (no CNAME alias or IP address in the preferred DCs of Configure Directory Partitions); check that the name's A record and the reverse (PTR) record of that address both point at this DC; find the DC's ldap/ SPN on exactly one computer account and remove duplicates.",
-        commands: &["nslookup <DC>", "setspn -Q ldap/<DC>", "setspn -X -F"],
+        commands: &["nslookup '<DC>'", "setspn -Q 'ldap/<DC>'", "setspn -X -F"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::KerberosKdcUnreachable,
@@ -91,7 +91,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
             "no logon servers available to service the logon request",
         ])],
         fix: "Open TCP and UDP 88 from the sync server to the DCs of the connector account's domain and of this domain, and check the DNS SRV records _kerberos._tcp.<domain> name DCs the sync server can reach.",
-        commands: &["nslookup -type=SRV _kerberos._tcp.<domain>", "Test-NetConnection <DC> -Port 88", "nltest /dsgetdc:<domain> /kdc /force"],
+        commands: &["nslookup -type=SRV '_kerberos._tcp.<domain>'", "Test-NetConnection '<DC>' -Port 88", "nltest '/dsgetdc:<domain>' /kdc /force"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::KerberosClockSkew,
@@ -110,7 +110,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         fix: "Let the sync server take its time from the domain hierarchy and resynchronise it; if the DCs themselves are off, fix the time source of the forest root's PDC emulator.",
         commands: &[
             "w32tm /query /status",
-            "w32tm /stripchart /computer:<DC> /samples:3 /dataonly",
+            "w32tm /stripchart '/computer:<DC>' /samples:3 /dataonly",
             "w32tm /config /syncfromflags:domhier /update",
             "w32tm /resync",
         ],
@@ -127,7 +127,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
             "encryption type requested is not supported by the KDC",
         ])],
         fix: "Reset the connector account's password (which creates its AES keys) and set the new one in Synchronization Service Manager; check msDS-SupportedEncryptionTypes of the account and the Kerberos encryption type policy on the sync server and the DCs.",
-        commands: &["Get-ADUser <account> -Properties msDS-SupportedEncryptionTypes,pwdLastSet", "Set-ADAccountPassword <account> -Reset"],
+        commands: &["Get-ADUser '<account>' -Properties msDS-SupportedEncryptionTypes,pwdLastSet", "Set-ADAccountPassword '<account>' -Reset"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::BadCredentials,
@@ -156,7 +156,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
             any(&["No such host is known"]),
         ],
         fix: "Fix name resolution from the sync server to the domain's DCs (nslookup <dc fqdn>, nslookup -type=SRV _ldap._tcp.dc._msdcs.<domain>), or list reachable DCs as preferred DCs for this partition.",
-        commands: &["nslookup -type=SRV _ldap._tcp.dc._msdcs.<domain>", "nltest /dsgetdc:<domain>"],
+        commands: &["nslookup -type=SRV '_ldap._tcp.dc._msdcs.<domain>'", "nltest '/dsgetdc:<domain>'"],
     },
     // RPC classes before cannot-locate-dc: the DC locator's wrapper text also
     // surrounds RPC failures against a DC that was found.
@@ -166,7 +166,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         cause: "the RPC server (the DC's replication endpoint) is unavailable: usually a firewall blocking port 135 or the dynamic RPC ports",
         signatures: &[any(&["RPC server is unavailable", "RPC Error 1722"])],
         fix: "Open TCP 135 and the dynamic RPC range (49152-65535) from the sync server to the DCs, or restrict the DCs' replication port and open that.",
-        commands: &["Test-NetConnection <DC> -Port 135", "portqry -n <DC> -e 135"],
+        commands: &["Test-NetConnection '<DC>' -Port 135", "portqry -n '<DC>' -e 135"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::OtherRpc,
@@ -174,7 +174,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
         cause: "a directory replication (RPC) call failed",
         signatures: &[any(&["RPC Error"])],
         fix: "Look up the RPC error number in the event text (8439 and 8593 point to old DCs or a domain rename and need a newer Entra Connect; 1825, a security package error, is Kerberos: check time, SPNs and DNS of the DC); check DC health with dcdiag and repadmin /showrepl.",
-        commands: &["dcdiag /s:<DC>", "repadmin /showrepl <DC>"],
+        commands: &["dcdiag '/s:<DC>'", "repadmin /showrepl '<DC>'"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::AuthenticationFailed,
@@ -191,7 +191,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
             },
         ],
         fix: "Read the innermost exception of the event; test the connector account's bind (phs-doctor's AD check does), set its current password in Synchronization Service Manager if that fails, and otherwise check the sync server's clock and the DC's SPNs.",
-        commands: &["w32tm /query /status", "setspn -Q ldap/<DC>"],
+        commands: &["w32tm /query /status", "setspn -Q 'ldap/<DC>'"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::CannotLocateDc,
@@ -211,7 +211,7 @@ pub const CLASSES: &[SyncErrorClass] = &[
             ]),
         ],
         fix: "Check the domain's DCs are up and reachable (DNS, LDAP 389/636, Kerberos 88, RPC 135 and the dynamic RPC ports), and review the partition's preferred DCs in Synchronization Service Manager (Configure Directory Partitions); restart the ADSync service after changing them.",
-        commands: &["nltest /dsgetdc:<domain> /force", "Test-NetConnection <DC> -Port 135", "Restart-Service ADSync"],
+        commands: &["nltest '/dsgetdc:<domain>' /force", "Test-NetConnection '<DC>' -Port 135", "Restart-Service ADSync"],
     },
     SyncErrorClass {
         kind: SyncErrorKind::Ldap,
@@ -368,9 +368,9 @@ mod tests {
         }
         // Commands name the DC and the domain where the rule knows them.
         let spn = CLASSES.iter().find(|c| c.kind == KerberosWrongPrincipal).unwrap();
-        assert!(spn.commands.contains(&"setspn -Q ldap/<DC>"));
+        assert!(spn.commands.contains(&"setspn -Q 'ldap/<DC>'"));
         let kdc = CLASSES.iter().find(|c| c.kind == KerberosKdcUnreachable).unwrap();
-        assert!(kdc.commands.contains(&"nslookup -type=SRV _kerberos._tcp.<domain>"));
+        assert!(kdc.commands.contains(&"nslookup -type=SRV '_kerberos._tcp.<domain>'"));
         let skew = CLASSES.iter().find(|c| c.kind == KerberosClockSkew).unwrap();
         assert!(skew.commands.contains(&"w32tm /resync"));
     }
