@@ -85,7 +85,7 @@ pub fn is_safe_powershell(line: &str) -> bool {
             loop {
                 match chars.next() {
                     None => return false,
-                    Some(q) if matches!(q, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') => {
+                    Some('\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') => {
                         if chars
                             .peek()
                             .is_some_and(|n| matches!(n, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}'))
