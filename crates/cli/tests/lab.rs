@@ -122,7 +122,7 @@ fn get_changes_only() {
     let f = finding(&r, "PHS007", LAB1);
     assert!(f["message"].as_str().unwrap().contains("lacks Replicating Directory Changes All"), "{f:#}");
     let cmds = f["remediation"]["commands"].to_string();
-    assert!(cmds.contains("Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName svc-getchanges"));
+    assert!(cmds.contains("Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName 'svc-getchanges'"));
     assert!(cmds.contains("samba-tool dsacl set") && cmds.contains("1131f6ad-9c07-11d1-f79f-00c04fc2dcd2"));
 }
 

@@ -197,12 +197,20 @@ impl EventLog {
 
     /// How much of `[from, to]` the log shows.
     pub fn window(&self, from: Timestamp, to: Timestamp) -> WindowCoverage {
-        let seen: Vec<Span> = self.coverage().into_iter().filter_map(|s| s.clip(from, to)).collect();
+        let coverage = self.coverage();
+        let seen: Vec<Span> = coverage.iter().filter_map(|s| s.clip(from, to)).collect();
         let seen_total = seen.iter().fold(SignedDuration::ZERO, |acc, s| acc + s.duration());
-        let unreadable = self.sources.iter().fold(0, |n, s| {
-            let timed_in_window = s.phs_unreadable_span.is_some_and(|u| u.clip(from, to).is_some());
-            n + if timed_in_window { s.phs_unreadable - s.phs_unreadable_untimed } else { 0 } + s.phs_unreadable_untimed
-        });
+        // Records whose time is unknown may be anywhere; timed ones count
+        // when their span touches the window.
+        let unreadable = self
+            .sources
+            .iter()
+            .map(|s| {
+                let timed = s.phs_unreadable - s.phs_unreadable_untimed;
+                let touches = s.phs_unreadable_span.is_some_and(|u| u.clip(from, to).is_some());
+                s.phs_unreadable_untimed + if touches { timed } else { 0 }
+            })
+            .sum();
         let missing = to.duration_since(from) - seen_total;
         WindowCoverage {
             window: Span { from, to },
@@ -210,8 +218,8 @@ impl EventLog {
             seen_total,
             unreadable,
             complete: missing <= COVERAGE_SLACK && unreadable == 0,
-            log_ends: self.coverage().last().map(|s| s.to),
-            log_starts: self.coverage().first().map(|s| s.from),
+            log_ends: coverage.last().map(|s| s.to),
+            log_starts: coverage.first().map(|s| s.from),
             exported_at: self.exported_at,
             provider_filtered: self.looks_provider_filtered(),
         }

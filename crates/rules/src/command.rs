@@ -171,12 +171,24 @@ mod templates {
     use super::*;
     use crate::knowledge::{bind_codes, sync_errors};
 
-    const PLACEHOLDERS: &[&str] =
-        &["<account principal>", "<account domain>", "<account>", "<domain root DN>", "<domain>", "<DC>"];
+    const PLACEHOLDERS: &[&str] = &[
+        "<account principal>",
+        "<account domain>",
+        "<account>",
+        "<domain root DN>",
+        "<domain>",
+        "<DC>",
+        "<sid>",
+        "<right>",
+        "<principal>",
+    ];
 
     fn all_templates() -> Vec<&'static str> {
         let mut t: Vec<&str> = sync_errors::CLASSES.iter().flat_map(|c| c.commands.iter().copied()).collect();
         t.extend(bind_codes::CODES.iter().flat_map(|c| c.commands.iter().copied()));
+        t.extend(crate::checks::replication_rights::WINDOWS_GRANT);
+        t.push(crate::checks::replication_rights::SAMBA_GRANT);
+        t.push(crate::checks::exposure::REMOVE_PRINCIPAL);
         t
     }
 

@@ -89,12 +89,13 @@ fn judge(cx: &Context, cov: &WindowCoverage, scope: Scope, who: &str, state: Cha
         let what = meaning(e.event_id).unwrap_or("activity");
         format!("{} {} at {} ({})", e.event_id, what, e.time, cx.age(e.time))
     };
+    let subject = capitalised(who);
     let (status, message, basis) = match state.stopped() {
         Some((e, AgentState::PausedForFullSync, _)) => (
             Status::Warn,
             format!(
                 "{} is paused until a full directory synchronization completes (event 613 {}).",
-                capitalised(who),
+                subject,
                 cx.age(e.time)
             ),
             Basis::Presence,
@@ -103,32 +104,27 @@ fn judge(cx: &Context, cov: &WindowCoverage, scope: Scope, who: &str, state: Cha
             Status::Fail,
             format!(
                 "{} stopped on an exception (event 615 {}) and has written nothing since.",
-                capitalised(who),
+                subject,
                 cx.age(e.time)
             ),
             Basis::Presence,
         ),
         Some((e, _, what)) => (
             Status::Fail,
-            format!(
-                "{} is not running: {what} (event {} {}) and nothing since.",
-                capitalised(who),
-                e.event_id,
-                cx.age(e.time)
-            ),
+            format!("{} is not running: {what} (event {} {}) and nothing since.", subject, e.event_id, cx.age(e.time)),
             Basis::Presence,
         ),
         None => match state.activity {
             Some(a) if a.time >= cx.now - window => (
                 Status::Pass,
-                format!("{} is running: it last wrote event {} {}.", capitalised(who), a.event_id, cx.age(a.time)),
+                format!("{} is running: it last wrote event {} {}.", subject, a.event_id, cx.age(a.time)),
                 Basis::Presence,
             ),
             Some(a) => (
                 Status::Fail,
                 format!(
                     "{} has written nothing for {} (last event {} {}): it is not running.",
-                    capitalised(who),
+                    subject,
                     human_duration(cx.now.duration_since(a.time)),
                     a.event_id,
                     cx.age(a.time)
@@ -137,7 +133,7 @@ fn judge(cx: &Context, cov: &WindowCoverage, scope: Scope, who: &str, state: Cha
             ),
             None => (
                 Status::Fail,
-                format!("{} has written no event at all in the log: it is not running.", capitalised(who)),
+                format!("{} has written no event at all in the log: it is not running.", subject),
                 Basis::Absence,
             ),
         },

@@ -128,14 +128,27 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
         f = f.evidence(&format!("{}{via_account}", acl.name(&h.sid)), aces);
     }
     f = acl.naming_evidence(f);
-    let commands: Vec<String> =
-        exposed.iter().map(|h| format!("dsacls \"{}\" /R \"{}\"", d.partition_dn, short(&acl.name(&h.sid)))).collect();
-    f.fix_owned(
-        "Review each principal; remove the replication rights of those that do not need them (dsacls /R removes every ACE of that principal on the object, so re-grant what it legitimately needs), and grant password hash sync's rights to the connector account directly.".to_owned(),
-        commands,
+    // Principal names come from the directory: quoted, or left out with a note.
+    let mut commands = Vec::new();
+    let mut note = None;
+    for h in &exposed {
+        let name = short(&acl.name(&h.sid)).to_owned();
+        let (c, n) = crate::command::fill_all(
+            &[REMOVE_PRINCIPAL],
+            &[("<domain root DN>", d.partition_dn.as_str()), ("<principal>", name.as_str())],
+        );
+        commands.extend(c);
+        note = note.or(n);
+    }
+    f.fix_commands(
+        "Review each principal; remove the replication rights of those that do not need them (dsacls /R removes every ACE of that principal on the object, so re-grant what it legitimately needs), and grant password hash sync's rights to the connector account directly.",
+        (commands, note),
     )
     .done()
 }
+
+/// Removing every ACE of one principal from the domain root.
+pub(crate) const REMOVE_PRINCIPAL: &str = "dsacls '<domain root DN>' /R '<principal>'";
 
 /// `LAB1\\PHS Outer (S-1-5-...)` -> `LAB1\\PHS Outer`.
 fn short(name: &str) -> String {

@@ -1,4 +1,5 @@
 use super::domain_acl::{domain_acl, DomainAcl};
+use crate::command;
 use crate::context::Context;
 use crate::registry::Rule;
 use phs_model::{DomainFacts, Finding, Scope, ScopeKind, Status};
@@ -114,28 +115,45 @@ fn judge(d: &DomainFacts) -> Finding {
         ),
     );
     let (user, dom) = split_account(&d.account);
-    let mut commands = vec![
-        "Import-Module \"C:\\Program Files\\Microsoft Azure Active Directory Connect\\AdSyncConfig\\AdSyncConfig.psm1\"".to_owned(),
-        format!("Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName {user} -ADConnectorAccountDomain {dom}"),
-        format!(
-            "dsacls \"{}\" /G \"{}:CA;Replicating Directory Changes\" \"{}:CA;Replicating Directory Changes All\"",
-            d.partition_dn, d.account, d.account
-        ),
+    // Account names, DNs and the DC come from the export and the directory:
+    // they are filled in quoted, never pasted raw.
+    let dc = acl.ldap.dc.split(' ').next().unwrap_or(&acl.ldap.dc);
+    let sid = account_sid.to_string();
+    let values = [
+        ("<account principal>", d.account.as_str()),
+        ("<account domain>", dom.as_str()),
+        ("<account>", user.as_str()),
+        ("<domain root DN>", d.partition_dn.as_str()),
+        ("<DC>", dc),
+        ("<sid>", sid.as_str()),
     ];
+    let (mut commands, mut note) = command::fill_all(WINDOWS_GRANT, &values);
     for right in access.missing() {
-        commands.push(format!(
-            "samba-tool dsacl set --objectdn=\"{}\" --sddl=\"(OA;;CR;{right};;{account_sid})\" -H ldap://{} -U Administrator",
-            d.partition_dn,
-            acl.ldap.dc.split(' ').next().unwrap_or(&acl.ldap.dc)
-        ));
+        let right = right.to_string();
+        let mut with_right = values.to_vec();
+        with_right.push(("<right>", right.as_str()));
+        let (samba, samba_note) = command::fill_all(&[SAMBA_GRANT], &with_right);
+        commands.extend(samba);
+        note = note.or(samba_note);
     }
     let summary = if denied.is_empty() {
         "Grant both replication rights on the domain root (this object only) to the connector account, on Windows with the AdSyncConfig module or dsacls, on Samba with samba-tool dsacl:"
     } else {
         "Remove the deny ACE (or take the account out of the denied group), then make sure both rights are granted:"
     };
-    f.fix_owned(summary.to_owned(), commands).done()
+    f.fix_commands(summary, (commands, note)).done()
 }
+
+/// Granting both rights on Windows: the AdSyncConfig module, or dsacls.
+pub(crate) const WINDOWS_GRANT: &[&str] = &[
+    "Import-Module 'C:\\Program Files\\Microsoft Azure Active Directory Connect\\AdSyncConfig\\AdSyncConfig.psm1'",
+    "Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName '<account>' -ADConnectorAccountDomain '<account domain>'",
+    "dsacls '<domain root DN>' /G '<account principal>:CA;Replicating Directory Changes' '<account principal>:CA;Replicating Directory Changes All'",
+];
+
+/// Granting one right on a Samba DC (single quotes are safe in a POSIX shell too).
+pub(crate) const SAMBA_GRANT: &str =
+    "samba-tool dsacl set '--objectdn=<domain root DN>' '--sddl=(OA;;CR;<right>;;<sid>)' -H 'ldap://<DC>' -U Administrator";
 
 fn explain(acl: &DomainAcl, d: &AccessDecision) -> String {
     match d.deciding.first() {
@@ -217,7 +235,7 @@ mod tests {
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("lacks Replicating Directory Changes All"), "{}", f.message);
         let cmds = &f.remediation.as_ref().unwrap().commands;
-        assert!(cmds.iter().any(|c| c.contains("Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName MSOL_4f2a9c1b7e30 -ADConnectorAccountDomain fabrikam.com")));
+        assert!(cmds.iter().any(|c| c.contains("Set-ADSyncPasswordHashSyncPermissions -ADConnectorAccountName 'MSOL_4f2a9c1b7e30' -ADConnectorAccountDomain 'fabrikam.com'")));
         assert!(cmds.iter().any(|c| c.contains(&format!("(OA;;CR;{GCA};;{})", account(1105)))));
         assert!(!cmds.iter().any(|c| c.contains(&format!("(OA;;CR;{GC};;"))), "only the missing right is granted");
     }
