@@ -182,6 +182,9 @@ pub struct Prepared {
     /// Domains that cannot be checked (no password), already as facts.
     pub not_checked: Vec<phs_model::DomainFacts>,
     pub options: AdOptions,
+    /// Which password goes to which DCs, one line per domain, said on
+    /// stderr before any bind.
+    pub destinations: Vec<String>,
 }
 
 pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
@@ -192,6 +195,7 @@ pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
     let mut secrets: BTreeMap<String, Result<Arc<Secret>, String>> = BTreeMap::new();
     let mut work = Vec::new();
     let mut not_checked = Vec::new();
+    let mut destinations = Vec::new();
     for (target, source) in targets(cfg, ad)? {
         let secret = match &source {
             None => None,
@@ -200,7 +204,10 @@ pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
                     src.read(&target.bind_identity()).map(Arc::new).map_err(|e| format!("{} ({})", e, src.describe()))
                 });
                 match entry {
-                    Ok(s) => Some(s.clone()),
+                    Ok(s) => {
+                        destinations.push(destination(&target, src, &options));
+                        Some(s.clone())
+                    }
                     Err(e) => {
                         not_checked
                             .push(check::not_checked(&target, format!("No password for the connector account: {e}.")));
@@ -211,7 +218,34 @@ pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
         };
         work.push((target, secret));
     }
-    Ok(Prepared { work, not_checked, options })
+    Ok(Prepared { work, not_checked, options, destinations })
+}
+
+/// "The password of X (from Y) goes to the DCs of Z: ... over ...". Names
+/// come from the export: shown neutralised by the caller.
+fn destination(target: &DomainTarget, source: &PasswordSource, options: &AdOptions) -> String {
+    let dcs = match &target.locator {
+        Locator::Configured(list) => format!("{} (from your config)", list.join(", ")),
+        Locator::PreferredDcs(list) => format!("{} (the export's preferred DCs)", list.join(", ")),
+        Locator::DnsSrv { server } => format!(
+            "the DCs DNS names for _ldap._tcp.dc._msdcs.{} (asking {})",
+            target.domain,
+            server.map_or("the system resolver".to_owned(), |s| s.to_string())
+        ),
+    };
+    let transport = match (options.tls.verify, options.allow_plain_ldap) {
+        (true, false) => "over TLS with the certificate verified",
+        (false, false) => "over TLS WITHOUT certificate verification",
+        (true, true) => "over TLS with the certificate verified, or plain LDAP where you allowed it",
+        (false, true) => "over unverified TLS or plain LDAP",
+    };
+    format!(
+        "the password of {} ({}) goes to the DCs of {}: {dcs}, at most {} of them, {transport}",
+        target.bind_identity(),
+        source.describe(),
+        target.domain,
+        options.max_dcs
+    )
 }
 
 impl Prepared {

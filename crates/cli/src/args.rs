@@ -37,6 +37,15 @@ pub struct InputArgs {
     /// Config file (TOML); see examples/*/phs-doctor.toml. Paths in it are relative to it.
     #[arg(long, short = 'c', value_name = "FILE", env = "PHS_DOCTOR_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The config file is yours, not one that came with the evidence: use its
+    /// [ad] and [graph] sections (DCs, secret sources, sign-in hosts) and paths
+    /// outside its folder. Without it they are ignored.
+    #[arg(long)]
+    pub trust_config: bool,
+    /// Allow http:// for the sign-in and Graph URLs when they are on loopback
+    /// (tests against a local stand-in). Never needed against Microsoft.
+    #[arg(long, hide = true)]
+    pub allow_loopback_http: bool,
     /// Folder written by Get-ADSyncServerConfiguration -Path.
     #[arg(long, value_name = "DIR")]
     pub server_config: Option<PathBuf>,

@@ -1,10 +1,19 @@
 //! The config file (TOML). It names the evidence and the thresholds; flags
 //! override it. Paths are relative to the file's folder, so an evidence folder
 //! can be zipped and judged anywhere.
+//!
+//! A config file usually arrives inside an evidence folder, from a server the
+//! analyst does not control, so it is untrusted unless the analyst vouches
+//! for it (`--trust-config`). An untrusted config may only say where its own
+//! evidence is (inside its folder) and how to judge it ([server],
+//! [evaluation]). Everything that decides where a secret goes ([ad]: DCs,
+//! password sources, transports; [graph]: secret sources, sign-in and Graph
+//! hosts) is the analyst's alone: flags, the environment, or a config file
+//! passed with `--trust-config`.
 
-use anyhow::{Context as _, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,9 +22,9 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub evaluation: EvaluationSection,
-    /// Live Active Directory checks; present = enabled.
+    /// Live Active Directory checks; present = enabled (trusted configs only).
     pub ad: Option<crate::ad::AdSection>,
-    /// The tenant through Microsoft Graph; present = enabled.
+    /// The tenant through Microsoft Graph; present = enabled (trusted configs only).
     pub graph: Option<crate::graph::GraphSection>,
 }
 
@@ -45,25 +54,59 @@ pub struct EvaluationSection {
     pub directory_sync_window: Option<String>,
 }
 
+/// Who wrote the config file, as far as the analyst tells us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Came with the evidence (the default): [server] and [evaluation] only,
+    /// paths inside its folder.
+    Evidence,
+    /// The analyst's own file (`--trust-config`): every section.
+    Analyst,
+}
+
+/// Keys whose values are or lead to secrets: a parse error on their line
+/// never shows the value.
+const SECRET_KEY_WORDS: &[&str] = &["password", "secret", "token", "key", "assertion", "credential", "pwd", "pass"];
+
 impl ConfigFile {
-    pub fn load(path: &Path) -> Result<ConfigFile> {
+    pub fn load(path: &Path, trust: Trust) -> Result<ConfigFile> {
         let bytes = phs_sources::evidence_file::read(path, phs_sources::evidence_file::cap::CONFIG)
-            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
-        let text = String::from_utf8(bytes).with_context(|| format!("config file {} is not UTF-8", path.display()))?;
+            .map_err(|e| anyhow!("config file {}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes).map_err(|e| anyhow!("config file {} is not UTF-8: {e}", path.display()))?;
         let mut cfg: ConfigFile = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.to_string().trim_end()))?;
+            .map_err(|e| anyhow!("config file {}: {}", path.display(), describe_error(&text, &e)))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let rebase = |p: &mut Option<PathBuf>| {
-            if let Some(x) = p.as_mut() {
-                *x = base.join(&*x);
-            }
+        let mut problems = Vec::new();
+        let mut place = |p: &mut PathBuf| match place_path(base, p, trust) {
+            Ok(placed) => *p = placed,
+            Err(e) => problems.push(e),
         };
-        rebase(&mut cfg.server.config_dir);
-        rebase(&mut cfg.server.scheduler);
-        rebase(&mut cfg.server.company_features);
-        rebase(&mut cfg.server.partition_sync_state);
-        for e in &mut cfg.server.events {
-            *e = base.join(&*e);
+        let s = &mut cfg.server;
+        for p in [&mut s.config_dir, &mut s.scheduler, &mut s.company_features, &mut s.partition_sync_state]
+            .into_iter()
+            .flatten()
+        {
+            place(p);
+        }
+        for e in &mut s.events {
+            place(e);
+        }
+        if let Some(first) = problems.into_iter().next() {
+            bail!("config file {}: {first}", path.display());
+        }
+        if trust == Trust::Evidence {
+            let ignored: Vec<&str> =
+                [cfg.ad.take().map(|_| "[ad]"), cfg.graph.take().map(|_| "[graph]")].into_iter().flatten().collect();
+            if !ignored.is_empty() {
+                // Said on stderr, not in the report: nothing was collected
+                // wrongly, the analyst only has to choose.
+                eprintln!(
+                    "phs-doctor: {} in {} not used: a config file that comes with evidence may not choose DCs, \
+                     secrets or sign-in hosts. If you wrote this file yourself, pass --trust-config.",
+                    ignored.join(" and "),
+                    phs_report::neutral::line(&path.display().to_string()),
+                );
+            }
         }
         if let Some(ad) = cfg.ad.as_mut() {
             ad.rebase(base);
@@ -75,6 +118,81 @@ impl ConfigFile {
     }
 }
 
+/// A path from the config, made relative to the config's folder. An
+/// untrusted config may only name files inside its folder: no absolute
+/// paths, no `..`, and no symbolic link leading out of it.
+fn place_path(base: &Path, path: &Path, trust: Trust) -> Result<PathBuf, String> {
+    let placed = base.join(path);
+    if trust == Trust::Analyst {
+        return Ok(placed);
+    }
+    let shown = phs_report::neutral::line(&path.display().to_string()).into_owned();
+    if path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(format!(
+            "[server] path {shown:?} leaves the config's folder; a config that comes with evidence may only name \
+             files inside its folder (pass --trust-config if you wrote it)"
+        ));
+    }
+    // A link inside the folder may still point anywhere (/proc/self/environ).
+    if let (Ok(real), Ok(real_base)) = (placed.canonicalize(), base.canonicalize()) {
+        if !real.starts_with(&real_base) {
+            return Err(format!(
+                "[server] path {shown:?} is a link to a file outside the config's folder; a config that comes \
+                 with evidence may only name files inside its folder (pass --trust-config if you wrote it)"
+            ));
+        }
+    }
+    Ok(placed)
+}
+
+/// A TOML error as line, column and message, never the source line itself:
+/// the file may hold a secret next to the mistake. On a line whose key names
+/// a secret, quoted values in the message are hidden too (serde quotes the
+/// value it could not use).
+fn describe_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let Some(span) = error.span() else {
+        return hide_quoted(message);
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").to_ascii_lowercase();
+    let message = if SECRET_KEY_WORDS.iter().any(|w| key.contains(w)) || !line.contains('=') {
+        hide_quoted(message)
+    } else {
+        phs_report::neutral::line(message).into_owned()
+    };
+    format!("line {line_no}, column {column}: {message}")
+}
+
+/// The message with every quoted or back-quoted run replaced, so no value
+/// from the file survives in it.
+fn hide_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut open: Option<char> = None;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push_str("(value hidden)");
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None if c == '"' || c == '\'' => {
+                out.push(c);
+                open = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if open.is_some() {
+        out.push_str("(value hidden)");
+    }
+    phs_report::neutral::line(&out).into_owned()
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +203,7 @@ mod tests {
     #[test]
     fn the_full_example_is_a_valid_config() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/phs-doctor.full.toml");
-        let cfg = ConfigFile::load(&path).expect("examples/phs-doctor.full.toml parses");
+        let cfg = ConfigFile::load(&path, Trust::Analyst).expect("examples/phs-doctor.full.toml parses");
         let export = cfg.server.config_dir.as_ref().expect("config_dir");
         assert!(export.join("Connectors").is_dir(), "{} is not an export", export.display());
         assert!(cfg.server.events.iter().all(|e| e.is_file()));
@@ -96,8 +214,83 @@ mod tests {
         let opts = graph.options().expect("[graph] options");
         assert_eq!(opts.timeout, std::time::Duration::from_secs(10));
         assert_eq!(graph.flow.as_deref(), Some("device-code"));
-        let cred = graph.credential().expect("a device code credential needs no secret");
+        let cred = graph.credential().expect("a device code credential needs no secret").credential;
         assert_eq!(cred.flow(), "device-code");
         assert_eq!(cred.tenant(), "fabrikam.onmicrosoft.com");
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// The same file that gives live sections to the analyst gives nothing
+    /// of them when it came with the evidence: it cannot start a bind or a
+    /// sign-in, name a secret source or choose a host.
+    #[test]
+    fn an_evidence_config_cannot_choose_secrets_or_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[server]\nconfig_dir = \"export\"\n\n[ad]\nallow_plain_ldap = true\n[ad.connector.\"x\"]\n\
+                    password_env = \"HOME\"\ndcs = [\"198.51.100.7\"]\n\n[graph]\nclient_secret_file = \"/proc/self/environ\"\n\
+                    authority = \"http://198.51.100.7\"\n";
+        let p = write(dir.path(), "phs-doctor.toml", text);
+        let evidence = ConfigFile::load(&p, Trust::Evidence).unwrap();
+        assert!(evidence.ad.is_none() && evidence.graph.is_none());
+        assert_eq!(evidence.server.config_dir, Some(dir.path().join("export")));
+        let analyst = ConfigFile::load(&p, Trust::Analyst).unwrap();
+        assert!(analyst.ad.is_some() && analyst.graph.is_some());
+    }
+
+    #[test]
+    fn an_evidence_config_names_only_files_inside_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("evidence");
+        std::fs::create_dir(&inner).unwrap();
+        let secret = write(dir.path(), "outside.txt", "not evidence");
+        for (value, why) in
+            [("/etc/passwd", "leaves"), ("../outside.txt", "leaves"), ("logs/../../outside.txt", "leaves")]
+        {
+            let p = write(&inner, "phs-doctor.toml", &format!("[server]\nevents = [\"{value}\"]\n"));
+            let e = ConfigFile::load(&p, Trust::Evidence).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("--trust-config"), "{value}: {e}");
+            // The analyst may point anywhere.
+            ConfigFile::load(&p, Trust::Analyst).unwrap();
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&secret, inner.join("app.xml")).unwrap();
+            let p = write(&inner, "phs-doctor.toml", "[server]\nevents = [\"app.xml\"]\n");
+            let e = ConfigFile::load(&p, Trust::Evidence).unwrap_err().to_string();
+            assert!(e.contains("link to a file outside"), "{e}");
+        }
+        std::fs::write(inner.join("real.xml"), "<Events/>").unwrap();
+        let p = write(&inner, "phs-doctor.toml", "[server]\nevents = [\"./real.xml\"]\n");
+        assert_eq!(ConfigFile::load(&p, Trust::Evidence).unwrap().server.events, vec![inner.join("./real.xml")]);
+    }
+
+    /// A parse error says where, never what: the line may hold a password.
+    #[test]
+    fn toml_errors_never_echo_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            "[ad.connector.\"x\"]\npassword_prompt = \"Hunter2-Sommer!\"\n",
+            "[graph]\nclient_secret = \"Hunter2-Sommer!\"\n",
+            "[graph]\nclient_secret_env = \"Hunter2-Sommer!\" x\n",
+            "[ad.connector.\"x\"]\npassword_env = [\"Hunter2-Sommer!\"\n",
+            "[graph]\ntenant_id = \"\"\"Hunter2-Sommer!\n",
+            "[ad]\npw = 'Hunter2-Sommer!' = 1\n",
+        ] {
+            let p = write(dir.path(), "c.toml", text);
+            for trust in [Trust::Evidence, Trust::Analyst] {
+                let e = format!("{:#}", ConfigFile::load(&p, trust).unwrap_err());
+                assert!(!e.contains("Hunter2"), "{text:?} -> {e}");
+                assert!(e.contains("line "), "{text:?} -> {e}");
+            }
+        }
+        // Not a secret: the value stays, to help fix it.
+        let p = write(dir.path(), "c.toml", "[evaluation]\npersistent_error_count = \"three\"\n");
+        let e = ConfigFile::load(&p, Trust::Evidence).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("three"), "{e}");
     }
 }

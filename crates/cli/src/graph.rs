@@ -5,7 +5,7 @@
 use crate::inputs::parse_duration;
 use crate::secrets::PasswordSource;
 use anyhow::{anyhow, bail, Result};
-use phs_sources::graph::{split_key_and_certificate, Credential, GraphOptions};
+use phs_sources::graph::{check_endpoint, split_key_and_certificate, Credential, GraphOptions};
 use phs_sources::secret::Secret;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,18 @@ pub struct GraphSection {
     pub graph_url: Option<String>,
     /// Per request; default 10 s.
     pub timeout: Option<String>,
+    /// From the `--allow-loopback-http` flag, never from a file: lets the
+    /// tests' stand-in on loopback be plain http.
+    #[serde(skip)]
+    pub allow_loopback_http: bool,
+}
+
+/// The credential to sign in with, and where its secret came from (for the
+/// notice that says which host receives what).
+pub struct CredentialPlan {
+    pub credential: Credential,
+    /// "the client secret from environment variable AZURE_CLIENT_SECRET", ...
+    pub sends: String,
 }
 
 impl GraphSection {
@@ -56,6 +68,9 @@ impl GraphSection {
         if let Some(t) = &self.timeout {
             o.timeout = parse_duration("[graph] timeout", t)?.unsigned_abs();
         }
+        // The secret, the assertion and the token go to these two hosts.
+        check_endpoint("[graph] authority", &o.authority, self.allow_loopback_http).map_err(|e| anyhow!(e))?;
+        check_endpoint("[graph] graph_url", &o.graph_url, self.allow_loopback_http).map_err(|e| anyhow!(e))?;
         Ok(o)
     }
 
@@ -70,8 +85,12 @@ impl GraphSection {
     }
 
     /// The credential, with its secret read now (before any progress display).
-    pub fn credential(&self) -> Result<Credential> {
+    pub fn credential(&self) -> Result<CredentialPlan> {
         let tenant = self.tenant().ok_or_else(|| anyhow!("[graph] needs tenant_id (or AZURE_TENANT_ID)"))?;
+        // The tenant becomes a path segment of the sign-in URL.
+        if !is_tenant_name(&tenant) {
+            bail!("[graph] tenant_id must be a tenant id (GUID) or a domain name such as contoso.onmicrosoft.com");
+        }
         let client_id = self.client().ok_or_else(|| anyhow!("[graph] needs client_id (or AZURE_CLIENT_ID)"))?;
         let certificate =
             self.certificate_path.clone().or_else(|| env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from));
@@ -92,19 +111,43 @@ impl GraphSection {
                     anyhow!("[graph] flow client-secret: set {secret_env} or client_secret_file (never on the command line)")
                 })?;
                 let secret = src.read("the client secret").map_err(|e| anyhow!("[graph] client secret: {e}"))?;
-                Credential::ClientSecret { tenant, client_id, secret }
+                CredentialPlan {
+                    sends: format!("the client secret (from {})", src.describe()),
+                    credential: Credential::ClientSecret { tenant, client_id, secret },
+                }
             }
             "client-certificate" => {
                 let path = certificate.ok_or_else(|| {
                     anyhow!("[graph] flow client-certificate: set certificate_path or AZURE_CLIENT_CERTIFICATE_PATH")
                 })?;
                 let (key, cert) = read_pem_pair(&path)?;
-                Credential::ClientCertificate { tenant, client_id, private_key_pem: key, certificate_pem: cert }
+                CredentialPlan {
+                    sends: format!("an assertion signed with the key in {}", path.display()),
+                    credential: Credential::ClientCertificate {
+                        tenant,
+                        client_id,
+                        private_key_pem: key,
+                        certificate_pem: cert,
+                    },
+                }
             }
-            "device-code" => Credential::DeviceCode { tenant, client_id },
+            "device-code" => CredentialPlan {
+                sends: "a device code sign-in (no secret of ours)".to_owned(),
+                credential: Credential::DeviceCode { tenant, client_id },
+            },
             other => bail!("[graph] flow {other:?}: use client-secret, client-certificate or device-code"),
         })
     }
+}
+
+/// A tenant id or a domain: letters, digits, dots and hyphens, so it cannot
+/// change the sign-in URL's path or host.
+fn is_tenant_name(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 253
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !t.starts_with('.')
+        && !t.contains("..")
 }
 
 /// An environment variable's value, unless unset or empty.

@@ -2,7 +2,7 @@
 //! settings, and reads the evidence into a snapshot.
 
 use crate::args::InputArgs;
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Trust};
 use anyhow::{anyhow, bail, Result};
 use jiff::SignedDuration;
 use phs_model::{CollectionProblem, Snapshot, SourceKind, Timestamp};
@@ -44,7 +44,7 @@ pub struct Resolved {
 
 pub fn resolve(args: &InputArgs) -> Result<Resolved> {
     let config = match &args.config {
-        Some(p) => ConfigFile::load(p)?,
+        Some(p) => ConfigFile::load(p, if args.trust_config { Trust::Analyst } else { Trust::Evidence })?,
         None => ConfigFile::default(),
     };
     let s = &config.server;
@@ -73,6 +73,7 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         // Names on the command line win over the file's; they are not secrets.
         g.tenant_id = args.tenant.clone().or(g.tenant_id.take());
         g.client_id = args.client_id.clone().or(g.client_id.take());
+        g.allow_loopback_http = args.allow_loopback_http;
     }
     // Server evidence alone is judged as of its export, so a folder gathered
     // yesterday is not "silent since yesterday". Live sources are read now,

@@ -3,9 +3,10 @@
 //! tenant. Their secrets are read first, so prompts never fight the display.
 
 use crate::ad::AdSection;
-use crate::graph::GraphSection;
+use crate::graph::{CredentialPlan, GraphSection};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use phs_model::{CollectionProblem, Snapshot, SourceKind};
+use phs_sources::graph::GraphOptions;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -30,7 +31,9 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     });
     let graph_job = graph.and_then(|g| match g.credential().and_then(|c| Ok((c, g.options()?))) {
         Ok(job) => {
-            if matches!(job.0, phs_sources::graph::Credential::DeviceCode { .. }) && !std::io::stdin().is_terminal() {
+            if matches!(job.0.credential, phs_sources::graph::Credential::DeviceCode { .. })
+                && !std::io::stdin().is_terminal()
+            {
                 // Monitoring runs have nobody to type the code: say why this waits.
                 eprintln!(
                     "phs-doctor: the device code flow waits for a person to sign in (up to 15 minutes); unattended runs \
@@ -47,6 +50,7 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     if ad_job.is_none() && graph_job.is_none() {
         return;
     }
+    say_where_credentials_go(ad_job.as_ref(), graph_job.as_ref());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -71,8 +75,8 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
             ((t.connector.clone(), t.domain.clone()), line)
         })
         .collect();
-    let tenant_line = graph_job.as_ref().map(|(cred, _)| {
-        progress.line(&format!("Microsoft Entra ID {}", cred.tenant()), "signing in and reading the tenant")
+    let tenant_line = graph_job.as_ref().map(|(plan, _)| {
+        progress.line(&format!("Microsoft Entra ID {}", plan.credential.tenant()), "signing in and reading the tenant")
     });
     let on_domain = |facts: &phs_model::DomainFacts| {
         let key = (facts.connector.clone(), facts.domain.clone());
@@ -94,8 +98,8 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
             }
         };
         let graph_fut = async {
-            let (cred, opts) = graph_job.as_ref()?;
-            let facts = phs_sources::graph::collect_tenant(cred, opts, &on_prompt).await;
+            let (plan, opts) = graph_job.as_ref()?;
+            let facts = phs_sources::graph::collect_tenant(&plan.credential, opts, &on_prompt).await;
             if let Some(line) = &tenant_line {
                 line.finish_with_message(match &facts.sign_in_error {
                     Some(_) => "sign-in failed",
@@ -110,6 +114,23 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     let _ = progress.bars.clear();
     snap.ad = ad_facts;
     snap.tenant = tenant;
+}
+
+/// Before any bind or sign-in: which host receives which credential, so an
+/// analyst sees it before it happens (and a log of the run keeps it).
+fn say_where_credentials_go(ad: Option<&crate::ad::Prepared>, graph: Option<&(CredentialPlan, GraphOptions)>) {
+    for line in ad.iter().flat_map(|p| &p.destinations) {
+        eprintln!("phs-doctor: {}", phs_report::neutral::line(line));
+    }
+    if let Some((plan, opts)) = graph {
+        eprintln!(
+            "phs-doctor: {} for tenant {} goes to {}; the access token then goes to {}",
+            plan.sends,
+            phs_report::neutral::line(plan.credential.tenant()),
+            phs_report::neutral::line(&opts.authority),
+            phs_report::neutral::line(&opts.graph_url),
+        );
+    }
 }
 
 /// One spinner line per live check, on stderr and only on a terminal, so

@@ -362,7 +362,7 @@ fn without_now_the_gather_time_is_the_evaluation_time() {
         ),
     )
     .unwrap();
-    let (r, code) = json_report(&["diagnose", "--config", cfg.to_str().unwrap(), "--format", "json"]);
+    let (r, code) = json_report(&["diagnose", "--trust-config", "--config", cfg.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r["evaluated_at"], "2026-11-24T12:00:00Z");
     assert!(windowed(&r).iter().all(|(_, s)| s == "pass"), "{:?}", windowed(&r));
     assert_eq!(code, 0);

@@ -14,7 +14,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn run(config: &Path, extra: &[&str]) -> (Value, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-        .args(["diagnose", "--config", config.to_str().unwrap(), "--format", "json"])
+        .args([
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .args(extra)
         .env("PHS_TEST_CLIENT_SECRET", SECRET)
         .output()
@@ -106,7 +114,15 @@ async fn a_wrong_client_secret_is_an_error_with_its_cause_for_every_tenant_check
         .await;
     let (_dir, config) = graph_config(&server.uri());
     let out = run_with(
-        strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]),
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
         vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
     )
     .await;
@@ -129,7 +145,15 @@ async fn the_azure_environment_variables_sign_in_with_graph_flag() {
     let config = dir.path().join("phs-doctor.toml");
     std::fs::write(&config, format!("[graph]\ngraph_url = \"{}\"\n", server.uri())).unwrap();
     let out = run_with(
-        strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]),
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
         vec![
             ("AZURE_TENANT_ID", TENANT.to_owned()),
             ("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555".to_owned()),
@@ -176,7 +200,19 @@ async fn the_device_code_flow_shows_the_code_and_polls_with_it() {
     let config = dir.path().join("phs-doctor.toml");
     let section = graph_section(&server.uri()).replace("flow = \"client-secret\"", "flow = \"device-code\"");
     std::fs::write(&config, section).unwrap();
-    let out = run_with(strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]), vec![]).await;
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        vec![],
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("enter the code FQK7PZ2LM"), "{stderr}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -198,7 +234,17 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap().to_string();
     let config_arg = config.to_str().unwrap();
     let collected = run_with(
-        strings(&["collect", "--config", config_arg, "--now", &now, "-o", snapshot.to_str().unwrap()]),
+        strings(&[
+            "collect",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config_arg,
+            "--now",
+            &now,
+            "-o",
+            snapshot.to_str().unwrap(),
+        ]),
         env.clone(),
     )
     .await;
@@ -207,7 +253,21 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
     let snap: Value = serde_json::from_slice(&saved).unwrap();
     assert_eq!(snap["tenant"]["sync"]["password_sync_enabled"], true);
     assert_eq!(snap["tenant"]["organization"]["last_password_sync_source"], "beta");
-    let live = run_with(strings(&["diagnose", "--config", config_arg, "--now", &now, "--format", "json"]), env).await;
+    let live = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config_arg,
+            "--now",
+            &now,
+            "--format",
+            "json",
+        ]),
+        env,
+    )
+    .await;
     let offline =
         run_with(strings(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]), vec![]).await;
     let (l, o): (Value, Value) =
@@ -234,7 +294,15 @@ async fn a_certificate_sign_in_from_one_private_pem_file() {
         &format!("flow = \"client-certificate\"\ncertificate_path = {:?}", pem.to_str().unwrap()),
     );
     std::fs::write(&config, section).unwrap();
-    let args = strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]);
+    let args = strings(&[
+        "diagnose",
+        "--trust-config",
+        "--allow-loopback-http",
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
 
     // Readable by others: refused before any request, and said why.
     #[cfg(unix)]
@@ -282,6 +350,8 @@ async fn tenant_and_application_from_the_command_line() {
     let out = run_with(
         strings(&[
             "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
             "--config",
             config.to_str().unwrap(),
             "--tenant",

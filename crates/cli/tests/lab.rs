@@ -54,6 +54,7 @@ fn diagnose_ad(args: &[&str]) -> Value {
     let config = evidence(dir.path(), args);
     let out = phs_doctor(&[
         "diagnose",
+        "--trust-config",
         "--config",
         config.to_str().unwrap(),
         "--rules",
@@ -269,11 +270,12 @@ fn collect_then_diagnose_snapshot_and_no_password_anywhere() {
     let snapshot = dir.path().join("snapshot.json");
     let mut outputs: Vec<Vec<u8>> = Vec::new();
 
-    let collected = phs_doctor(&["collect", "--config", config, "--now", now, "-o", snapshot.to_str().unwrap()]);
+    let collected =
+        phs_doctor(&["collect", "--trust-config", "--config", config, "--now", now, "-o", snapshot.to_str().unwrap()]);
     assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
     outputs.extend([collected.stdout, collected.stderr, std::fs::read(&snapshot).unwrap()]);
 
-    let live = phs_doctor(&["diagnose", "--config", config, "--now", now, "--format", "json"]);
+    let live = phs_doctor(&["diagnose", "--trust-config", "--config", config, "--now", now, "--format", "json"]);
     let offline = phs_doctor(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]);
     let (l, o): (Value, Value) =
         (serde_json::from_slice(&live.stdout).unwrap(), serde_json::from_slice(&offline.stdout).unwrap());
@@ -292,7 +294,7 @@ fn collect_then_diagnose_snapshot_and_no_password_anywhere() {
     outputs.extend([live.stdout, live.stderr, offline.stdout, offline.stderr]);
 
     for format in ["text", "markdown", "html"] {
-        let out = phs_doctor(&["diagnose", "--config", config, "--format", format, "--verbose"]);
+        let out = phs_doctor(&["diagnose", "--trust-config", "--config", config, "--format", format, "--verbose"]);
         outputs.extend([out.stdout, out.stderr]);
     }
     let secrets = [password(&lab, "lab1", "svc-direct"), password(&lab, "lab2", "svc-getchanges")];
@@ -313,7 +315,14 @@ fn sddl_matches_samba_for_both_domain_roots() {
     let dir = tempfile::tempdir().unwrap();
     let config = evidence(dir.path(), &["--forest", "lab1:svc-norights", "--forest", "lab2:svc-norights"]);
     let snapshot = dir.path().join("s.json");
-    let out = phs_doctor(&["collect", "--config", config.to_str().unwrap(), "-o", snapshot.to_str().unwrap()]);
+    let out = phs_doctor(&[
+        "collect",
+        "--trust-config",
+        "--config",
+        config.to_str().unwrap(),
+        "-o",
+        snapshot.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let snap: Value = serde_json::from_slice(&std::fs::read(&snapshot).unwrap()).unwrap();
     let domains = snap["ad"]["domains"].as_array().unwrap();
@@ -381,7 +390,7 @@ fn the_complete_live_checklist_with_the_tenant() {
     };
     let mut outputs: Vec<Vec<u8>> = Vec::new();
 
-    let live = run(&["diagnose", "--config", config, "--now", &now, "--format", "json"]);
+    let live = run(&["diagnose", "--trust-config", "--config", config, "--now", &now, "--format", "json"]);
     let r: Value = serde_json::from_slice(&live.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&live.stderr)));
     // PHS014 warns: the lab seeds other principals with both rights.
@@ -405,7 +414,7 @@ fn the_complete_live_checklist_with_the_tenant() {
 
     // The text report follows the troubleshooter: tenant, server, then each
     // connector with its heartbeat and each of its domains.
-    let text = run(&["diagnose", "--config", config, "--now", &now]);
+    let text = run(&["diagnose", "--trust-config", "--config", config, "--now", &now]);
     let shown = String::from_utf8_lossy(&text.stdout).into_owned();
     let at = |needle: &str| shown.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{shown}"));
     let order = [
@@ -428,7 +437,8 @@ fn the_complete_live_checklist_with_the_tenant() {
     outputs.extend([text.stdout, text.stderr]);
 
     let snapshot = dir.path().join("snapshot.json");
-    let collected = run(&["collect", "--config", config, "--now", &now, "-o", snapshot.to_str().unwrap()]);
+    let collected =
+        run(&["collect", "--trust-config", "--config", config, "--now", &now, "-o", snapshot.to_str().unwrap()]);
     assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
     let snap: Value = serde_json::from_slice(&std::fs::read(&snapshot).unwrap()).unwrap();
     assert_eq!(snap["tenant"]["sync"]["password_sync_enabled"], true);

@@ -6,14 +6,17 @@
 //! - `assertion`: the signed JWT a certificate sign-in sends.
 //! - `client`: HTTP with timeouts, throttling retries, paging, error texts.
 //! - `read`: the Graph reads, turned into [`TenantFacts`].
+//! - `endpoint`: which URLs may receive a credential (https only).
 
 mod assertion;
 mod auth;
 mod client;
+mod endpoint;
 mod read;
 
 pub use crate::secret::Secret;
 pub use assertion::split_key_and_certificate;
+pub use endpoint::check_endpoint;
 
 use phs_model::graph::TenantFacts;
 use std::time::Duration;
