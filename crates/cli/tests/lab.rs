@@ -390,7 +390,17 @@ fn the_complete_live_checklist_with_the_tenant() {
     };
     let mut outputs: Vec<Vec<u8>> = Vec::new();
 
-    let live = run(&["diagnose", "--trust-config", "--config", config, "--now", &now, "--format", "json"]);
+    let live = run(&[
+        "diagnose",
+        "--trust-config",
+        "--allow-loopback-http",
+        "--config",
+        config,
+        "--now",
+        &now,
+        "--format",
+        "json",
+    ]);
     let r: Value = serde_json::from_slice(&live.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&live.stderr)));
     // PHS014 warns: the lab seeds other principals with both rights.
@@ -414,7 +424,7 @@ fn the_complete_live_checklist_with_the_tenant() {
 
     // The text report follows the troubleshooter: tenant, server, then each
     // connector with its heartbeat and each of its domains.
-    let text = run(&["diagnose", "--trust-config", "--config", config, "--now", &now]);
+    let text = run(&["diagnose", "--trust-config", "--allow-loopback-http", "--config", config, "--now", &now]);
     let shown = String::from_utf8_lossy(&text.stdout).into_owned();
     let at = |needle: &str| shown.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{shown}"));
     let order = [
@@ -437,8 +447,17 @@ fn the_complete_live_checklist_with_the_tenant() {
     outputs.extend([text.stdout, text.stderr]);
 
     let snapshot = dir.path().join("snapshot.json");
-    let collected =
-        run(&["collect", "--trust-config", "--config", config, "--now", &now, "-o", snapshot.to_str().unwrap()]);
+    let collected = run(&[
+        "collect",
+        "--trust-config",
+        "--allow-loopback-http",
+        "--config",
+        config,
+        "--now",
+        &now,
+        "-o",
+        snapshot.to_str().unwrap(),
+    ]);
     assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
     let snap: Value = serde_json::from_slice(&std::fs::read(&snapshot).unwrap()).unwrap();
     assert_eq!(snap["tenant"]["sync"]["password_sync_enabled"], true);
