@@ -41,11 +41,14 @@ pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
     pub now: Timestamp,
     pub settings: &'a Settings,
+    /// Built on first use, once per evaluation.
+    mentions: std::cell::OnceCell<crate::mentions::Mentions<'a>>,
+    channels: std::cell::OnceCell<crate::channel::ChannelIndex<'a>>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(snapshot: &'a Snapshot, now: Timestamp, settings: &'a Settings) -> Context<'a> {
-        Context { snapshot, now, settings }
+        Context { snapshot, now, settings, mentions: Default::default(), channels: Default::default() }
     }
 
     pub fn events(&self) -> Option<&'a EventLog> {
@@ -73,23 +76,21 @@ impl<'a> Context<'a> {
             .filter(move |e| ids.contains(&e.event_id) && e.time <= to)
     }
 
+    /// What each event names, for lookups by name instead of scans.
+    pub(crate) fn mentions(&self) -> &crate::mentions::Mentions<'a> {
+        let events = self.events().map(|log| log.events.as_slice()).unwrap_or(&[]);
+        self.mentions.get_or_init(|| crate::mentions::Mentions::new(events))
+    }
+
+    pub(crate) fn channel_index(&self) -> &crate::channel::ChannelIndex<'a> {
+        self.channels.get_or_init(|| crate::channel::ChannelIndex::new(self.ad_connectors(), self.mentions()))
+    }
+
     pub fn ad_connectors(&self) -> Vec<(&'a Connector, &'a AdConnector)> {
         match &self.snapshot.server.config {
             Some(cfg) => cfg.ad_connectors().collect(),
             None => Vec::new(),
         }
-    }
-
-    /// Whether an event belongs to a connector: its GUID is in the text, or the
-    /// text names no connector at all and there is only one AD connector (older
-    /// builds wrote heartbeats without the forest-info block).
-    pub fn event_is_for(&self, event: &Event, connector: &Connector) -> bool {
-        let text = event.text();
-        if connector.id.is_mentioned_in(&text) {
-            return true;
-        }
-        let all = self.ad_connectors();
-        all.len() == 1 && !all.iter().any(|(c, _)| c.id.is_mentioned_in(&text)) && !mentions_any_guid(&text)
     }
 
     /// For evidence that is missing: `Error` with the cause when the source
@@ -189,10 +190,6 @@ pub(crate) fn names_domain(text: &str, fqdn: &str) -> bool {
             Some(c) => !(c.is_alphanumeric() || c == '-'),
         }
     })
-}
-
-fn mentions_any_guid(text: &str) -> bool {
-    text.as_bytes().windows(36).any(|w| std::str::from_utf8(w).ok().and_then(phs_model::Guid::parse).is_some())
 }
 
 pub fn human_age(d: SignedDuration) -> String {

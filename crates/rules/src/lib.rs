@@ -11,6 +11,7 @@ pub mod command;
 mod context;
 mod coverage;
 mod finding;
+mod mentions;
 pub mod knowledge;
 pub mod registry;
 

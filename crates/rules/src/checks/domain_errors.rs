@@ -1,5 +1,5 @@
 use crate::command;
-use crate::context::{human_duration, names_domain, partition_fqdn, Context};
+use crate::context::{human_duration, partition_fqdn, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{AGENT_CYCLE, DOMAIN_SYNC_FAILED, HEARTBEAT, PREFERRED_DC_FAILED};
 use crate::knowledge::sync_errors::{classify, SyncErrorClass};
@@ -207,17 +207,26 @@ fn judge_domain(
         };
         return RULE.finding(status, scope, message).done();
     }
-    let errors: Vec<&Event> =
-        cx.recent(&[DOMAIN_SYNC_FAILED], window).filter(|e| names_domain(&e.text(), fqdn)).collect();
-    let dc_failures = cx.recent(&[PREFERRED_DC_FAILED], window).filter(|e| names_domain(&e.text(), fqdn)).count();
+    let (from, now) = (cx.now - window, cx.now);
+    let naming: Vec<&Event> = cx.mentions().events_naming(fqdn).filter(|e| e.time <= now).collect();
+    let recent = |id: u32| naming.iter().copied().filter(move |e| e.event_id == id && e.time >= from);
+    let errors: Vec<&Event> = recent(DOMAIN_SYNC_FAILED).collect();
+    let dc_failures = recent(PREFERRED_DC_FAILED).count();
     let state_failing = view.as_ref().is_some_and(|v| v.failed || v.stale);
 
     // Since when the domain fails: the state's last success, else the first
     // 611 after the domain's last heartbeat in the log.
     let failing_since = view.as_ref().and_then(|v| v.failing_since).or_else(|| {
-        let last_ok = cx.up_to_now(&[HEARTBEAT]).filter(|e| heartbeat_names(e, fqdn)).last().map(|e| e.time);
-        cx.up_to_now(&[DOMAIN_SYNC_FAILED])
-            .filter(|e| names_domain(&e.text(), fqdn) && last_ok.is_none_or(|t| e.time > t))
+        // A heartbeat's `<forest-info>` names the partition it is for.
+        let last_ok = cx
+            .mentions()
+            .in_partition(fqdn)
+            .filter(|e| e.event_id == HEARTBEAT && e.time <= now)
+            .last()
+            .map(|e| e.time);
+        naming
+            .iter()
+            .filter(|e| e.event_id == DOMAIN_SYNC_FAILED && last_ok.is_none_or(|t| e.time > t))
             .map(|e| e.time)
             .next()
     });
@@ -319,12 +328,6 @@ fn judge_domain(
     }
 }
 
-/// A heartbeat's `<forest-info>` names the partition it is for.
-fn heartbeat_names(e: &Event, fqdn: &str) -> bool {
-    let text = e.text().to_lowercase();
-    text.contains(&format!("<partition-name>{}</partition-name>", fqdn.to_lowercase()))
-}
-
 fn classes_seen(errors: &[&Event]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for e in errors {
@@ -396,6 +399,7 @@ fn headline(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::context::names_domain;
 
     const DENIED: &str = "Password synchronization failed for domain: emea.fabrikam.com. Details: Microsoft.Online.PasswordSynchronization.DirectoryReplicationServices.DrsException: RPC Error 8453: Replication access was denied. There was an error calling _IDL_DRSGetNCChanges.\r\n   at Microsoft.Online.PasswordSynchronization.DirectoryReplicationServices.DrsRpcConnection.OnGetChanges(ReplicationState syncState)";
     const LOCATE: &str = "Password synchronization failed for domain: tailspintoys.com. Details: Microsoft.Online.PasswordSynchronization.SynchronizationManagerException: Unable to open connection to domain: tailspintoys.com. ---> System.DirectoryServices.ActiveDirectory.ActiveDirectoryObjectNotFoundException: The specified domain controller could not be found.\r\n   at Microsoft.Online.PasswordSynchronization.DirectoryUtility.FindPreferredDC(String domainName)\r\n   at Microsoft.Online.PasswordSynchronization.DirectoryReplicationServices.DrsConnection.ResolveDomainController()";

@@ -80,9 +80,17 @@ fn check(cx: &Context) -> Vec<Finding> {
             );
             continue;
         }
-        let newest_hb = cx.up_to_now(&[HEARTBEAT]).filter(|e| cx.event_is_for(e, connector)).last();
-        let activity: Vec<&Event> =
-            cx.recent(PASSWORD_ACTIVITY, window).filter(|e| cx.event_is_for(e, connector)).collect();
+        // A heartbeat is the connector's when it names its GUID, or, from
+        // older builds that wrote no forest-info, names no GUID at all while
+        // there is only one connector.
+        let single = cx.ad_connectors().len() == 1;
+        let channel = cx.channel_events(connector);
+        let ours = channel.iter().filter(|c| c.by_guid || (single && !c.any_guid)).map(|c| c.event);
+        let newest_hb = ours.clone().filter(|e| e.event_id == HEARTBEAT && e.time <= cx.now).last();
+        let from = cx.now - window;
+        let activity: Vec<&Event> = ours
+            .filter(|e| PASSWORD_ACTIVITY.contains(&e.event_id) && e.time >= from && e.time <= cx.now)
+            .collect();
         // A channel that stopped after its last heartbeat is down now, not
         // in three hours when the window runs out.
         let stopped = cx
