@@ -41,6 +41,7 @@ fn ad_connector(id: &str, name: &str, partitions: Vec<Partition>) -> Connector {
             phs: Some(PhsChannel { enabled: true, target: Some(guid(ENTRA)) }),
             partitions,
         }),
+        entra: None,
     }
 }
 
@@ -53,6 +54,7 @@ pub fn export() -> ServerConfig {
         kind: ConnectorKind::EntraId,
         file: "Connectors/Connector_{entra}.xml".into(),
         ad: None,
+        entra: Some(EntraConnector { account: Some("Sync_FABRIKAM-SYNC01_4c2e8a1f9b37@fabrikam.onmicrosoft.com".into()) }),
     };
     let rule = |name: &str, direction: &str, connector: &str| SyncRule {
         id: None,
