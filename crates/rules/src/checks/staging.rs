@@ -33,7 +33,7 @@ The export's global parameter and the scheduler's field, each with its file.",
     check,
 };
 
-const STAGING_PARAMETER: &str = "Microsoft.Synchronize.StagingMode";
+use crate::tenant_view::STAGING_PARAMETER;
 
 fn check(cx: &Context) -> Vec<Finding> {
     let server = &cx.snapshot.server;
