@@ -93,11 +93,7 @@ impl Connector {
             .and_then(|a| a.rsplit_once('@'))
             .map(|(_, domain)| domain);
         let from_name = self.name.strip_suffix(" - AAD").map(str::trim);
-        [from_account, from_name]
-            .into_iter()
-            .flatten()
-            .find(|d| looks_like_domain(d))
-            .map(str::to_ascii_lowercase)
+        [from_account, from_name].into_iter().flatten().find(|d| looks_like_domain(d)).map(str::to_ascii_lowercase)
     }
 }
 

@@ -6,8 +6,8 @@
 
 use crate::context::{human_age, human_duration, Context};
 use crate::finding::Draft;
-use jiff::SignedDuration;
 use crate::knowledge::event_ids::HEARTBEAT;
+use jiff::SignedDuration;
 use phs_model::graph::fields::VERIFIED_DOMAINS;
 use phs_model::{Guid, Status, TenantFacts, Timestamp};
 
@@ -139,7 +139,9 @@ impl<'a> TenantView<'a> {
                 return Some(format!("The tenant asked is not the tenant this sync server writes to: {why}"))
             }
             Identity::Unknown { why, blocks: true } => {
-                return Some(format!("Whether the tenant asked is the one this sync server writes to is unknown: {why}"))
+                return Some(format!(
+                    "Whether the tenant asked is the one this sync server writes to is unknown: {why}"
+                ))
             }
             _ => {}
         }

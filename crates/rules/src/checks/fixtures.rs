@@ -54,7 +54,9 @@ pub fn export() -> ServerConfig {
         kind: ConnectorKind::EntraId,
         file: "Connectors/Connector_{entra}.xml".into(),
         ad: None,
-        entra: Some(EntraConnector { account: Some("Sync_FABRIKAM-SYNC01_4c2e8a1f9b37@fabrikam.onmicrosoft.com".into()) }),
+        entra: Some(EntraConnector {
+            account: Some("Sync_FABRIKAM-SYNC01_4c2e8a1f9b37@fabrikam.onmicrosoft.com".into()),
+        }),
     };
     let rule = |name: &str, direction: &str, connector: &str| SyncRule {
         id: None,

@@ -61,9 +61,10 @@ fn check(cx: &Context) -> Vec<Finding> {
     let graph_problem = tenant
         .and_then(|t| {
             t.sign_in_error.clone().or_else(|| t.sync_error.clone()).or_else(|| {
-                t.sync.as_ref().filter(|s| s.password_sync_enabled.is_none()).map(|_| {
-                    format!("the onPremisesSynchronization answer has no {PASSWORD_SYNC_ENABLED} feature")
-                })
+                t.sync
+                    .as_ref()
+                    .filter(|s| s.password_sync_enabled.is_none())
+                    .map(|_| format!("the onPremisesSynchronization answer has no {PASSWORD_SYNC_ENABLED} feature"))
             })
         })
         .or_else(|| cx.snapshot.problems_for(SourceKind::Graph).next().map(|p| p.error.clone()));
@@ -297,7 +298,11 @@ mod tests {
         s.server.company_features = Some(features(true));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("no directory synchronization") && f[0].message.contains("disagree"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("no directory synchronization") && f[0].message.contains("disagree"),
+            "{}",
+            f[0].message
+        );
         assert!(!f[0].message.contains("or the tenant asked"), "the tenant matched the export: {}", f[0].message);
         let mut s = snapshot();
         s.tenant = Some(no_sync());
@@ -341,7 +346,11 @@ mod tests {
         s.server.company_features = Some(features(true));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Pass]);
-        assert!(f[0].message.contains("could not be asked") && f[0].message.contains("passwordSyncEnabled"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("could not be asked") && f[0].message.contains("passwordSyncEnabled"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

@@ -250,10 +250,9 @@ fn directory_sync(cx: &Context) -> Vec<Finding> {
         .finding(Status::Pass, scope, String::new())
         .evidence("onPremisesSyncEnabled", enabled_shown)
         .evidence("Last directory sync (onPremisesLastSyncDateTime)", last_sync_shown(&view, org));
-    let unreadable = org
-        .unreadable(SYNC_ENABLED)
-        .map(|why| (SYNC_ENABLED, why))
-        .or_else(|| org.unreadable(LAST_SYNC).filter(|_| org.on_premises_sync_enabled == Some(true)).map(|why| (LAST_SYNC, why)));
+    let unreadable = org.unreadable(SYNC_ENABLED).map(|why| (SYNC_ENABLED, why)).or_else(|| {
+        org.unreadable(LAST_SYNC).filter(|_| org.on_premises_sync_enabled == Some(true)).map(|why| (LAST_SYNC, why))
+    });
     if let Some((field, why)) = unreadable {
         d.set(Status::Error, format!("Could not read the tenant's {field}: {why}."));
         return vec![view.with_evidence(d).done()];
@@ -318,7 +317,11 @@ mod tests {
     }
 
     /// Evaluated `eval_offset` away from [`NOW`], where the fixture tenant was read.
-    fn run_at(s: &phs_model::Snapshot, eval_offset: SignedDuration, check: fn(&Context) -> Vec<Finding>) -> Vec<Finding> {
+    fn run_at(
+        s: &phs_model::Snapshot,
+        eval_offset: SignedDuration,
+        check: fn(&Context) -> Vec<Finding>,
+    ) -> Vec<Finding> {
         let settings = crate::Settings::default();
         check(&Context::new(s, now() + eval_offset, &settings))
     }
@@ -392,7 +395,12 @@ mod tests {
         let f = run(&with_tenant(tenant(true, Some(20), Some(10))), directory_sync);
         assert_eq!(statuses(&f), [Status::Pass]);
         assert!(evidence(&f[0], "Organization").contains(FABRIKAM_TENANT_ID), "{:?}", f[0].evidence);
-        assert!(evidence(&f[0], "The sync server's tenant").starts_with("yes: fabrikam.onmicrosoft.com (connector account Sync_FABRIKAM-SYNC01"), "{:?}", f[0].evidence);
+        assert!(
+            evidence(&f[0], "The sync server's tenant")
+                .starts_with("yes: fabrikam.onmicrosoft.com (connector account Sync_FABRIKAM-SYNC01"),
+            "{:?}",
+            f[0].evidence
+        );
         let f = run(&with_tenant(tenant(true, Some(600), Some(10))), directory_sync);
         assert_eq!(statuses(&f), [Status::Fail]);
         assert!(f[0].message.contains("had not run for more than 3 h when the tenant was read"), "{}", f[0].message);
@@ -435,12 +443,18 @@ mod tests {
         }
         // Evaluated a week before or after the read (a shipped example's
         // fixed `now`, an old snapshot judged today): no verdict about then.
-        for offset in [SignedDuration::from_hours(-8 * 24), SignedDuration::from_hours(2), SignedDuration::from_mins(-45)] {
+        for offset in
+            [SignedDuration::from_hours(-8 * 24), SignedDuration::from_hours(2), SignedDuration::from_mins(-45)]
+        {
             for check in [directory_sync as fn(&Context) -> Vec<Finding>, recency] {
                 let f = run_at(&s, offset, check);
                 assert_eq!(statuses(&f), [Status::Error], "{offset:?}");
                 let m = &f[0].message;
-                assert!(m.contains("The tenant was read at 2026-11-24T12:00:00Z") && m.contains("say nothing about the evaluation time"), "{m}");
+                assert!(
+                    m.contains("The tenant was read at 2026-11-24T12:00:00Z")
+                        && m.contains("say nothing about the evaluation time"),
+                    "{m}"
+                );
                 assert!(m.contains("As read:"), "what the read showed stays: {m}");
             }
         }
@@ -467,14 +481,19 @@ mod tests {
         let s = with_tenant(tenant(true, Some(-2), Some(-1)));
         let f = run(&s, directory_sync);
         assert_eq!(statuses(&f), [Status::Pass]);
-        assert!(evidence(&f[0], "Last directory sync (onPremisesLastSyncDateTime)").contains("2 min after the read time (clock skew)"));
+        assert!(evidence(&f[0], "Last directory sync (onPremisesLastSyncDateTime)")
+            .contains("2 min after the read time (clock skew)"));
         // 40 min and a day ahead: the clocks disagree, every age is wrong.
         for ahead in [40, 24 * 60] {
             let s = with_tenant(tenant(true, Some(-ahead), Some(-ahead)));
             for check in [directory_sync as fn(&Context) -> Vec<Finding>, recency] {
                 let f = run(&s, check);
                 assert_eq!(statuses(&f), [Status::Warn], "{ahead}");
-                assert!(f[0].message.contains("after the time the tenant was read") && f[0].message.contains("clock"), "{}", f[0].message);
+                assert!(
+                    f[0].message.contains("after the time the tenant was read") && f[0].message.contains("clock"),
+                    "{}",
+                    f[0].message
+                );
                 assert!(f[0].remediation.as_ref().unwrap().summary.contains("clock"));
             }
         }
@@ -521,7 +540,11 @@ mod tests {
         org(&mut t).unreadable.insert(VERIFIED_DOMAINS.into(), "missing from Graph's answer".into());
         let f = run(&with_tenant(t.clone()), directory_sync);
         assert_eq!(statuses(&f), [Status::Error]);
-        assert!(f[0].message.contains("verifiedDomains could not be read (missing from Graph's answer)"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("verifiedDomains could not be read (missing from Graph's answer)"),
+            "{}",
+            f[0].message
+        );
         // Graph alone (no export): the tenant is judged, the match is "not known".
         let mut s = snapshot();
         s.tenant = Some(t);
@@ -534,13 +557,21 @@ mod tests {
     fn a_fresh_tenant_with_a_quiet_server_says_something_else_keeps_it_fresh() {
         // Staging mode, from the export or the scheduler.
         let mut staged = with_tenant(tenant(true, Some(20), Some(10)));
-        staged.server.config.as_mut().unwrap().global_parameters.insert("Microsoft.Synchronize.StagingMode".into(), "True".into());
+        staged
+            .server
+            .config
+            .as_mut()
+            .unwrap()
+            .global_parameters
+            .insert("Microsoft.Synchronize.StagingMode".into(), "True".into());
         let mut scheduled = with_tenant(tenant(true, Some(20), Some(10)));
         scheduled.server.scheduler = Some(scheduler_state(true));
         // A log showing the whole heartbeat window without a heartbeat.
         let mut silent = with_tenant(tenant(true, Some(20), Some(10)));
         with_events(&mut silent, vec![event(654, 400, "heartbeat long ago")]);
-        for (s, said) in [(staged, "staging mode"), (scheduled, "staging mode"), (silent, "no password hash sync heartbeat")] {
+        for (s, said) in
+            [(staged, "staging mode"), (scheduled, "staging mode"), (silent, "no password hash sync heartbeat")]
+        {
             for check in [directory_sync as fn(&Context) -> Vec<Finding>, recency] {
                 let f = run(&s, check);
                 assert_eq!(statuses(&f), [Status::Warn], "{said}");

@@ -43,9 +43,8 @@ pub fn parse_connector(xml: &[u8], file: &str) -> Result<Connector, ExportError>
 /// `private-configuration/MAConfig/parameter-values`: the connector account
 /// (`UserName`), which names the tenant the server writes to.
 fn parse_entra(doc: &Doc) -> EntraConnector {
-    let account = doc
-        .find(ROOT, &["private-configuration", "MAConfig"])
-        .and_then(|cfg| parameters(doc, cfg).remove("username"));
+    let account =
+        doc.find(ROOT, &["private-configuration", "MAConfig"]).and_then(|cfg| parameters(doc, cfg).remove("username"));
     EntraConnector { account }
 }
 
@@ -224,10 +223,14 @@ mod tests {
             );
             parse_connector(xml.as_bytes(), "f").unwrap()
         };
-        let user = |v: &str| format!("<parameter name=\"UserName\" type=\"string\" use=\"connectivity\">{v}</parameter>");
+        let user =
+            |v: &str| format!("<parameter name=\"UserName\" type=\"string\" use=\"connectivity\">{v}</parameter>");
         // The account wins over the (renamable) connector name.
         let c = entra("fabrikam.onmicrosoft.com - AAD", &user("Sync_SYNC02_0a1b2c3d4e5f@Contoso.onmicrosoft.com"));
-        assert_eq!(c.entra.as_ref().unwrap().account.as_deref(), Some("Sync_SYNC02_0a1b2c3d4e5f@Contoso.onmicrosoft.com"));
+        assert_eq!(
+            c.entra.as_ref().unwrap().account.as_deref(),
+            Some("Sync_SYNC02_0a1b2c3d4e5f@Contoso.onmicrosoft.com")
+        );
         assert_eq!(c.entra_tenant_domain().as_deref(), Some("contoso.onmicrosoft.com"));
         // No account: the wizard's default name.
         let c = entra("Tailspin.onmicrosoft.com - AAD", "<parameter name=\"Password\" encrypted=\"1\" />");

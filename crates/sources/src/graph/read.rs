@@ -77,7 +77,8 @@ pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
     let Some(obj) = items.first() else {
         return failed("Graph returned no organization object".to_owned());
     };
-    let mut org = Organization { id: text(obj, "id"), display_name: text(obj, "displayName"), ..Organization::default() };
+    let mut org =
+        Organization { id: text(obj, "id"), display_name: text(obj, "displayName"), ..Organization::default() };
     let unreadable = &mut org.unreadable;
     org.on_premises_sync_enabled = match field(obj, SYNC_ENABLED, unreadable) {
         Some(Value::Bool(b)) => Some(*b),
