@@ -425,11 +425,10 @@ mod tests {
             if field == SYNC_ENABLED {
                 o.on_premises_sync_enabled = None;
             }
-            for f in [run(&with_tenant(t.clone()), directory_sync)] {
-                assert_eq!(statuses(&f), [Status::Error], "{field}: {why}");
-                assert!(f[0].message.contains(field) && f[0].message.contains(why), "{}", f[0].message);
-                assert!(!f[0].message.contains("never enabled"), "{}", f[0].message);
-            }
+            let f = run(&with_tenant(t), directory_sync);
+            assert_eq!(statuses(&f), [Status::Error], "{field}: {why}");
+            assert!(f[0].message.contains(field) && f[0].message.contains(why), "{}", f[0].message);
+            assert!(!f[0].message.contains("never enabled"), "{}", f[0].message);
         }
     }
 
