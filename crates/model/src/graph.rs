@@ -103,3 +103,28 @@ pub mod fields {
     pub const VERIFIED_DOMAINS: &str = "verifiedDomains";
     pub const PASSWORD_SYNC_ENABLED: &str = "passwordSyncEnabled";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tenant facts as snapshots stored them before the read time, the
+    /// token's tenant, the verified domains and the unreadable fields.
+    #[test]
+    fn older_tenant_facts_still_read() {
+        let old = r#"{"tenant":"contoso.onmicrosoft.com","flow":"client-secret","signed_in_as":"app",
+            "graph_url":"https://graph.microsoft.com","sync":{"password_sync_enabled":true,
+            "user_force_password_change_on_logon_enabled":null,
+            "cloud_password_policy_for_password_synced_users_enabled":null,"features":{"passwordSyncEnabled":true}},
+            "organization":{"id":"t","display_name":"Contoso","on_premises_sync_enabled":true,
+            "on_premises_last_sync":"2026-11-24T11:40:00Z","on_premises_last_password_sync":null,
+            "last_password_sync_source":"beta endpoint returned 404 (x)"}}"#;
+        let t: TenantFacts = serde_json::from_str(old).expect("old shape");
+        assert_eq!((t.read_at, t.token_tenant_id.as_deref(), t.no_directory_sync), (None, None, false));
+        let org = t.organization.expect("organization");
+        assert!(org.verified_domains.is_empty() && org.unreadable.is_empty() && !org.password_sync_never_received);
+        // Written again, the new fields stay out until they are set.
+        let json = serde_json::to_string(&TenantFacts::default()).unwrap();
+        assert!(!json.contains("read_at") && !json.contains("no_directory_sync"), "{json}");
+    }
+}

@@ -300,3 +300,91 @@ pub fn fresh_elsewhere(quiet: &str, identity: &Identity) -> String {
         " But {quiet}: the tenant's times are tenant-wide, so something else keeps them fresh (another Entra Connect server, or a Cloud Sync agent){wrong_tenant}. They say nothing about this server's forests."
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::Settings;
+
+    fn identity_of(s: &phs_model::Snapshot) -> Identity {
+        let settings = Settings::default();
+        let cx = Context::new(s, now(), &settings);
+        TenantView::of(&cx).expect("tenant").identity
+    }
+
+    fn with(t: TenantFacts) -> phs_model::Snapshot {
+        let mut s = snapshot_with_export();
+        s.tenant = Some(t);
+        s
+    }
+
+    #[test]
+    fn asked_by_domain_it_must_be_verified_in_any_case() {
+        let mut t = tenant(true, Some(10), Some(5));
+        t.tenant = "Fabrikam.COM".into();
+        assert!(matches!(identity_of(&with(t.clone())), Identity::Same(_)));
+        t.tenant = "tailspintoys.onmicrosoft.com".into();
+        match identity_of(&with(t)) {
+            Identity::Differs(why) => assert!(
+                why.contains("tenant tailspintoys.onmicrosoft.com was asked")
+                    && why.contains("fabrikam.com, fabrikam.onmicrosoft.com"),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_entra_connector_must_write_to_the_tenant_asked() {
+        let mut s = with(tenant(true, Some(10), Some(5)));
+        let cfg = s.server.config.as_mut().unwrap();
+        let mut second = cfg.entra_connectors().next().unwrap().clone();
+        second.name = "contoso.onmicrosoft.com - AAD".into();
+        second.entra = None;
+        cfg.connectors.push(second);
+        match identity_of(&s) {
+            Identity::Differs(why) => {
+                assert!(
+                    why.contains("writes to contoso.onmicrosoft.com (connector name contoso.onmicrosoft.com - AAD)"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_an_account_the_default_connector_name_matches() {
+        let mut s = with(tenant(true, Some(10), Some(5)));
+        for c in &mut s.server.config.as_mut().unwrap().connectors {
+            c.entra = None;
+        }
+        match identity_of(&s) {
+            Identity::Same(how) => assert!(how.contains("connector name fabrikam.onmicrosoft.com - AAD"), "{how}"),
+            other => panic!("{other:?}"),
+        }
+        // A renamed connector without an account names no tenant: unknown, not blocking.
+        for c in &mut s.server.config.as_mut().unwrap().connectors {
+            if c.kind == phs_model::ConnectorKind::EntraId {
+                c.name = "Entra ID".into();
+            }
+        }
+        assert!(matches!(identity_of(&s), Identity::Unknown { blocks: false, .. }));
+    }
+
+    #[test]
+    fn ages_are_counted_from_the_read() {
+        let s = with(tenant(true, Some(10), Some(5)));
+        let settings = Settings::default();
+        // Evaluated 20 minutes after the read: ages stay the read's.
+        let cx = Context::new(&s, now() + jiff::SignedDuration::from_mins(20), &settings);
+        let view = TenantView::of(&cx).unwrap();
+        assert_eq!(view.age(now() - jiff::SignedDuration::from_mins(10)), "10 min before the read");
+        assert_eq!(view.age(now() + jiff::SignedDuration::from_mins(3)), "3 min after the read time (clock skew)");
+        assert!(view.within(now() + jiff::SignedDuration::from_mins(3), jiff::SignedDuration::from_hours(2)));
+        assert!(view.skew(now() + jiff::SignedDuration::from_mins(3)).is_none());
+        assert_eq!(view.skew(now() + jiff::SignedDuration::from_mins(6)), Some(jiff::SignedDuration::from_mins(6)));
+        assert_eq!(view.blocker(&cx), None);
+    }
+}
