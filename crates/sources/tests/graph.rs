@@ -1291,4 +1291,14 @@ async fn secrets_echoed_by_a_server_are_scrubbed() {
     let facts = collect(&secret_cred(), &opts(&server)).await;
     let error = facts.sync_error.expect("sync error");
     assert!(error.contains("Token '***' is malformed."), "{error}");
+
+    // The beta read quoting it back: the unreadable field's cause is scrubbed too.
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(None)))).await;
+    let echo = graph_error(403, "Authorization_RequestDenied", &format!("Token '{TOKEN}' lacks a role."));
+    fault(&server, get(BETA_ORG_PATH).respond_with(echo)).await;
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let org = facts.organization.expect("organization");
+    let why = org.unreadable(PASSWORD_SYNC_FIELD).expect("unreadable");
+    assert!(why.contains("Token '***' lacks a role."), "{why}");
 }

@@ -205,8 +205,8 @@ fn scrubbed(mut facts: TenantFacts, cred: &Credential, token: Option<&Secret>) -
         for field in [&mut org.id, &mut org.display_name, &mut org.last_password_sync_source].into_iter().flatten() {
             scrub(field);
         }
-        for why in org.unreadable.values_mut() {
-            scrub(why);
+        for text in org.unreadable.values_mut().chain(org.verified_domains.iter_mut()) {
+            scrub(text);
         }
     }
     facts
