@@ -108,6 +108,8 @@ impl<'a> TenantView<'a> {
     /// which organization answered, and how it matched this server.
     pub fn with_evidence(&self, mut d: Draft) -> Draft {
         d = match self.dated {
+            // A failed sign-in read nothing: no read time to show.
+            _ if self.facts.sign_in_error.is_some() => d,
             Dated::ReadAt(t) => d.evidence("Tenant read at", format!("{t} (the reading machine's clock)")),
             Dated::CollectedAt(t) => d.evidence(
                 "Tenant read at",
@@ -269,11 +271,9 @@ fn lower(g: &Guid) -> String {
 /// the whole heartbeat window without one heartbeat.
 pub fn server_quiet(cx: &Context) -> Option<String> {
     let server = &cx.snapshot.server;
-    let staging_export = server
-        .config
-        .as_ref()
-        .and_then(|c| c.global(STAGING_PARAMETER))
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let staging_export =
+        server.config.as_ref().and_then(|c| c.global(STAGING_PARAMETER)).and_then(crate::checks::staging::parse_bool)
+            == Some(true);
     let staging_scheduler = server.scheduler.as_ref().and_then(|s| s.staging_mode_enabled) == Some(true);
     if staging_export || staging_scheduler {
         return Some("this sync server is in staging mode (PHS002), so it exports nothing".to_owned());

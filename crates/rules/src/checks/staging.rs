@@ -123,7 +123,8 @@ fn check(cx: &Context) -> Vec<Finding> {
     vec![d.done()]
 }
 
-fn parse_bool(text: &str) -> Option<bool> {
+/// The export's `True`/`False` (any case, or 1/0).
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
