@@ -132,43 +132,65 @@ impl<'a> TenantView<'a> {
         d.evidence("The sync server's tenant", matched)
     }
 
+    /// Why these facts are not about this server's tenant, if they may not be.
+    fn identity_blocker(&self) -> Option<String> {
+        match &self.identity {
+            Identity::Differs(why) => {
+                Some(format!("The tenant asked is not the tenant this sync server writes to: {why}"))
+            }
+            Identity::Unknown { why, blocks: true } => {
+                Some(format!("Whether the tenant asked is the one this sync server writes to is unknown: {why}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why these facts say nothing about the evaluation time, if they don't:
+    /// the tenant was read too far from it.
+    fn time_blocker(&self, cx: &Context) -> Option<String> {
+        let gap = cx.now.duration_since(self.at());
+        if gap.abs() <= READ_TIME_TOLERANCE {
+            return None;
+        }
+        let (how_far, side) = if gap.is_negative() { (-gap, "after") } else { (gap, "before") };
+        let read = match self.dated {
+            Dated::ReadAt(t) => format!("The tenant was read at {t}"),
+            Dated::CollectedAt(t) => format!("The tenant was read at the snapshot's collection time {t}"),
+        };
+        Some(format!(
+            "{read}, {} {side} the evaluation time {}: its facts say nothing about the evaluation time",
+            human_duration(how_far),
+            cx.now
+        ))
+    }
+
     /// Why no verdict about this server's tenant at the evaluation time can
     /// be drawn from these facts, if none can: another tenant was asked, or
     /// the tenant was read too far from the evaluation time.
     pub fn blocker(&self, cx: &Context) -> Option<String> {
-        match &self.identity {
-            Identity::Differs(why) => {
-                return Some(format!("The tenant asked is not the tenant this sync server writes to: {why}"))
-            }
-            Identity::Unknown { why, blocks: true } => {
-                return Some(format!(
-                    "Whether the tenant asked is the one this sync server writes to is unknown: {why}"
-                ))
-            }
-            _ => {}
-        }
-        let gap = cx.now.duration_since(self.at());
-        if gap.abs() > READ_TIME_TOLERANCE {
-            let (how_far, side) = if gap.is_negative() { (-gap, "after") } else { (gap, "before") };
-            let read = match self.dated {
-                Dated::ReadAt(t) => format!("The tenant was read at {t}"),
-                Dated::CollectedAt(t) => format!("The tenant was read at the snapshot's collection time {t}"),
-            };
-            return Some(format!(
-                "{read}, {} {side} the evaluation time {}: its facts say nothing about the evaluation time",
-                human_duration(how_far),
-                cx.now
-            ));
-        }
-        None
+        self.identity_blocker().or_else(|| self.time_blocker(cx))
     }
 
-    /// Applies [`TenantView::blocker`] to a decided finding: the verdict
-    /// becomes `error` with the cause, and what the read showed stays in the
-    /// message and the evidence.
-    pub fn judged(&self, cx: &Context, mut d: Draft) -> Draft {
+    /// Applies [`TenantView::blocker`] to a finding decided on Graph's
+    /// facts: the verdict becomes `error` with the cause, and what the read
+    /// showed stays in the message and the evidence.
+    pub fn judged(&self, cx: &Context, d: Draft) -> Draft {
+        let why = self.blocker(cx);
+        self.blocked(d, why)
+    }
+
+    /// For a finding decided on the sync server's own evidence while the
+    /// tenant was asked too: only another tenant blocks it (the server's
+    /// evidence has its own time), since the configuration then names the
+    /// wrong tenant.
+    pub fn judged_without_graph(&self, d: Draft) -> Draft {
+        let why = self.identity_blocker();
+        self.blocked(d, why)
+    }
+
+    fn blocked(&self, mut d: Draft, why: Option<String>) -> Draft {
         d = self.with_evidence(d);
-        let Some(why) = self.blocker(cx) else { return d };
+        let Some(why) = why else { return d };
         let as_read = d.message().to_owned();
         d.set(Status::Error, format!("{why}. As read: {as_read}"));
         match &self.identity {

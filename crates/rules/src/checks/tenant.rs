@@ -105,7 +105,7 @@ fn check(cx: &Context) -> Vec<Finding> {
         let d = with_evidence(d, evidence.clone());
         match (&view, from_graph.is_some() || no_directory_sync) {
             (Some(v), true) => vec![v.judged(cx, d).done()],
-            (Some(v), false) => vec![v.with_evidence(d).done()],
+            (Some(v), false) => vec![v.judged_without_graph(d).done()],
             (None, _) => vec![d.done()],
         }
     };
@@ -351,6 +351,30 @@ mod tests {
             "{}",
             f[0].message
         );
+    }
+
+    #[test]
+    fn the_server_view_does_not_pass_when_graph_was_pointed_at_another_tenant() {
+        let mut s = snapshot_with_export();
+        let mut t = tenant(true, Some(10), Some(5));
+        t.sync = None;
+        t.sync_error = Some("403: needs OnPremDirectorySynchronization.Read.All".into());
+        t.organization.as_mut().unwrap().verified_domains = vec!["contoso.onmicrosoft.com".into()];
+        s.tenant = Some(t.clone());
+        s.server.company_features = Some(features(true));
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Error]);
+        assert!(
+            f[0].message.starts_with("The tenant asked is not the tenant this sync server writes to"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("according to the sync server's company features"), "{}", f[0].message);
+        // Read far from the evaluation time, the server's own view still stands.
+        t.organization.as_mut().unwrap().verified_domains = vec!["fabrikam.onmicrosoft.com".into()];
+        t.read_at = Some(now() - jiff::SignedDuration::from_hours(72));
+        s.tenant = Some(t);
+        assert_eq!(statuses(&run(&s, check)), [Status::Pass]);
     }
 
     #[test]
