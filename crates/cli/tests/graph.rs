@@ -464,3 +464,26 @@ async fn tenant_and_application_from_the_command_line() {
     assert!(form.contains("client_id=11111111-2222-3333-4444-555555555555"), "{form}");
     no_secret_in(&[&out.stdout, &out.stderr]);
 }
+
+/// `explain` says how tenant facts are dated and matched, for each tenant rule.
+#[test]
+fn explain_documents_how_tenant_facts_are_dated_and_matched() {
+    for code in ["PHS001", "PHS011", "PHS012"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).args(["explain", code]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{code}");
+        for needle in [
+            "## How tenant facts are dated and matched to the server",
+            "more than 30 minutes from the read time",
+            "`tid` claim",
+            "verifiedDomains",
+            "Sync_<server>_<id>@<tenant>.onmicrosoft.com",
+            "Cloud Sync agent",
+        ] {
+            assert!(text.contains(needle), "{code} lacks {needle:?}:\n{text}");
+        }
+    }
+    // Only the tenant rules carry it.
+    let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).args(["explain", "PHS004"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("How tenant facts are dated"));
+}

@@ -29,8 +29,11 @@ macro_rules! tenant_facts_doc {
   (`Sync_<server>_<id>@<tenant>.onmicrosoft.com`, else the connector's
   default name `<tenant>.onmicrosoft.com - AAD`) must be one of them too.
   The organization's name and id are evidence. When they differ, the finding
-  is `error`: the facts are another tenant's. Without an export the match
-  cannot be made; the evidence says so.
+  is `error`: the facts are another tenant's (PHS001 too when it fell back to
+  the server's own view: the configuration names the wrong tenant). When the
+  export names a tenant but the verified domains could not be read, no check
+  passes either. Without an export the match cannot be made; the evidence
+  says so.
 - Tenant-wide: Graph's times are the tenant's, not this server's. Another
   Entra Connect server or a Cloud Sync agent can keep them fresh while this
   server is in staging mode or silent; the findings say so."
