@@ -99,48 +99,34 @@ pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
         }
         None => Vec::new(),
     };
-    match obj.get(LAST_PASSWORD_SYNC).filter(|_| asked_password) {
-        Some(Value::Null) => {
-            // v1.0 may answer null for a property only beta fills in: its
-            // null is "never received" only if beta agrees.
-            match beta_password_sync(graph, org.id.as_deref()).await {
-                Ok(Some(v)) => match time(&v, LAST_PASSWORD_SYNC, &mut org.unreadable) {
-                    Some(t) => {
-                        org.on_premises_last_password_sync = Some(t);
-                        org.last_password_sync_source = Some("beta (v1.0 answered null)".to_owned());
-                    }
-                    None => org.last_password_sync_source = Some("beta (v1.0 answered null)".to_owned()),
-                },
-                Ok(None) => {
-                    org.last_password_sync_source =
-                        Some("v1.0 and beta: null (no password sync request recorded)".to_owned());
-                    org.password_sync_never_received = true;
-                }
-                Err(why) => {
-                    org.unreadable.insert(
-                        LAST_PASSWORD_SYNC.to_owned(),
-                        format!("v1.0 answered null, and {why}, so the null is not confirmed"),
-                    );
-                }
-            }
+    let from_v1 = obj.get(LAST_PASSWORD_SYNC).filter(|_| asked_password);
+    if let Some(v) = from_v1.filter(|v| !v.is_null()) {
+        org.on_premises_last_password_sync = time(v, LAST_PASSWORD_SYNC, &mut org.unreadable);
+        org.last_password_sync_source = Some("v1.0".to_owned());
+        return OrgOutcome { organization: Some(org), error: None };
+    }
+    // v1.0 lacks the field, or answers null, as it may for a property only
+    // beta fills in: beta decides, and a v1.0 null is "never received" only
+    // when beta agrees.
+    let v1_null = from_v1.is_some();
+    let (v1_said, from_beta, both_null) = if v1_null {
+        ("v1.0 answered null", "beta (v1.0 answered null)", "v1.0 and beta: null (no password sync request recorded)")
+    } else {
+        ("v1.0 does not have it", "beta", "beta: null (no password sync request recorded)")
+    };
+    match beta_password_sync(graph, org.id.as_deref()).await {
+        Ok(Some(v)) => {
+            org.on_premises_last_password_sync = time(&v, LAST_PASSWORD_SYNC, &mut org.unreadable);
+            org.last_password_sync_source = Some(from_beta.to_owned());
         }
-        Some(v) => {
-            org.on_premises_last_password_sync = time(v, LAST_PASSWORD_SYNC, &mut org.unreadable);
-            org.last_password_sync_source = Some("v1.0".to_owned());
+        Ok(None) => {
+            org.last_password_sync_source = Some(both_null.to_owned());
+            org.password_sync_never_received = true;
         }
-        None => match beta_password_sync(graph, org.id.as_deref()).await {
-            Ok(Some(v)) => {
-                org.on_premises_last_password_sync = time(&v, LAST_PASSWORD_SYNC, &mut org.unreadable);
-                org.last_password_sync_source = Some("beta".to_owned());
-            }
-            Ok(None) => {
-                org.last_password_sync_source = Some("beta: null (no password sync request recorded)".to_owned());
-                org.password_sync_never_received = true;
-            }
-            Err(why) => {
-                org.unreadable.insert(LAST_PASSWORD_SYNC.to_owned(), format!("v1.0 does not have it, and {why}"));
-            }
-        },
+        Err(why) => {
+            let unconfirmed = if v1_null { ", so the null is not confirmed" } else { "" };
+            org.unreadable.insert(LAST_PASSWORD_SYNC.to_owned(), format!("{v1_said}, and {why}{unconfirmed}"));
+        }
     }
     OrgOutcome { organization: Some(org), error: None }
 }
