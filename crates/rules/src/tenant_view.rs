@@ -21,9 +21,6 @@ pub const READ_TIME_TOLERANCE: SignedDuration = SignedDuration::from_mins(30);
 /// disagree enough to make every age wrong.
 pub const CLOCK_SKEW_TOLERANCE: SignedDuration = SignedDuration::from_mins(5);
 
-/// The export's global parameter for staging mode (PHS002 reads it too).
-pub const STAGING_PARAMETER: &str = "Microsoft.Synchronize.StagingMode";
-
 /// When the tenant's facts were true.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dated {
@@ -292,12 +289,7 @@ fn lower(g: &Guid) -> String {
 /// fresh, at the evaluation time: it is in staging mode, or its log shows
 /// the whole heartbeat window without one heartbeat.
 pub fn server_quiet(cx: &Context) -> Option<String> {
-    let server = &cx.snapshot.server;
-    let staging_export =
-        server.config.as_ref().and_then(|c| c.global(STAGING_PARAMETER)).and_then(crate::checks::staging::parse_bool)
-            == Some(true);
-    let staging_scheduler = server.scheduler.as_ref().and_then(|s| s.staging_mode_enabled) == Some(true);
-    if staging_export || staging_scheduler {
+    if crate::checks::staging::staging_said(cx) {
         return Some("this sync server is in staging mode (PHS002), so it exports nothing".to_owned());
     }
     let window = cx.settings.heartbeat_window;

@@ -33,7 +33,7 @@ The export's global parameter and the scheduler's field, each with its file.",
     check,
 };
 
-use crate::tenant_view::STAGING_PARAMETER;
+const STAGING_PARAMETER: &str = "Microsoft.Synchronize.StagingMode";
 
 fn check(cx: &Context) -> Vec<Finding> {
     let server = &cx.snapshot.server;
@@ -123,8 +123,16 @@ fn check(cx: &Context) -> Vec<Finding> {
     vec![d.done()]
 }
 
-/// The export's `True`/`False` (any case, or 1/0).
-pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+/// Whether the export or the scheduler says the server is in staging mode
+/// (for the tenant checks: a staging server keeps no tenant fresh).
+pub(crate) fn staging_said(cx: &Context) -> bool {
+    let server = &cx.snapshot.server;
+    let export = server.config.as_ref().and_then(|c| c.global(STAGING_PARAMETER)).and_then(parse_bool);
+    let scheduler = server.scheduler.as_ref().and_then(|s| s.staging_mode_enabled);
+    export == Some(true) || scheduler == Some(true)
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
