@@ -487,3 +487,56 @@ fn explain_documents_how_tenant_facts_are_dated_and_matched() {
     let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).args(["explain", "PHS004"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("How tenant facts are dated"));
 }
+
+/// The tenant is fresh, but this server is in staging mode: something else
+/// keeps the tenant fresh, and the findings say so instead of passing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_tenant_and_a_staging_server_say_something_else_keeps_it_fresh() {
+    let server = stand_in(10, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = server_and_tenant_config(dir.path(), &server.uri());
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/two-forest-healthy");
+    let scheduler = std::fs::read_to_string(examples.join("scheduler.json")).unwrap();
+    let staging = scheduler.replace("\"StagingModeEnabled\":  false", "\"StagingModeEnabled\":  true");
+    assert_ne!(scheduler, staging, "the example scheduler names StagingModeEnabled");
+    let scheduler_file = dir.path().join("scheduler.json");
+    std::fs::write(&scheduler_file, staging).unwrap();
+    let toml = std::fs::read_to_string(&config).unwrap().replacen(
+        "[server]\n",
+        &format!("[server]\nscheduler = {:?}\n", scheduler_file.to_str().unwrap()),
+        1,
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out = run_with(
+        strings(&["diagnose", "--config", config.to_str().unwrap(), "--format", "json"]),
+        vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&r, "PHS002")["status"], "fail");
+    for code in ["PHS011", "PHS012"] {
+        let f = finding(&r, code);
+        assert_eq!(f["status"], "warn", "{f:#}");
+        let m = f["message"].as_str().unwrap();
+        assert!(m.contains("staging mode") && m.contains("another Entra Connect server, or a Cloud Sync agent"), "{m}");
+    }
+}
+
+/// Graph's times ahead of the read: the reading machine's clock is behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_time_after_the_read_is_clock_skew() {
+    // The last password sync an hour "in the future".
+    let server = stand_in_for(&FABRIKAM, -60, 200).await;
+    let (_dir, config) = graph_config(&server.uri());
+    let (r, _, _) = tokio::task::spawn_blocking(move || run(&config, &[])).await.unwrap();
+    let phs011 = finding(&r, "PHS011");
+    assert_eq!(phs011["status"], "warn", "{phs011:#}");
+    let m = phs011["message"].as_str().unwrap();
+    assert!(
+        m.contains("1 h after the time the tenant was read") || m.contains("59 min after the time the tenant was read"),
+        "{m}"
+    );
+    assert!(phs011["remediation"]["summary"].as_str().unwrap().contains("clock"));
+    // Directory sync 20 minutes before the read is judged as usual.
+    assert_eq!(finding(&r, "PHS012")["status"], "pass");
+}
