@@ -222,8 +222,14 @@ fn server_tenants(cx: &Context) -> Vec<(String, String)> {
 }
 
 fn identity(cx: &Context, facts: &TenantFacts) -> Identity {
+    let servers = server_tenants(cx);
     let Some(org) = &facts.organization else {
-        return Identity::Unknown { why: "the organization was not read".into(), blocks: false };
+        // With a tenant to match against, the match is a fact that failed.
+        let why = match &facts.organization_error {
+            Some(e) => format!("the organization could not be read ({e})"),
+            None => "the organization was not read".to_owned(),
+        };
+        return Identity::Unknown { why, blocks: !servers.is_empty() };
     };
     let org_id = org.id.as_deref().and_then(Guid::parse);
     let tid = facts.token_tenant_id.as_deref().and_then(Guid::parse);
@@ -254,7 +260,6 @@ fn identity(cx: &Context, facts: &TenantFacts) -> Identity {
             shown_domains()
         ));
     }
-    let servers = server_tenants(cx);
     if servers.is_empty() {
         let why = match &cx.snapshot.server.config {
             None => "no configuration export was given, so the tenant this server writes to is not known".to_owned(),

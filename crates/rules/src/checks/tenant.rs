@@ -378,6 +378,22 @@ mod tests {
     }
 
     #[test]
+    fn graph_on_but_the_organization_unread_cannot_be_matched_to_the_server() {
+        let mut t = tenant(true, Some(10), Some(5));
+        t.organization = None;
+        t.organization_error = Some("HTTP 403 Authorization_RequestDenied: needs Organization.Read.All".into());
+        let mut s = snapshot_with_export();
+        s.tenant = Some(t.clone());
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Error]);
+        assert!(f[0].message.contains("is unknown: the organization could not be read (HTTP 403"), "{}", f[0].message);
+        // Graph alone, nothing to match: the feature is judged.
+        let mut s = snapshot();
+        s.tenant = Some(t);
+        assert_eq!(statuses(&run(&s, check)), [Status::Pass]);
+    }
+
+    #[test]
     fn a_tenant_read_far_from_the_evaluation_time_does_not_pass() {
         let mut s = snapshot_with_export();
         let mut t = tenant(true, Some(10), Some(5));
