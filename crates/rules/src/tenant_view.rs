@@ -16,9 +16,9 @@ use phs_model::{Guid, Status, TenantFacts, Timestamp};
 /// to 15 minutes after the collection started, plus ordinary clock drift.
 pub const READ_TIME_TOLERANCE: SignedDuration = SignedDuration::from_mins(30);
 
-/// A tenant time this far after the read time is more than the drift a
-/// sign-in tolerates (Entra ID accepts 5 minutes of clock skew): the clocks
-/// disagree enough to make every age wrong.
+/// A tenant time this far after the read time is more than ordinary drift
+/// (5 minutes, the skew Kerberos and common token validation allow): the
+/// clocks disagree enough to make every age wrong.
 pub const CLOCK_SKEW_TOLERANCE: SignedDuration = SignedDuration::from_mins(5);
 
 /// When the tenant's facts were true.
