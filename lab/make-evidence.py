@@ -48,6 +48,7 @@ def connector_xml(cid, name, forest, account, partitions):
 
 ENTRA_XML = f"""<ma-data><format-version>1</format-version><id>{{{ENTRA_ID}}}</id><name>lab.onmicrosoft.com - AAD</name>
 <category>Extensible2</category><subtype>Windows Azure Active Directory (Microsoft)</subtype>
+<private-configuration><MAConfig><parameter-values><parameter name="UserName" type="string" use="connectivity" dataType="String">Sync_LAB-SYNC01_5b0e8c1d3f6a@lab.onmicrosoft.com</parameter><parameter name="Password" type="encrypted-string" use="connectivity" dataType="String" encrypted="1" /></parameter-values></MAConfig></private-configuration>
 <ma-partition-data><partition><id>{{{uuid.uuid5(uuid.NAMESPACE_DNS, "default")}}}</id><name>default</name><selected>1</selected></partition></ma-partition-data></ma-data>
 """
 

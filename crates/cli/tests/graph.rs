@@ -8,7 +8,7 @@ use serde_json::json;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use support::{graph_config, graph_section, stand_in, SECRET, TENANT, TOKEN};
+use support::{graph_config, graph_section, stand_in, stand_in_for, CONTOSO, FABRIKAM, SECRET, TENANT, TOKEN};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -253,6 +253,8 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
     let snap: Value = serde_json::from_slice(&saved).unwrap();
     assert_eq!(snap["tenant"]["sync"]["password_sync_enabled"], true);
     assert_eq!(snap["tenant"]["organization"]["last_password_sync_source"], "beta");
+    assert_eq!(snap["tenant"]["token_tenant_id"], TENANT);
+    assert_eq!(snap["tenant"]["organization"]["verified_domains"], json!(["fabrikam.onmicrosoft.com", "fabrikam.com"]));
     let live = run_with(
         strings(&[
             "diagnose",
@@ -272,9 +274,231 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
         run_with(strings(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]), vec![]).await;
     let (l, o): (Value, Value) =
         (serde_json::from_slice(&live.stdout).unwrap(), serde_json::from_slice(&offline.stdout).unwrap());
-    assert_eq!(l["findings"], o["findings"]);
+    // Same tenant, same judgement; only the read time (seconds apart) differs.
+    let judged = |v: &Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["code"].clone(), f["status"].clone(), f["message"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(judged(&l), judged(&o));
     assert_eq!(finding(&o, "PHS011")["status"], "warn");
     no_secret_in(&[&collected.stdout, &collected.stderr, &saved, &live.stdout, &offline.stdout]);
+}
+
+fn evidence<'a>(f: &'a Value, label: &str) -> &'a str {
+    f["evidence"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["label"] == label))
+        .and_then(|e| e["value"].as_str())
+        .unwrap_or_else(|| panic!("no evidence {label:?}: {f:#}"))
+}
+
+/// The shipped examples fix `now` in 2026-11; a tenant read today says
+/// nothing about that day, by `--now`, by `[evaluation] now`, or through a
+/// snapshot `collect` wrote with `--now`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_read_today_does_not_pass_a_check_about_another_day() {
+    let server = stand_in(10, 200).await;
+    let (dir, config) = graph_config(&server.uri());
+    let config_arg = config.to_str().unwrap().to_owned();
+    let real_now = jiff::Timestamp::now();
+    let week_ago = (real_now - jiff::SignedDuration::from_hours(8 * 24)).round(jiff::Unit::Second).unwrap().to_string();
+    let env = || vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())];
+    let check = |r: &Value, how: &str| {
+        for code in ["PHS001", "PHS011", "PHS012"] {
+            let f = finding(r, code);
+            assert_eq!(f["status"], "error", "{how}: {f:#}");
+            let m = f["message"].as_str().unwrap();
+            assert!(
+                m.contains("8 days after the evaluation time") && m.contains("say nothing about the evaluation time"),
+                "{how}: {m}"
+            );
+            assert!(m.contains("As read:"), "{how}: what the read showed is kept: {m}");
+        }
+    };
+
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            &config_arg,
+            "--now",
+            &week_ago,
+            "--format",
+            "json",
+        ]),
+        env(),
+    )
+    .await;
+    check(&serde_json::from_slice(&out.stdout).unwrap(), "--now");
+
+    let with_now = dir.path().join("with-now.toml");
+    let toml = format!("{}\n[evaluation]\nnow = \"{week_ago}\"\n", graph_section(&server.uri()));
+    std::fs::write(&with_now, toml).unwrap();
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            with_now.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        env(),
+    )
+    .await;
+    check(&serde_json::from_slice(&out.stdout).unwrap(), "[evaluation] now");
+
+    // `collect --now` keeps the tenant's own read time, not the one named.
+    let snapshot = dir.path().join("snapshot.json");
+    let out = run_with(
+        strings(&[
+            "collect",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            &config_arg,
+            "--now",
+            &week_ago,
+            "-o",
+            snapshot.to_str().unwrap(),
+        ]),
+        env(),
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let snap: Value = serde_json::from_slice(&std::fs::read(&snapshot).unwrap()).unwrap();
+    assert_eq!(snap["collected_at"], week_ago.as_str());
+    let read_at: jiff::Timestamp = snap["tenant"]["read_at"].as_str().expect("read_at").parse().unwrap();
+    assert!((read_at - real_now).get_seconds().abs() < 120, "read at {read_at}, the clock says {real_now}");
+    let out =
+        run_with(strings(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]), vec![]).await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check(&r, "snapshot");
+    assert_eq!(out.status.code(), Some(3), "could not evaluate the tenant then");
+    // Without --now the same tenant passes: it is judged when it was read.
+    let out = run_with(
+        strings(&["diagnose", "--trust-config", "--allow-loopback-http", "--config", &config_arg, "--format", "json"]),
+        env(),
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for code in ["PHS001", "PHS011", "PHS012"] {
+        assert_eq!(finding(&r, code)["status"], "pass", "{:#}", finding(&r, code));
+    }
+}
+
+/// A config naming the examples' sync server (its Entra connector account
+/// is `…@fabrikam.onmicrosoft.com`) and the stand-in tenant.
+fn server_and_tenant_config(dir: &Path, uri: &str) -> std::path::PathBuf {
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/two-forest-healthy/server-config");
+    let config = dir.join("phs-doctor.toml");
+    let toml = format!("[server]\nconfig_dir = {:?}\n\n{}", export.to_str().unwrap(), graph_section(uri));
+    std::fs::write(&config, toml).unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenant_asked_must_be_the_one_the_server_writes_to() {
+    // Contoso answers; the server writes to Fabrikam: no tenant check passes.
+    let contoso = stand_in_for(&CONTOSO, 10, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = server_and_tenant_config(dir.path(), &contoso.uri());
+    let env = vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())];
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        env.clone(),
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for code in ["PHS001", "PHS011", "PHS012"] {
+        let f = finding(&r, code);
+        assert_eq!(f["status"], "error", "{f:#}");
+        let m = f["message"].as_str().unwrap();
+        assert!(m.starts_with("The tenant asked is not the tenant this sync server writes to"), "{m}");
+        assert!(m.contains("this server writes to fabrikam.onmicrosoft.com (connector account Sync_FABRIKAM-SYNC01_7c3e91a5d402@fabrikam.onmicrosoft.com)"), "{m}");
+        assert!(m.contains("contoso.onmicrosoft.com, contoso.com"), "{m}");
+        assert_eq!(evidence(f, "Organization"), format!("Contoso ({TENANT})"));
+        assert!(f["remediation"]["summary"].as_str().unwrap().contains("tenant_id"), "{f:#}");
+    }
+
+    // Fabrikam answers: matched, and the evidence says on what.
+    let fabrikam = stand_in_for(&FABRIKAM, 10, 200).await;
+    let config = server_and_tenant_config(dir.path(), &fabrikam.uri());
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        env,
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for code in ["PHS001", "PHS011", "PHS012"] {
+        let f = finding(&r, code);
+        assert_eq!(f["status"], "pass", "{f:#}");
+        assert_eq!(evidence(f, "Organization"), format!("Fabrikam ({TENANT})"));
+        assert_eq!(evidence(f, "Signed in to tenant (token tid)"), TENANT);
+        assert!(
+            evidence(f, "The sync server's tenant")
+                .starts_with("yes: fabrikam.onmicrosoft.com (connector account Sync_FABRIKAM"),
+            "{f:#}"
+        );
+    }
+}
+
+/// Graph's own answers that are not a pass: no directory synchronization at
+/// all, and a beta read that failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_directory_sync_fails_and_a_failed_beta_read_is_an_error() {
+    let server = stand_in(10, 200).await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/directory/onPremisesSynchronization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/onPremisesSynchronization",
+            "value": []
+        })))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/organization"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."
+        }})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let (_dir, config) = graph_config(&server.uri());
+    let (r, _, _) = tokio::task::spawn_blocking(move || run(&config, &[])).await.unwrap();
+    let phs001 = finding(&r, "PHS001");
+    assert_eq!(phs001["status"], "fail", "{phs001:#}");
+    assert!(phs001["message"].as_str().unwrap().contains("no directory synchronization"), "{phs001:#}");
+    let phs011 = finding(&r, "PHS011");
+    assert_eq!(phs011["status"], "error", "{phs011:#}");
+    let m = phs011["message"].as_str().unwrap();
+    assert!(m.contains("v1.0 does not have it, and the beta read failed") && m.contains("403"), "{m}");
+    // The organization itself was read: PHS012 still judges it.
+    assert_eq!(finding(&r, "PHS012")["status"], "pass");
 }
 
 /// A certificate sign-in from one PEM file holding the key and the
@@ -371,4 +595,88 @@ async fn tenant_and_application_from_the_command_line() {
     let form = String::from_utf8_lossy(&token_request.body).into_owned();
     assert!(form.contains("client_id=11111111-2222-3333-4444-555555555555"), "{form}");
     no_secret_in(&[&out.stdout, &out.stderr]);
+}
+
+/// `explain` says how tenant facts are dated and matched, for each tenant rule.
+#[test]
+fn explain_documents_how_tenant_facts_are_dated_and_matched() {
+    for code in ["PHS001", "PHS011", "PHS012"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).args(["explain", code]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{code}");
+        for needle in [
+            "## How tenant facts are dated and matched to the server",
+            "more than 30 minutes from the read time",
+            "`tid` claim",
+            "verifiedDomains",
+            "Sync_<server>_<id>@<tenant>.onmicrosoft.com",
+            "Cloud Sync agent",
+        ] {
+            assert!(text.contains(needle), "{code} lacks {needle:?}:\n{text}");
+        }
+    }
+    // Only the tenant rules carry it.
+    let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor")).args(["explain", "PHS004"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("How tenant facts are dated"));
+}
+
+/// The tenant is fresh, but this server is in staging mode: something else
+/// keeps the tenant fresh, and the findings say so instead of passing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_tenant_and_a_staging_server_say_something_else_keeps_it_fresh() {
+    let server = stand_in(10, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = server_and_tenant_config(dir.path(), &server.uri());
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/two-forest-healthy");
+    let scheduler = std::fs::read_to_string(examples.join("scheduler.json")).unwrap();
+    let staging = scheduler.replace("\"StagingModeEnabled\":  false", "\"StagingModeEnabled\":  true");
+    assert_ne!(scheduler, staging, "the example scheduler names StagingModeEnabled");
+    let scheduler_file = dir.path().join("scheduler.json");
+    std::fs::write(&scheduler_file, staging).unwrap();
+    let toml = std::fs::read_to_string(&config).unwrap().replacen(
+        "[server]\n",
+        &format!("[server]\nscheduler = {:?}\n", scheduler_file.to_str().unwrap()),
+        1,
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out = run_with(
+        strings(&[
+            "diagnose",
+            "--trust-config",
+            "--allow-loopback-http",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
+    )
+    .await;
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding(&r, "PHS002")["status"], "fail");
+    for code in ["PHS011", "PHS012"] {
+        let f = finding(&r, code);
+        assert_eq!(f["status"], "warn", "{f:#}");
+        let m = f["message"].as_str().unwrap();
+        assert!(m.contains("staging mode") && m.contains("another Entra Connect server, or a Cloud Sync agent"), "{m}");
+    }
+}
+
+/// Graph's times ahead of the read: the reading machine's clock is behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_time_after_the_read_is_clock_skew() {
+    // The last password sync an hour "in the future".
+    let server = stand_in_for(&FABRIKAM, -60, 200).await;
+    let (_dir, config) = graph_config(&server.uri());
+    let (r, _, _) = tokio::task::spawn_blocking(move || run(&config, &[])).await.unwrap();
+    let phs011 = finding(&r, "PHS011");
+    assert_eq!(phs011["status"], "warn", "{phs011:#}");
+    let m = phs011["message"].as_str().unwrap();
+    assert!(
+        m.contains("1 h after the time the tenant was read") || m.contains("59 min after the time the tenant was read"),
+        "{m}"
+    );
+    assert!(phs011["remediation"]["summary"].as_str().unwrap().contains("clock"));
+    // Directory sync 20 minutes before the read is judged as usual.
+    assert_eq!(finding(&r, "PHS012")["status"], "pass");
 }

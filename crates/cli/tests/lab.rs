@@ -359,7 +359,7 @@ fn sddl_matches_samba_for_both_domain_roots() {
 fn the_complete_live_checklist_with_the_tenant() {
     let lab = lab();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let tenant = runtime.block_on(support::stand_in(25, 200));
+    let tenant = runtime.block_on(support::stand_in_for(&support::LAB, 25, 200));
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
     let heartbeat = (now - jiff::SignedDuration::from_mins(10)).to_string();
     let now = now.to_string();

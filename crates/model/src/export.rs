@@ -72,6 +72,44 @@ pub struct Connector {
     pub file: String,
     /// Present for AD connectors only.
     pub ad: Option<AdConnector>,
+    /// Present for the Entra connector only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra: Option<EntraConnector>,
+}
+
+impl Connector {
+    /// The tenant domain this connector names, for the Entra connector: the
+    /// domain of its connector account (`Sync_<server>_<id>@<tenant>.onmicrosoft.com`),
+    /// else the wizard's default name (`<tenant>.onmicrosoft.com - AAD`).
+    /// Lower case; None when neither names a domain.
+    pub fn entra_tenant_domain(&self) -> Option<String> {
+        if self.kind != ConnectorKind::EntraId {
+            return None;
+        }
+        let from_account = self
+            .entra
+            .as_ref()
+            .and_then(|e| e.account.as_deref())
+            .and_then(|a| a.rsplit_once('@'))
+            .map(|(_, domain)| domain);
+        let from_name = self.name.strip_suffix(" - AAD").map(str::trim);
+        [from_account, from_name].into_iter().flatten().find(|d| looks_like_domain(d)).map(str::to_ascii_lowercase)
+    }
+}
+
+fn looks_like_domain(s: &str) -> bool {
+    s.contains('.')
+        && !s.starts_with('.')
+        && !s.ends_with('.')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// What the Entra connector's export says about the tenant it writes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EntraConnector {
+    /// The Entra connector account: `MAConfig` parameter `UserName`
+    /// (`Sync_<server>_<id>@<tenant>.onmicrosoft.com`).
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

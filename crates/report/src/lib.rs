@@ -82,7 +82,8 @@ pub fn inputs_summary(snapshot: &Snapshot) -> Vec<String> {
             (None, Some(_)) => "sign-in failed".to_owned(),
             (None, None) => "not signed in".to_owned(),
         };
-        out.push(format!("Microsoft Entra ID tenant {} through {} ({}, {who})", t.tenant, t.graph_url, t.flow));
+        let read = t.read_at.map(|at| format!(", read at {at}")).unwrap_or_default();
+        out.push(format!("Microsoft Entra ID tenant {} through {} ({}, {who}{read})", t.tenant, t.graph_url, t.flow));
     }
     if let Some(ad) = &snapshot.ad {
         let checked = ad.domains.iter().filter(|d| d.not_checked.is_none()).count();

@@ -5,15 +5,51 @@
 //! documentation lives beside its check in `checks/`, and knowledge that is
 //! data (event IDs, error signatures) lives in `knowledge/`.
 
+/// The documentation the three tenant rules (PHS001, PHS011, PHS012) share,
+/// as a literal so each rule's `doc` can `concat!` it: how tenant facts are
+/// dated and matched to the server (see `tenant_view`).
+macro_rules! tenant_facts_doc {
+    () => {
+        "\
+## How tenant facts are dated and matched to the server
+- Dated: a live Graph read records when its answers arrived (`read_at`, by
+  the reading machine's clock), and the tenant's times are judged at that
+  moment, not at `--now`, `[evaluation] now` or the snapshot's collection
+  time. When the evaluation time is more than 30 minutes from the read time,
+  the tenant's facts say nothing about the evaluation time: the finding is
+  `error` and gives what the read showed. A snapshot from before the read
+  time was recorded is judged at its collection time, and says so.
+- Clock skew: a tenant time after the read time means the reading machine's
+  clock is behind Microsoft's. Up to 5 minutes it is reported and the time
+  counts as just now; beyond, the ages cannot be trusted and the check warns.
+- Matched: the tenant asked must be the tenant this server writes to. The
+  access token's `tid` claim must equal the organization's `id`, a tenant
+  asked by domain must be one of the organization's `verifiedDomains`, and
+  the domain of the Entra connector account in the configuration export
+  (`Sync_<server>_<id>@<tenant>.onmicrosoft.com`, else the connector's
+  default name `<tenant>.onmicrosoft.com - AAD`) must be one of them too.
+  The organization's name and id are evidence. When they differ, the finding
+  is `error`: the facts are another tenant's (PHS001 too when it fell back to
+  the server's own view: the configuration names the wrong tenant). When the
+  export names a tenant but the verified domains could not be read, no check
+  passes either. Without an export the match cannot be made; the evidence
+  says so.
+- Tenant-wide: Graph's times are the tenant's, not this server's. Another
+  Entra Connect server or a Cloud Sync agent can keep them fresh while this
+  server is in staging mode or silent; the findings say so."
+    };
+}
+
 mod channel;
 mod checks;
 pub mod command;
 mod context;
 mod coverage;
 mod finding;
-mod mentions;
 pub mod knowledge;
+mod mentions;
 pub mod registry;
+mod tenant_view;
 
 pub use context::{Context, Settings};
 pub use coverage::{is_windowed, COVERAGE_DOC};

@@ -160,7 +160,8 @@ mod tests {
 
     #[test]
     fn partition_names_are_the_forest_info_values() {
-        let text = "ping end.\r\n<forest-info>\r\n  <partition-name>emea.contoso.com</partition-name>\r\n</forest-info>";
+        let text =
+            "ping end.\r\n<forest-info>\r\n  <partition-name>emea.contoso.com</partition-name>\r\n</forest-info>";
         assert_eq!(partition_names(text).collect::<Vec<_>>(), ["emea.contoso.com"]);
         assert_eq!(partition_names("<partition-name>cut").count(), 0);
     }

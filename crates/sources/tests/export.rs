@@ -71,6 +71,11 @@ fn sample_connectors() {
     assert_eq!(aad.subtype, "Windows Azure Active Directory (Microsoft)");
     assert_eq!(aad.file, AAD_FILE);
     assert!(aad.ad.is_none());
+    // The Entra connector account names the tenant the server writes to.
+    let account = aad.entra.as_ref().and_then(|e| e.account.as_deref());
+    assert_eq!(account, Some("Sync_CONTOSO-SYNC01_e3c03195e061@contoso.onmicrosoft.com"));
+    assert_eq!(aad.entra_tenant_domain().as_deref(), Some("contoso.onmicrosoft.com"));
+    assert_eq!(config.connectors[0].entra_tenant_domain(), None, "an AD connector names no tenant");
 
     assert_eq!(config.ad_connectors().count(), 1);
     assert_eq!(config.entra_connectors().count(), 1);

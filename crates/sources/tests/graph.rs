@@ -31,8 +31,10 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 const TENANT: &str = "6f0c1a9e-3b7d-4c52-9a1e-2d8f4b6c0e13";
 const CLIENT_ID: &str = "2b9e4c71-8d05-4f3a-b6e2-91c7d0a5f384";
 const SECRET: &str = "Qx8~stand-in.client-secret_Value-for-tests-only";
-/// The app-only access token the token endpoint hands out.
-const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhcHBfZGlzcGxheW5hbWUiOiJzdGFuZC1pbiJ9.app-token-signature";
+/// The app-only access token the token endpoint hands out; its payload is
+/// `{"aud":"https://graph.microsoft.com","iss":"https://sts.windows.net/<TENANT>/","tid":"<TENANT>",
+/// "app_displayname":"stand-in","roles":["Organization.Read.All"]}`.
+const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC82ZjBjMWE5ZS0zYjdkLTRjNTItOWExZS0yZDhmNGI2YzBlMTMvIiwidGlkIjoiNmYwYzFhOWUtM2I3ZC00YzUyLTlhMWUtMmQ4ZjRiNmMwZTEzIiwiYXBwX2Rpc3BsYXluYW1lIjoic3RhbmQtaW4iLCJyb2xlcyI6WyJPcmdhbml6YXRpb24uUmVhZC5BbGwiXX0.app-token-signature";
 const DEVICE_CODE: &str = "DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe-stand-in-device-code";
 const USER_CODE: &str = "FXHD3VZTL";
 const ADMIN_UPN: &str = "admin@contoso.onmicrosoft.com";
@@ -255,6 +257,11 @@ fn org_body(password_sync: Option<Value>) -> Value {
     let mut org = json!({
         "id": TENANT,
         "displayName": "Contoso",
+        "verifiedDomains": [
+            {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": false, "isInitial": true,
+             "name": "contoso.onmicrosoft.com", "type": "Managed"},
+            {"capabilities": "Email", "isDefault": true, "isInitial": false, "name": "Contoso.com", "type": "Managed"}
+        ],
         "onPremisesSyncEnabled": true,
         "onPremisesLastSyncDateTime": LAST_SYNC,
     });
@@ -359,8 +366,72 @@ async fn client_secret_sign_in_posts_the_form_and_reads_the_tenant() {
     assert_eq!(org.on_premises_last_sync, Some(ts(LAST_SYNC)));
     assert_eq!(org.on_premises_last_password_sync, Some(ts(LAST_PASSWORD_SYNC)));
     assert_eq!(org.last_password_sync_source.as_deref(), Some("v1.0"));
+    assert_eq!(org.verified_domains, ["contoso.onmicrosoft.com", "contoso.com"]);
+    assert!(org.unreadable.is_empty(), "{:?}", org.unreadable);
+    assert_eq!(facts.token_tenant_id.as_deref(), Some(TENANT), "the token's tid claim");
+    assert!(!facts.no_directory_sync);
     // v1.0 had the field: beta was not asked.
     assert!(requests_to(&server, BETA_ORG_PATH).await.is_empty());
+    // The $select names every field the checks read.
+    let select =
+        requests_to(&server, ORG_PATH).await[0].url.query_pairs().find(|(k, _)| k == "$select").unwrap().1.into_owned();
+    for f in [
+        "id",
+        "displayName",
+        "verifiedDomains",
+        "onPremisesSyncEnabled",
+        "onPremisesLastSyncDateTime",
+        PASSWORD_SYNC_FIELD,
+    ] {
+        assert!(select.split(',').any(|s| s == f), "{select} lacks {f}");
+    }
+}
+
+#[tokio::test]
+async fn the_read_carries_the_time_it_was_read_at_not_a_time_graph_names() {
+    let before = Timestamp::now();
+    let server = stand_in(TOKEN).await;
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let after = Timestamp::now();
+    let read_at = facts.read_at.expect("read time");
+    // Rounded up to the second, never before the answers arrived.
+    assert!(
+        read_at >= before && read_at <= after + jiff::SignedDuration::from_secs(1),
+        "{read_at} not in [{before}, {after}]"
+    );
+    assert_eq!(read_at.subsec_nanosecond(), 0);
+    // The organization's own times are Graph's, two years back.
+    assert_ne!(Some(read_at), facts.organization.as_ref().and_then(|o| o.on_premises_last_sync));
+    // A failed sign-in read nothing, so it carries no read time.
+    let failed = collect(&secret_cred(), &opts_at(&closed_port_url())).await;
+    assert!(failed.sign_in_error.is_some() && failed.read_at.is_none(), "{failed:#?}");
+}
+
+#[tokio::test]
+async fn an_empty_synchronization_collection_means_no_directory_sync_not_an_error() {
+    let empty = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/onPremisesSynchronization", "value": []});
+    let (facts, _server) = collect_with_fault(SYNC_PATH, ResponseTemplate::new(200).set_body_json(empty)).await;
+    assert!(facts.no_directory_sync, "{facts:#?}");
+    assert_eq!((facts.sync, facts.sync_error), (None, None));
+}
+
+#[tokio::test]
+async fn missing_or_unparseable_organization_fields_are_unreadable_not_null() {
+    let mut body = org_body(Some(json!(LAST_PASSWORD_SYNC)));
+    let org = &mut body["value"][0];
+    org.as_object_mut().unwrap().remove("onPremisesSyncEnabled");
+    org.as_object_mut().unwrap().remove("verifiedDomains");
+    org["onPremisesLastSyncDateTime"] = json!("01/05/2024 10:00");
+    let (facts, _server) = collect_with_fault(ORG_PATH, ResponseTemplate::new(200).set_body_json(body)).await;
+    assert_eq!(facts.organization_error, None, "the rest of the organization was read");
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.unreadable("onPremisesSyncEnabled"), Some("missing from Graph's answer"));
+    assert_eq!(org.unreadable("verifiedDomains"), Some("missing from Graph's answer"));
+    assert_eq!(org.unreadable("onPremisesLastSyncDateTime"), Some("not a timestamp: \"01/05/2024 10:00\""));
+    assert_eq!((org.on_premises_sync_enabled, org.on_premises_last_sync), (None, None));
+    // The fields that were there still count.
+    assert_eq!(org.on_premises_last_password_sync, Some(ts(LAST_PASSWORD_SYNC)));
+    assert_eq!(org.unreadable(PASSWORD_SYNC_FIELD), None);
 }
 
 #[tokio::test]
@@ -404,17 +475,65 @@ async fn password_sync_time_from_beta_when_v1_refuses_the_select() {
     assert_eq!(requests_to(&server, BETA_ORG_PATH).await.len(), 1);
 }
 
+fn beta_reply(value: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "@odata.context": "https://graph.microsoft.com/beta/$metadata#organization(id,onPremisesLastPasswordSyncDateTime)",
+        "value": [{"id": TENANT, PASSWORD_SYNC_FIELD: value}]
+    }))
+}
+
 #[tokio::test]
-async fn password_sync_null_on_v1_is_kept_and_explained() {
-    let (facts, server) =
-        collect_with_fault(ORG_PATH, ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))).await;
+async fn a_v1_null_does_not_outrank_a_beta_value() {
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))))
+        .await;
+    fault(&server, get(BETA_ORG_PATH).respond_with(beta_reply(json!(BETA_PASSWORD_SYNC)))).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let org = facts.organization.expect("organization");
+    assert_eq!(org.on_premises_last_password_sync, Some(ts(BETA_PASSWORD_SYNC)));
+    assert!(!org.password_sync_never_received);
+    assert_eq!(org.last_password_sync_source.as_deref(), Some("beta (v1.0 answered null)"));
+    assert_eq!(requests_to(&server, BETA_ORG_PATH).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_v1_null_confirmed_by_beta_means_never_received() {
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))))
+        .await;
+    fault(&server, get(BETA_ORG_PATH).respond_with(beta_reply(Value::Null))).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
 
     let org = facts.organization.expect("organization");
     assert_eq!(org.on_premises_last_password_sync, None);
-    assert_eq!(org.last_password_sync_source.as_deref(), Some("v1.0: null (no password sync request recorded)"));
-    assert!(org.password_sync_never_received, "null means never received");
-    // v1.0 knows the field, so its null stands: no beta request.
-    assert!(requests_to(&server, BETA_ORG_PATH).await.is_empty());
+    assert!(org.password_sync_never_received, "both null: never received");
+    assert_eq!(
+        org.last_password_sync_source.as_deref(),
+        Some("v1.0 and beta: null (no password sync request recorded)")
+    );
+    assert_eq!(org.unreadable(PASSWORD_SYNC_FIELD), None);
+}
+
+#[tokio::test]
+async fn a_v1_null_with_beta_refused_is_unreadable_not_never() {
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(Some(Value::Null)))))
+        .await;
+    fault(&server, get(BETA_ORG_PATH).respond_with(access_denied())).await;
+
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+
+    let org = facts.organization.expect("organization");
+    assert!(!org.password_sync_never_received, "an unconfirmed null is not 'never'");
+    let why = org.unreadable(PASSWORD_SYNC_FIELD).expect("unreadable");
+    assert!(why.starts_with("v1.0 answered null, and the beta read failed"), "{why}");
+    assert!(
+        why.contains("403") && why.contains("Organization.Read.All") && why.ends_with("so the null is not confirmed"),
+        "{why}"
+    );
 }
 
 #[tokio::test]
@@ -455,10 +574,41 @@ async fn beta_404_is_explained_and_the_rest_of_the_organization_kept() {
     assert_eq!(org.display_name.as_deref(), Some("Contoso"));
     assert_eq!(org.on_premises_last_password_sync, None);
     assert!(!org.password_sync_never_received, "a missing endpoint is not a null");
-    let source = org.last_password_sync_source.expect("source");
-    assert!(source.starts_with("beta endpoint returned 404"), "{source}");
-    assert!(source.contains("Request_ResourceNotFound"), "{source}");
-    assert!(source.contains(REQUEST_ID), "{source}");
+    assert_eq!(org.last_password_sync_source, None, "no source gave a value");
+    let why = org.unreadable(PASSWORD_SYNC_FIELD).expect("unreadable");
+    assert!(why.starts_with("v1.0 does not have it, and the beta endpoint returned 404"), "{why}");
+    assert!(why.contains("Request_ResourceNotFound"), "{why}");
+    assert!(why.contains(REQUEST_ID), "{why}");
+}
+
+#[tokio::test]
+async fn beta_refused_throttled_or_without_the_field_is_unreadable_with_its_cause() {
+    let throttled = graph_error(429, "TooManyRequests", "Too many requests").insert_header("Retry-After", "1");
+    let no_field = ResponseTemplate::new(200).set_body_json(json!({"value": [{"id": TENANT}]}));
+    let no_object = ResponseTemplate::new(200).set_body_json(json!({"value": []}));
+    let bad_time = beta_reply(json!("last tuesday"));
+    for (reply, said) in [
+        (access_denied(), "the beta read failed: "),
+        (throttled, "the beta read failed: throttled by Graph: gave up after 2 retries"),
+        (no_field, "the beta answer has no onPremisesLastPasswordSyncDateTime field"),
+        (no_object, "the beta endpoint returned no organization object"),
+        (bad_time, "not a timestamp: \"last tuesday\""),
+    ] {
+        let server = stand_in(TOKEN).await;
+        fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(None)))).await;
+        fault(&server, get(BETA_ORG_PATH).respond_with(reply)).await;
+        let options = GraphOptions { max_retry_wait: Duration::from_millis(50), ..opts(&server) };
+
+        let facts = collect(&secret_cred(), &options).await;
+
+        let org = facts.organization.expect("organization");
+        assert!(!org.password_sync_never_received, "{said}");
+        assert_eq!(org.on_premises_last_password_sync, None, "{said}");
+        let why = org.unreadable(PASSWORD_SYNC_FIELD).unwrap_or_else(|| panic!("{said}: {org:#?}"));
+        assert!(why.contains(said), "{why}");
+        // The rest of the organization stands.
+        assert_eq!(org.on_premises_last_sync, Some(ts(LAST_SYNC)), "{said}");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -640,6 +790,8 @@ async fn device_code_prompts_then_polls_until_signed_in() {
     assert_eq!(facts.flow, "device-code");
     // The user's name from the token's preferred_username claim.
     assert_eq!(facts.signed_in_as.as_deref(), Some(ADMIN_UPN));
+    // The tenant the user's token was issued for, from its tid claim.
+    assert_eq!(facts.token_tenant_id.as_deref(), Some(TENANT));
     assert_eq!(requests_to(&server, &token_path()).await.len(), 3, "two pending polls, then the token");
     assert_eq!(facts.sync.expect("sync (Graph took the user's token)").password_sync_enabled, Some(true));
     assert_eq!(facts.organization.expect("organization").last_password_sync_source.as_deref(), Some("v1.0"));
@@ -1139,4 +1291,14 @@ async fn secrets_echoed_by_a_server_are_scrubbed() {
     let facts = collect(&secret_cred(), &opts(&server)).await;
     let error = facts.sync_error.expect("sync error");
     assert!(error.contains("Token '***' is malformed."), "{error}");
+
+    // The beta read quoting it back: the unreadable field's cause is scrubbed too.
+    let server = stand_in(TOKEN).await;
+    fault(&server, get(ORG_PATH).respond_with(ResponseTemplate::new(200).set_body_json(org_body(None)))).await;
+    let echo = graph_error(403, "Authorization_RequestDenied", &format!("Token '{TOKEN}' lacks a role."));
+    fault(&server, get(BETA_ORG_PATH).respond_with(echo)).await;
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let org = facts.organization.expect("organization");
+    let why = org.unreadable(PASSWORD_SYNC_FIELD).expect("unreadable");
+    assert!(why.contains("Token '***' lacks a role."), "{why}");
 }

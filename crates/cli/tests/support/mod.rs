@@ -12,10 +12,32 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const TENANT: &str = "00000000-1111-2222-3333-444444444444";
 pub const SECRET: &str = "client-secret-value-for-tests-7Q~";
-pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJhcHBpZCI6InRlc3QifQ.stand-in-access-token";
+/// An app-only access token for [`TENANT`]; its payload is
+/// `{"aud":"https://graph.microsoft.com","iss":"https://sts.windows.net/00000000-1111-2222-3333-444444444444/","tid":"00000000-1111-2222-3333-444444444444","appid":"11111111-2222-3333-4444-555555555555","roles":["Organization.Read.All"]}`.
+pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC8wMDAwMDAwMC0xMTExLTIyMjItMzMzMy00NDQ0NDQ0NDQ0NDQvIiwidGlkIjoiMDAwMDAwMDAtMTExMS0yMjIyLTMzMzMtNDQ0NDQ0NDQ0NDQ0IiwiYXBwaWQiOiIxMTExMTExMS0yMjIyLTMzMzMtNDQ0NC01NTU1NTU1NTU1NTUiLCJyb2xlcyI6WyJPcmdhbml6YXRpb24uUmVhZC5BbGwiXX0.stand-in-access-token";
 
-/// A stand-in tenant: PHS on, directory sync 20 min ago, password sync `pwd_min` ago.
+/// Who the stand-in tenant is: its name and verified domains.
+pub struct Org {
+    pub name: &'static str,
+    pub domains: &'static [&'static str],
+}
+
+/// The tenant of the examples' sync server (its Entra connector account is
+/// `Sync_FABRIKAM-SYNC01_…@fabrikam.onmicrosoft.com`).
+pub const FABRIKAM: Org = Org { name: "Fabrikam", domains: &["fabrikam.onmicrosoft.com", "fabrikam.com"] };
+/// The tenant the lab's evidence names (`lab.onmicrosoft.com - AAD`).
+pub const LAB: Org = Org { name: "Lab", domains: &["lab.onmicrosoft.com"] };
+/// Another tenant: no sync server here writes to it.
+pub const CONTOSO: Org = Org { name: "Contoso", domains: &["contoso.onmicrosoft.com", "contoso.com"] };
+
+/// The Fabrikam stand-in tenant: PHS on, directory sync 20 min ago, password sync `pwd_min` ago.
 pub async fn stand_in(pwd_min: i64, sync_status: u16) -> MockServer {
+    stand_in_for(&FABRIKAM, pwd_min, sync_status).await
+}
+
+/// A stand-in tenant `org`: PHS on (or `sync_status` for its feature read),
+/// directory sync 20 min ago, password sync `pwd_min` ago.
+pub async fn stand_in_for(org: &Org, pwd_min: i64, sync_status: u16) -> MockServer {
     let server = MockServer::start().await;
     let now = jiff::Timestamp::now();
     let ago = |m: i64| (now - jiff::SignedDuration::from_mins(m)).round(jiff::Unit::Second).unwrap().to_string();
@@ -49,7 +71,13 @@ pub async fn stand_in(pwd_min: i64, sync_status: u16) -> MockServer {
     Mock::given(method("GET"))
         .and(path("/v1.0/organization"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "value": [{"id": TENANT, "displayName": "Fabrikam", "onPremisesSyncEnabled": true, "onPremisesLastSyncDateTime": ago(20)}]
+            "value": [{
+                "id": TENANT,
+                "displayName": org.name,
+                "verifiedDomains": verified_domains(org),
+                "onPremisesSyncEnabled": true,
+                "onPremisesLastSyncDateTime": ago(20)
+            }]
         })))
         .mount(&server)
         .await;
@@ -61,6 +89,21 @@ pub async fn stand_in(pwd_min: i64, sync_status: u16) -> MockServer {
         .mount(&server)
         .await;
     server
+}
+
+/// `verifiedDomains` as Graph lists them: the first one is the initial
+/// `*.onmicrosoft.com` domain.
+fn verified_domains(org: &Org) -> Value {
+    let list: Vec<Value> = org
+        .domains
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": i == org.domains.len() - 1,
+                   "isInitial": i == 0, "name": name, "type": "Managed"})
+        })
+        .collect();
+    Value::Array(list)
 }
 
 pub fn graph_section(uri: &str) -> String {

@@ -41,6 +41,7 @@ fn ad_connector(id: &str, name: &str, partitions: Vec<Partition>) -> Connector {
             phs: Some(PhsChannel { enabled: true, target: Some(guid(ENTRA)) }),
             partitions,
         }),
+        entra: None,
     }
 }
 
@@ -53,6 +54,9 @@ pub fn export() -> ServerConfig {
         kind: ConnectorKind::EntraId,
         file: "Connectors/Connector_{entra}.xml".into(),
         ad: None,
+        entra: Some(EntraConnector {
+            account: Some("Sync_FABRIKAM-SYNC01_4c2e8a1f9b37@fabrikam.onmicrosoft.com".into()),
+        }),
     };
     let rule = |name: &str, direction: &str, connector: &str| SyncRule {
         id: None,
@@ -280,8 +284,13 @@ pub fn domain_with_acl(extra: &str) -> DomainFacts {
     d
 }
 
+/// The Fabrikam tenant's id, as Entra ID writes it (lower case).
+pub const FABRIKAM_TENANT_ID: &str = "5d8e2c71-4a9b-4f3e-8c6d-1b2a3f4e5d60";
+
 /// What Graph says of a tenant with PHS `enabled`, last directory sync and
-/// last password sync `dir_min` and `pwd_min` minutes before [`NOW`].
+/// last password sync `dir_min` and `pwd_min` minutes before [`NOW`], read
+/// at [`NOW`]: the Fabrikam tenant the fixture export's Entra connector
+/// account belongs to.
 pub fn tenant(enabled: bool, dir_min: Option<i64>, pwd_min: Option<i64>) -> TenantFacts {
     let ago = |m: i64| now() - jiff::SignedDuration::from_mins(m);
     TenantFacts {
@@ -289,8 +298,13 @@ pub fn tenant(enabled: bool, dir_min: Option<i64>, pwd_min: Option<i64>) -> Tena
         flow: "client-secret".into(),
         signed_in_as: Some("app".into()),
         graph_url: "https://graph.microsoft.com".into(),
+        read_at: Some(now()),
+        token_tenant_id: Some(FABRIKAM_TENANT_ID.into()),
         sync: Some(OnPremisesSync { password_sync_enabled: Some(enabled), ..Default::default() }),
         organization: Some(Organization {
+            id: Some(FABRIKAM_TENANT_ID.into()),
+            display_name: Some("Fabrikam".into()),
+            verified_domains: vec!["fabrikam.com".into(), "fabrikam.onmicrosoft.com".into()],
             on_premises_sync_enabled: Some(true),
             on_premises_last_sync: dir_min.map(ago),
             on_premises_last_password_sync: pwd_min.map(ago),

@@ -88,9 +88,8 @@ fn check(cx: &Context) -> Vec<Finding> {
         let ours = channel.iter().filter(|c| c.by_guid || (single && !c.any_guid)).map(|c| c.event);
         let newest_hb = ours.clone().filter(|e| e.event_id == HEARTBEAT && e.time <= cx.now).last();
         let from = cx.now - window;
-        let activity: Vec<&Event> = ours
-            .filter(|e| PASSWORD_ACTIVITY.contains(&e.event_id) && e.time >= from && e.time <= cx.now)
-            .collect();
+        let activity: Vec<&Event> =
+            ours.filter(|e| PASSWORD_ACTIVITY.contains(&e.event_id) && e.time >= from && e.time <= cx.now).collect();
         // A channel that stopped after its last heartbeat is down now, not
         // in three hours when the window runs out.
         let stopped = cx

@@ -123,6 +123,15 @@ fn check(cx: &Context) -> Vec<Finding> {
     vec![d.done()]
 }
 
+/// Whether the export or the scheduler says the server is in staging mode
+/// (for the tenant checks: a staging server keeps no tenant fresh).
+pub(crate) fn staging_said(cx: &Context) -> bool {
+    let server = &cx.snapshot.server;
+    let export = server.config.as_ref().and_then(|c| c.global(STAGING_PARAMETER)).and_then(parse_bool);
+    let scheduler = server.scheduler.as_ref().and_then(|s| s.staging_mode_enabled);
+    export == Some(true) || scheduler == Some(true)
+}
+
 fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Some(true),

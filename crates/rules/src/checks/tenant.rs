@@ -1,5 +1,7 @@
 use crate::context::Context;
 use crate::registry::Rule;
+use crate::tenant_view::{Identity, TenantView};
+use phs_model::graph::fields::{PASSWORD_SYNC_ENABLED, SYNC_ENABLED};
 use phs_model::{Finding, Scope, ScopeKind, SourceKind, Status};
 
 pub const RULE: Rule = Rule {
@@ -7,21 +9,25 @@ pub const RULE: Rule = Rule {
     name: "tenant-password-sync-enabled",
     scope: ScopeKind::Tenant,
     title: "Password hash synchronization is enabled for the tenant",
-    doc: "\
+    doc: concat!(
+        "\
 ## What it checks
 Whether the tenant has password hash synchronization enabled: live through
 Microsoft Graph (`directory/onPremisesSynchronization`, feature
 `passwordSyncEnabled`) first, else as the sync server last saw it
 (`Get-ADSyncAADCompanyFeature`, `PasswordHashSync`). It says which source it
-used, and flags disagreement: the tenant off while connectors have it on, the
-tenant on while no connector has it, or the server's cached view differing
-from the live tenant.
+used, and does not pass when the tenant and the server disagree: the tenant
+off while connectors have it on, the tenant on while no connector has it,
+the server's cached view differing from the live tenant, Graph answering that
+the tenant has no directory synchronization at all, or the organization's
+directory synchronization off while the feature is on.
 
 ## Why it matters
 When the tenant feature is off, Entra ID refuses every hash the agent sends
 (events 652/655 with Error Code 90) even though the connectors are configured
 for it. The tenant and the sync server can disagree after a failed wizard run
-or a change made outside the wizard.
+or a change made outside the wizard, or because the tenant asked is not the
+one the server writes to.
 
 ## How to fix
 Run the Entra Connect wizard, Customize synchronization options, and turn
@@ -30,7 +36,12 @@ turn it off, finish the wizard, and turn it on again.
 
 ## Evidence
 Graph's `passwordSyncEnabled`, the company-feature file's `PasswordHashSync`,
-and which AD connectors have their own switch on.",
+which AD connectors have their own switch on, when the tenant was read, the
+organization's name and id, and how it matched this server.
+
+",
+        tenant_facts_doc!()
+    ),
     references: &[
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-password-hash-synchronization",
@@ -41,11 +52,21 @@ and which AD connectors have their own switch on.",
 const WIZARD_FIX: &str = "Run the Entra Connect wizard > Customize synchronization options and enable Password Hash Synchronization. If the tenant and the connectors disagree, disable it, finish the wizard, then enable it again.";
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let tenant = cx.snapshot.tenant.as_ref();
+    let view = TenantView::of(cx);
+    let tenant = view.as_ref().map(|v| v.facts);
     let from_graph = tenant.and_then(|t| t.sync.as_ref()).and_then(|s| s.password_sync_enabled);
-    // Why Graph gave no answer: its own error, or a setup problem before sign-in.
+    let no_directory_sync = tenant.is_some_and(|t| t.no_directory_sync);
+    // Why Graph gave no answer: its own error, a feature its answer lacks,
+    // or a setup problem before sign-in.
     let graph_problem = tenant
-        .and_then(|t| t.sign_in_error.clone().or_else(|| t.sync_error.clone()))
+        .and_then(|t| {
+            t.sign_in_error.clone().or_else(|| t.sync_error.clone()).or_else(|| {
+                t.sync
+                    .as_ref()
+                    .filter(|s| s.password_sync_enabled.is_none())
+                    .map(|_| format!("the onPremisesSynchronization answer has no {PASSWORD_SYNC_ENABLED} feature"))
+            })
+        })
         .or_else(|| cx.snapshot.problems_for(SourceKind::Graph).next().map(|p| p.error.clone()));
     let features = cx.snapshot.server.company_features.as_ref();
     let from_server = features.and_then(|f| f.password_hash_sync);
@@ -54,6 +75,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     if let Some(t) = tenant {
         let shown = match (from_graph, &graph_problem) {
             (Some(v), _) => v.to_string(),
+            _ if no_directory_sync => "no onPremisesSynchronization object (no directory synchronization)".into(),
             (None, Some(p)) => format!("not read: {p}"),
             (None, None) => "not in Graph's answer".into(),
         };
@@ -77,6 +99,26 @@ fn check(cx: &Context) -> Vec<Finding> {
             "AD connectors with PHS enabled".into(),
             if connectors_on.is_empty() { "none".into() } else { connectors_on.join(", ") },
         ));
+    }
+    // Graph's facts go through the tenant view (read time, tenant match).
+    let finish = |d: crate::finding::Draft| -> Vec<Finding> {
+        let d = with_evidence(d, evidence.clone());
+        match (&view, from_graph.is_some() || no_directory_sync) {
+            (Some(v), true) => vec![v.judged(cx, d).done()],
+            (Some(v), false) => vec![v.judged_without_graph(d).done()],
+            (None, _) => vec![d.done()],
+        }
+    };
+
+    if no_directory_sync {
+        let mut message = "Microsoft Graph says the tenant has no directory synchronization (onPremisesSynchronization is empty), so it has no password hash synchronization either.".to_owned();
+        if from_server == Some(true) || !connectors_on.is_empty() {
+            message.push_str(" The sync server has it enabled: the tenant and the server disagree.");
+        }
+        if !matches!(view.as_ref().map(|v| &v.identity), Some(Identity::Same(_))) {
+            message.push_str(" Either directory synchronization was never activated for this tenant, or the tenant asked is not the one the server writes to (compare the organization with the Entra connector account).");
+        }
+        return finish(RULE.finding(Status::Fail, Scope::tenant(), message).fix(WIZARD_FIX, &[]));
     }
 
     // The live tenant first; the sync server's cached view second.
@@ -107,12 +149,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                     "No tenant evidence: configure [graph] for the live tenant, or supply --company-features (Get-ADSyncAADCompanyFeature | ConvertTo-Json).".to_owned(),
                 ),
             };
-            return vec![with_evidence(RULE.finding(status, Scope::tenant(), message), evidence).done()];
+            return finish(RULE.finding(status, Scope::tenant(), message));
         }
     };
 
     let mut message;
-    let status;
+    let mut status;
     if enabled {
         message = format!("Password hash synchronization is enabled for the tenant (according to {source}).");
         if any_ad_connector && connectors_on.is_empty() {
@@ -122,6 +164,15 @@ fn check(cx: &Context) -> Vec<Finding> {
             );
         } else {
             status = Status::Pass;
+        }
+        // The feature without directory sync does nothing (PHS012).
+        let org = tenant.and_then(|t| t.organization.as_ref()).filter(|o| o.unreadable(SYNC_ENABLED).is_none());
+        if let Some(off) = org.map(|o| o.on_premises_sync_enabled).filter(|v| *v != Some(true)) {
+            status = status.max(Status::Warn);
+            message.push_str(match off {
+                Some(_) => " But the organization's directory synchronization is turned off (onPremisesSyncEnabled false, see PHS012): the feature has no effect.",
+                None => " But the organization has never had directory synchronization (onPremisesSyncEnabled null, see PHS012): the feature has no effect, or the tenant asked is not the one the server writes to.",
+            });
         }
     } else {
         status = Status::Fail;
@@ -137,16 +188,17 @@ fn check(cx: &Context) -> Vec<Finding> {
     }
     if let (Some(g), Some(s)) = (from_graph, from_server) {
         if g != s {
+            status = status.max(Status::Warn);
             message.push_str(&format!(
-                " The sync server's own view (Get-ADSyncAADCompanyFeature) says {s}, the live tenant {g}: the server's view is stale."
+                " The sync server's own view (Get-ADSyncAADCompanyFeature) says {s}, the live tenant {g}: the server's view is stale, or the tenant asked is not the one the server writes to."
             ));
         }
     }
-    let mut d = with_evidence(RULE.finding(status, Scope::tenant(), message), evidence);
+    let mut d = RULE.finding(status, Scope::tenant(), message);
     if status != Status::Pass {
         d = d.fix(WIZARD_FIX, &[]);
     }
-    vec![d.done()]
+    finish(d)
 }
 
 fn with_evidence(mut d: crate::finding::Draft, evidence: Vec<(String, String)>) -> crate::finding::Draft {
@@ -229,6 +281,128 @@ mod tests {
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Error]);
         assert!(f[0].message.contains("Microsoft Graph: 403"));
+    }
+
+    #[test]
+    fn graph_saying_the_tenant_has_no_directory_sync_is_never_a_pass() {
+        let no_sync = || {
+            let mut t = tenant(true, Some(10), Some(5));
+            t.sync = None;
+            t.no_directory_sync = true;
+            t
+        };
+        // With the server's own view saying enabled, with connectors on, and
+        // without either: a failure each time, never the server's pass.
+        let mut s = snapshot_with_export();
+        s.tenant = Some(no_sync());
+        s.server.company_features = Some(features(true));
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Fail]);
+        assert!(
+            f[0].message.contains("no directory synchronization") && f[0].message.contains("disagree"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[0].message.contains("or the tenant asked"), "the tenant matched the export: {}", f[0].message);
+        let mut s = snapshot();
+        s.tenant = Some(no_sync());
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Fail]);
+        assert!(f[0].message.contains("or the tenant asked is not the one the server writes to"), "{}", f[0].message);
+        assert!(f[0].evidence.iter().any(|e| e.value.contains("no onPremisesSynchronization object")));
+    }
+
+    #[test]
+    fn tenant_and_server_disagreeing_is_not_a_pass() {
+        // Graph on, the server's cached view off.
+        let mut s = snapshot_with_export();
+        s.tenant = Some(tenant(true, Some(10), Some(5)));
+        s.server.company_features = Some(features(false));
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Warn]);
+        assert!(f[0].message.contains("stale") && f[0].remediation.is_some(), "{}", f[0].message);
+        // The feature on while the organization's directory sync is off or never on.
+        for (value, said) in [(Some(false), "turned off"), (None, "never had directory synchronization")] {
+            let mut t = tenant(true, Some(10), Some(5));
+            t.organization.as_mut().unwrap().on_premises_sync_enabled = value;
+            s.tenant = Some(t);
+            s.server.company_features = None;
+            let f = run(&s, check);
+            assert_eq!(statuses(&f), [Status::Warn], "{value:?}");
+            assert!(f[0].message.contains(said) && f[0].message.contains("PHS012"), "{}", f[0].message);
+        }
+    }
+
+    #[test]
+    fn graph_answering_without_the_feature_is_an_error_not_a_skip() {
+        let mut t = tenant(true, Some(10), Some(5));
+        t.sync.as_mut().unwrap().password_sync_enabled = None;
+        let mut s = snapshot_with_export();
+        s.tenant = Some(t);
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Error]);
+        assert!(f[0].message.contains("has no passwordSyncEnabled feature"), "{}", f[0].message);
+        // The server's view still answers, and the gap is said.
+        s.server.company_features = Some(features(true));
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Pass]);
+        assert!(
+            f[0].message.contains("could not be asked") && f[0].message.contains("passwordSyncEnabled"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn the_server_view_does_not_pass_when_graph_was_pointed_at_another_tenant() {
+        let mut s = snapshot_with_export();
+        let mut t = tenant(true, Some(10), Some(5));
+        t.sync = None;
+        t.sync_error = Some("403: needs OnPremDirectorySynchronization.Read.All".into());
+        t.organization.as_mut().unwrap().verified_domains = vec!["contoso.onmicrosoft.com".into()];
+        s.tenant = Some(t.clone());
+        s.server.company_features = Some(features(true));
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Error]);
+        assert!(
+            f[0].message.starts_with("The tenant asked is not the tenant this sync server writes to"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("according to the sync server's company features"), "{}", f[0].message);
+        // Read far from the evaluation time, the server's own view still stands.
+        t.organization.as_mut().unwrap().verified_domains = vec!["fabrikam.onmicrosoft.com".into()];
+        t.read_at = Some(now() - jiff::SignedDuration::from_hours(72));
+        s.tenant = Some(t);
+        assert_eq!(statuses(&run(&s, check)), [Status::Pass]);
+    }
+
+    #[test]
+    fn graph_on_but_the_organization_unread_cannot_be_matched_to_the_server() {
+        let mut t = tenant(true, Some(10), Some(5));
+        t.organization = None;
+        t.organization_error = Some("HTTP 403 Authorization_RequestDenied: needs Organization.Read.All".into());
+        let mut s = snapshot_with_export();
+        s.tenant = Some(t.clone());
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Error]);
+        assert!(f[0].message.contains("is unknown: the organization could not be read (HTTP 403"), "{}", f[0].message);
+        // Graph alone, nothing to match: the feature is judged.
+        let mut s = snapshot();
+        s.tenant = Some(t);
+        assert_eq!(statuses(&run(&s, check)), [Status::Pass]);
+    }
+
+    #[test]
+    fn a_tenant_read_far_from_the_evaluation_time_does_not_pass() {
+        let mut s = snapshot_with_export();
+        let mut t = tenant(true, Some(10), Some(5));
+        t.read_at = Some(now() + jiff::SignedDuration::from_hours(8 * 24));
+        s.tenant = Some(t);
+        let f = run(&s, check);
+        assert_eq!(statuses(&f), [Status::Error]);
+        assert!(f[0].message.contains("8 days after the evaluation time"), "{}", f[0].message);
+        assert!(f[0].message.contains("As read: Password hash synchronization is enabled"), "{}", f[0].message);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::xml::{Doc, NodeId, ROOT};
 use super::ExportError;
-use phs_model::{AdConnector, Connector, ConnectorKind, Partition, PhsChannel};
+use phs_model::{AdConnector, Connector, ConnectorKind, EntraConnector, Partition, PhsChannel};
 use std::collections::HashMap;
 
 /// The subtype the Entra (Azure AD) connector carries; Microsoft's own
@@ -35,8 +35,17 @@ pub fn parse_connector(xml: &[u8], file: &str) -> Result<Connector, ExportError>
     };
 
     let ad = if kind == ConnectorKind::ActiveDirectory { Some(parse_ad(&doc)?) } else { None };
+    let entra = (kind == ConnectorKind::EntraId).then(|| parse_entra(&doc));
 
-    Ok(Connector { id, name, category, subtype, kind, file: doc.file().to_owned(), ad })
+    Ok(Connector { id, name, category, subtype, kind, file: doc.file().to_owned(), ad, entra })
+}
+
+/// `private-configuration/MAConfig/parameter-values`: the connector account
+/// (`UserName`), which names the tenant the server writes to.
+fn parse_entra(doc: &Doc) -> EntraConnector {
+    let account =
+        doc.find(ROOT, &["private-configuration", "MAConfig"]).and_then(|cfg| parameters(doc, cfg).remove("username"));
+    EntraConnector { account }
 }
 
 fn parse_ad(doc: &Doc) -> Result<AdConnector, ExportError> {
@@ -197,9 +206,38 @@ mod tests {
         let c = parse_connector(xml.as_bytes(), "f").unwrap();
         assert_eq!(c.kind, ConnectorKind::EntraId);
         assert!(c.ad.is_none());
+        assert_eq!(c.entra.as_ref().map(|e| e.account.as_deref()), Some(None));
+        assert_eq!(c.entra_tenant_domain(), None, "neither an account nor a default name");
 
         let xml = "<ma-data><id>11111111-2222-3333-4444-555555555555</id><name>n</name><category>Extensible2</category><subtype>Generic LDAP</subtype></ma-data>";
         assert_eq!(parse_connector(xml.as_bytes(), "f").unwrap().kind, ConnectorKind::Other);
+    }
+
+    #[test]
+    fn the_entra_connector_names_its_tenant() {
+        let entra = |name: &str, params: &str| {
+            let xml = format!(
+                "<ma-data><id>11111111-2222-3333-4444-555555555555</id><name>{name}</name><category>Extensible2</category>\
+                 <subtype>Windows Azure Active Directory (Microsoft)</subtype><private-configuration><MAConfig>\
+                 <parameter-values>{params}</parameter-values></MAConfig></private-configuration></ma-data>"
+            );
+            parse_connector(xml.as_bytes(), "f").unwrap()
+        };
+        let user =
+            |v: &str| format!("<parameter name=\"UserName\" type=\"string\" use=\"connectivity\">{v}</parameter>");
+        // The account wins over the (renamable) connector name.
+        let c = entra("fabrikam.onmicrosoft.com - AAD", &user("Sync_SYNC02_0a1b2c3d4e5f@Contoso.onmicrosoft.com"));
+        assert_eq!(
+            c.entra.as_ref().unwrap().account.as_deref(),
+            Some("Sync_SYNC02_0a1b2c3d4e5f@Contoso.onmicrosoft.com")
+        );
+        assert_eq!(c.entra_tenant_domain().as_deref(), Some("contoso.onmicrosoft.com"));
+        // No account: the wizard's default name.
+        let c = entra("Tailspin.onmicrosoft.com - AAD", "<parameter name=\"Password\" encrypted=\"1\" />");
+        assert_eq!(c.entra_tenant_domain().as_deref(), Some("tailspin.onmicrosoft.com"));
+        // A renamed connector and an account without a domain name nothing.
+        let c = entra("Entra ID", &user("Sync_SYNC02_0a1b2c3d4e5f"));
+        assert_eq!(c.entra_tenant_domain(), None);
     }
 
     #[test]

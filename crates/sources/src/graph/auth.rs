@@ -5,8 +5,6 @@
 use super::client::{self, Reply};
 use super::{assertion, Credential, GraphOptions, Secret};
 use crate::wording::human_duration;
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine as _;
 use jiff::Timestamp;
 use reqwest::Client;
 use serde::Deserialize;
@@ -200,12 +198,7 @@ async fn device_code(
 /// The user name in a delegated access token's claims. Read, not verified:
 /// the token is Graph's to verify; this is only a label for the report.
 fn user_of(token: &Secret) -> Option<String> {
-    let payload = token.expose().split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).or_else(|_| URL_SAFE.decode(payload)).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    ["preferred_username", "upn", "unique_name", "email"]
-        .iter()
-        .find_map(|k| claims.get(*k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_owned))
+    super::claims::claim(token, &["preferred_username", "upn", "unique_name", "email"])
 }
 
 /// An OAuth error answer from Entra.
@@ -367,6 +360,8 @@ mod tests {
 
     #[test]
     fn user_from_claims() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
         let payload = URL_SAFE_NO_PAD.encode(br#"{"upn":"a@contoso.com","preferred_username":"admin@contoso.com"}"#);
         let token = Secret::new(format!("eyJhbGciOiJub25lIn0.{payload}.sig"));
         assert_eq!(user_of(&token).as_deref(), Some("admin@contoso.com"));

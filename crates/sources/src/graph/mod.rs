@@ -4,12 +4,14 @@
 //!
 //! - `auth`: the token endpoint (three flows) and Entra's error texts.
 //! - `assertion`: the signed JWT a certificate sign-in sends.
+//! - `claims`: the claims read from an access token (user name, `tid`).
 //! - `client`: HTTP with timeouts, throttling retries, paging, error texts.
 //! - `read`: the Graph reads, turned into [`TenantFacts`].
 //! - `endpoint`: which URLs may receive a credential (https only).
 
 mod assertion;
 mod auth;
+mod claims;
 mod client;
 mod endpoint;
 mod read;
@@ -148,16 +150,29 @@ pub async fn collect_tenant(
         }
     };
     facts.signed_in_as = Some(session.signed_in_as.clone());
+    facts.token_tenant_id = claims::tenant_id(&session.token);
     let graph = client::GraphClient::new(&http, opts, &session.token);
     // The two reads are independent; one slow endpoint shouldn't double the wait.
     let (sync, org) = tokio::join!(read::sync_features(&graph, cred.is_app_only()), read::organization(&graph));
+    // Stamped when the answers are in, by this machine's clock: no time
+    // Graph reports can honestly be later than this.
+    facts.read_at = Some(read_time());
     match sync {
-        Ok(s) => facts.sync = Some(s),
+        Ok(Some(s)) => facts.sync = Some(s),
+        Ok(None) => facts.no_directory_sync = true,
         Err(e) => facts.sync_error = Some(e),
     }
     facts.organization = org.organization;
     facts.organization_error = org.error;
     scrubbed(facts, cred, Some(&session.token))
+}
+
+/// Now, rounded up to the second: reports need no nanoseconds, and rounding
+/// down could put the read before a time Graph stamped in the same second.
+fn read_time() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    let up = jiff::TimestampRound::new().smallest(jiff::Unit::Second).mode(jiff::RoundMode::Ceil);
+    now.round(up).unwrap_or(now)
 }
 
 /// Last line of defence: no text the user sees may carry the client secret,
@@ -192,6 +207,9 @@ fn scrubbed(mut facts: TenantFacts, cred: &Credential, token: Option<&Secret>) -
     if let Some(org) = &mut facts.organization {
         for field in [&mut org.id, &mut org.display_name, &mut org.last_password_sync_source].into_iter().flatten() {
             scrub(field);
+        }
+        for text in org.unreadable.values_mut().chain(org.verified_domains.iter_mut()) {
+            scrub(text);
         }
     }
     facts

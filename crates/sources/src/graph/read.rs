@@ -6,18 +6,20 @@ use super::client::{GraphClient, ReadError};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use phs_model::graph::fields::{LAST_PASSWORD_SYNC, LAST_SYNC, SYNC_ENABLED, VERIFIED_DOMAINS};
 use phs_model::graph::{OnPremisesSync, Organization};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 const SYNC_PERMISSION: &str = "needs OnPremDirectorySynchronization.Read.All (delegated, signed in as a Global \
                                Administrator; application permissions are not supported for this API)";
 const ORG_PERMISSION: &str = "needs Organization.Read.All (or Directory.Read.All)";
-const PASSWORD_SYNC_FIELD: &str = "onPremisesLastPasswordSyncDateTime";
-const ORG_SELECT: &str = "id,displayName,onPremisesSyncEnabled,onPremisesLastSyncDateTime";
+const ORG_SELECT: &str = "id,displayName,verifiedDomains,onPremisesSyncEnabled,onPremisesLastSyncDateTime";
 
 /// `GET /v1.0/directory/onPremisesSynchronization`: the first object's
-/// `features` booleans.
-pub(crate) async fn sync_features(graph: &GraphClient<'_>, app_only: bool) -> Result<OnPremisesSync, String> {
+/// `features` booleans; `None` when Graph answers with no object at all (the
+/// tenant has no directory synchronization).
+pub(crate) async fn sync_features(graph: &GraphClient<'_>, app_only: bool) -> Result<Option<OnPremisesSync>, String> {
     let url = graph.url("/v1.0/directory/onPremisesSynchronization");
     let items = graph.get_collection(&url).await.map_err(|e| {
         let mut hint = SYNC_PERMISSION.to_owned();
@@ -26,10 +28,10 @@ pub(crate) async fn sync_features(graph: &GraphClient<'_>, app_only: bool) -> Re
         }
         e.describe(&hint)
     })?;
-    let first = items.first().ok_or(
-        "Graph returned no onPremisesSynchronization object: the tenant has no directory synchronization set up",
-    )?;
-    parse_sync(first)
+    match items.first() {
+        Some(first) => parse_sync(first).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn parse_sync(obj: &Value) -> Result<OnPremisesSync, String> {
@@ -48,18 +50,18 @@ fn parse_sync(obj: &Value) -> Result<OnPremisesSync, String> {
     })
 }
 
-/// What the organization reads produced: the facts, and what went wrong
-/// (the whole read, or a field that didn't parse).
+/// What the organization reads produced: the facts, or why the whole read
+/// failed. A field that could not be read is in [`Organization::unreadable`].
 pub(crate) struct OrgOutcome {
     pub organization: Option<Organization>,
     pub error: Option<String>,
 }
 
 /// `GET /v1.0/organization`, asking for the last password sync time too;
-/// when v1.0 doesn't know that field, beta.
+/// when v1.0 doesn't know that field, or answers it with null, beta.
 pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
     let failed = |e: String| OrgOutcome { organization: None, error: Some(e) };
-    let with_password = graph.url(&format!("/v1.0/organization?$select={ORG_SELECT},{PASSWORD_SYNC_FIELD}"));
+    let with_password = graph.url(&format!("/v1.0/organization?$select={ORG_SELECT},{LAST_PASSWORD_SYNC}"));
     // v1.0 answers 400 for a $select naming a property it doesn't have;
     // then ask again without it.
     let (items, asked_password) = match graph.get_collection(&with_password).await {
@@ -75,60 +77,80 @@ pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
     let Some(obj) = items.first() else {
         return failed("Graph returned no organization object".to_owned());
     };
-    let mut notes = Vec::new();
-    let mut org = Organization {
-        id: text(obj, "id"),
-        display_name: text(obj, "displayName"),
-        on_premises_sync_enabled: obj.get("onPremisesSyncEnabled").and_then(Value::as_bool),
-        on_premises_last_sync: time(obj, "onPremisesLastSyncDateTime", &mut notes),
-        ..Organization::default()
+    let mut org =
+        Organization { id: text(obj, "id"), display_name: text(obj, "displayName"), ..Organization::default() };
+    let unreadable = &mut org.unreadable;
+    org.on_premises_sync_enabled = match field(obj, SYNC_ENABLED, unreadable) {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            unreadable.insert(SYNC_ENABLED.to_owned(), format!("not a boolean: {other}"));
+            None
+        }
     };
-    match obj.get(PASSWORD_SYNC_FIELD).filter(|_| asked_password) {
-        // v1.0 knows the property: its answer stands, null included.
-        Some(Value::Null) => {
-            org.last_password_sync_source = Some("v1.0: null (no password sync request recorded)".to_owned());
+    org.on_premises_last_sync = field(obj, LAST_SYNC, unreadable).and_then(|v| time(v, LAST_SYNC, unreadable));
+    org.verified_domains = match field(obj, VERIFIED_DOMAINS, unreadable) {
+        Some(Value::Array(list)) => {
+            list.iter().filter_map(|d| d.get("name").and_then(Value::as_str)).map(str::to_ascii_lowercase).collect()
+        }
+        Some(other) => {
+            unreadable.insert(VERIFIED_DOMAINS.to_owned(), format!("not a list: {other}"));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let from_v1 = obj.get(LAST_PASSWORD_SYNC).filter(|_| asked_password);
+    if let Some(v) = from_v1.filter(|v| !v.is_null()) {
+        org.on_premises_last_password_sync = time(v, LAST_PASSWORD_SYNC, &mut org.unreadable);
+        org.last_password_sync_source = Some("v1.0".to_owned());
+        return OrgOutcome { organization: Some(org), error: None };
+    }
+    // v1.0 lacks the field, or answers null, as it may for a property only
+    // beta fills in: beta decides, and a v1.0 null is "never received" only
+    // when beta agrees.
+    let v1_null = from_v1.is_some();
+    let (v1_said, from_beta, both_null) = if v1_null {
+        ("v1.0 answered null", "beta (v1.0 answered null)", "v1.0 and beta: null (no password sync request recorded)")
+    } else {
+        ("v1.0 does not have it", "beta", "beta: null (no password sync request recorded)")
+    };
+    match beta_password_sync(graph, org.id.as_deref()).await {
+        Ok(Some(v)) => {
+            org.on_premises_last_password_sync = time(&v, LAST_PASSWORD_SYNC, &mut org.unreadable);
+            org.last_password_sync_source = Some(from_beta.to_owned());
+        }
+        Ok(None) => {
+            org.last_password_sync_source = Some(both_null.to_owned());
             org.password_sync_never_received = true;
         }
-        Some(_) => {
-            org.on_premises_last_password_sync = time(obj, PASSWORD_SYNC_FIELD, &mut notes);
-            org.last_password_sync_source = Some("v1.0".to_owned());
-        }
-        None => {
-            let (at, source) = beta_password_sync(graph, org.id.as_deref(), &mut notes).await;
-            org.password_sync_never_received = at.is_none() && source.starts_with("beta: null");
-            org.on_premises_last_password_sync = at;
-            org.last_password_sync_source = Some(source);
+        Err(why) => {
+            let unconfirmed = if v1_null { ", so the null is not confirmed" } else { "" };
+            org.unreadable.insert(LAST_PASSWORD_SYNC.to_owned(), format!("{v1_said}, and {why}{unconfirmed}"));
         }
     }
-    OrgOutcome { organization: Some(org), error: (!notes.is_empty()).then(|| notes.join("; ")) }
+    OrgOutcome { organization: Some(org), error: None }
 }
 
 /// `GET /beta/organization?$select=id,onPremisesLastPasswordSyncDateTime`:
-/// the time, and where it came from or why it's missing.
-async fn beta_password_sync(
-    graph: &GraphClient<'_>,
-    id: Option<&str>,
-    notes: &mut Vec<String>,
-) -> (Option<Timestamp>, String) {
-    let url = graph.url(&format!("/beta/organization?$select=id,{PASSWORD_SYNC_FIELD}"));
+/// the field's value (`None` for Graph's null), or why there is none.
+async fn beta_password_sync(graph: &GraphClient<'_>, id: Option<&str>) -> Result<Option<Value>, String> {
+    let url = graph.url(&format!("/beta/organization?$select=id,{LAST_PASSWORD_SYNC}"));
     let items = match graph.get_collection(&url).await {
         Ok(items) => items,
         Err(ReadError::Status(s)) if s.status == 404 => {
-            return (None, format!("beta endpoint returned 404 ({})", s.detail()))
+            return Err(format!("the beta endpoint returned 404 ({})", s.detail()))
         }
-        Err(e) => return (None, format!("beta endpoint failed: {}", e.describe(ORG_PERMISSION))),
+        Err(e) => return Err(format!("the beta read failed: {}", e.describe(ORG_PERMISSION))),
     };
     // The same organization as v1.0's, when there's a choice.
     let obj = items.iter().find(|o| id.is_some() && o.get("id").and_then(Value::as_str) == id).or(items.first());
-    match obj.and_then(|o| o.get(PASSWORD_SYNC_FIELD)) {
-        // `organization` reads the "beta: null" prefix as "never received".
-        Some(Value::Null) => (None, "beta: null (no password sync request recorded)".to_owned()),
-        Some(_) => {
-            let at = obj.and_then(|o| time(o, PASSWORD_SYNC_FIELD, notes));
-            (at, "beta".to_owned())
-        }
-        None if obj.is_none() => (None, "beta endpoint returned no organization object".to_owned()),
-        None => (None, format!("beta endpoint has no {PASSWORD_SYNC_FIELD} field")),
+    let Some(obj) = obj else {
+        return Err("the beta endpoint returned no organization object".to_owned());
+    };
+    match obj.get(LAST_PASSWORD_SYNC) {
+        Some(Value::Null) => Ok(None),
+        Some(v) => Ok(Some(v.clone())),
+        None => Err(format!("the beta answer has no {LAST_PASSWORD_SYNC} field")),
     }
 }
 
@@ -136,10 +158,20 @@ fn text(obj: &Value, key: &str) -> Option<String> {
     obj.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// The field `key` of Graph's answer; a field the answer lacks is recorded
+/// in `unreadable` (a missing field is no answer, unlike a null).
+fn field<'v>(obj: &'v Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<&'v Value> {
+    let v = obj.get(key);
+    if v.is_none() {
+        unreadable.insert(key.to_owned(), "missing from Graph's answer".to_owned());
+    }
+    v
+}
+
 /// Graph timestamps are ISO 8601 in UTC; a value without an offset is
-/// taken as UTC. One that doesn't parse becomes a note, not a guess.
-fn time(obj: &Value, key: &str, notes: &mut Vec<String>) -> Option<Timestamp> {
-    let value = obj.get(key)?;
+/// taken as UTC. Null is `None`; one that doesn't parse is recorded in
+/// `unreadable`, not guessed.
+fn time(value: &Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<Timestamp> {
     if value.is_null() {
         return None;
     }
@@ -149,7 +181,7 @@ fn time(obj: &Value, key: &str, notes: &mut Vec<String>) -> Option<Timestamp> {
         })
     });
     if parsed.is_none() {
-        notes.push(format!("{key} is not a timestamp: {value}"));
+        unreadable.insert(key.to_owned(), format!("not a timestamp: {value}"));
     }
     parsed
 }
@@ -176,16 +208,27 @@ mod tests {
     }
 
     #[test]
-    fn times_parse_or_note() {
-        let mut notes = Vec::new();
-        let obj = json!({"a": "2024-05-01T10:00:00Z", "b": "2024-05-01T10:00:00", "c": null, "d": "yesterday"});
+    fn times_parse_or_are_recorded_unreadable() {
+        let mut bad = BTreeMap::new();
         let want: Timestamp = "2024-05-01T10:00:00Z".parse().expect("test time");
-        assert_eq!(time(&obj, "a", &mut notes), Some(want));
-        assert_eq!(time(&obj, "b", &mut notes), Some(want));
-        assert_eq!(time(&obj, "c", &mut notes), None);
-        assert_eq!(time(&obj, "missing", &mut notes), None);
-        assert!(notes.is_empty());
-        assert_eq!(time(&obj, "d", &mut notes), None);
-        assert_eq!(notes, vec!["d is not a timestamp: \"yesterday\"".to_owned()]);
+        assert_eq!(time(&json!("2024-05-01T10:00:00Z"), "a", &mut bad), Some(want));
+        assert_eq!(time(&json!("2024-05-01T10:00:00"), "b", &mut bad), Some(want));
+        assert_eq!(time(&json!("2024-05-01T12:00:00+02:00"), "c", &mut bad), Some(want));
+        assert_eq!(time(&Value::Null, "d", &mut bad), None);
+        assert!(bad.is_empty());
+        assert_eq!(time(&json!("yesterday"), "e", &mut bad), None);
+        assert_eq!(time(&json!(1714557600), "f", &mut bad), None);
+        assert_eq!(bad.get("e").map(String::as_str), Some("not a timestamp: \"yesterday\""));
+        assert_eq!(bad.get("f").map(String::as_str), Some("not a timestamp: 1714557600"));
+    }
+
+    #[test]
+    fn a_missing_field_is_recorded_a_null_is_not() {
+        let mut bad = BTreeMap::new();
+        let obj = json!({"onPremisesSyncEnabled": null});
+        assert_eq!(field(&obj, "onPremisesSyncEnabled", &mut bad), Some(&Value::Null));
+        assert!(bad.is_empty());
+        assert_eq!(field(&obj, "onPremisesLastSyncDateTime", &mut bad), None);
+        assert_eq!(bad.get("onPremisesLastSyncDateTime").map(String::as_str), Some("missing from Graph's answer"));
     }
 }
