@@ -215,6 +215,7 @@ mod tests {
             sub_code: code.map(Into::into),
             error: None,
             elapsed_ms: 4,
+            refused_in: None,
         }
     }
 
