@@ -54,8 +54,7 @@ pub async fn check_all(
         set.spawn(async move {
             // The inner deadline lets a domain stop trying DCs in time; this
             // one bounds everything else.
-            let facts =
-                tokio::time::timeout(deadline, check_domain(&target, secret.as_deref(), &opts, &gate)).await;
+            let facts = tokio::time::timeout(deadline, check_domain(&target, secret.as_deref(), &opts, &gate)).await;
             (i, facts)
         });
     }
