@@ -44,8 +44,9 @@ fn repo_root() -> PathBuf {
 /// inside its namespace.
 fn lab() -> Value {
     let path = repo_root().join(".lab/lab.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; start the lab with `lab/lab.sh install && lab/lab.sh up`", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; start the lab with `lab/lab.sh install && lab/lab.sh up`", path.display())
+    });
     assert!(path.with_file_name("ready").exists(), "the lab is not up (.lab/ready missing): run `lab/lab.sh up`");
     use std::os::unix::fs::MetadataExt;
     let here = std::fs::metadata("/proc/self/ns/net").map(|m| m.ino());
@@ -90,7 +91,10 @@ impl Forest {
         AdOptions {
             connect_timeout: Duration::from_secs(1),
             operation_timeout: Duration::from_secs(3),
-            tls: TlsOptions { ca_file: Some(PathBuf::from(self.0["tls"]["ca_file"].as_str().expect("ca"))), verify: true },
+            tls: TlsOptions {
+                ca_file: Some(PathBuf::from(self.0["tls"]["ca_file"].as_str().expect("ca"))),
+                verify: true,
+            },
             allow_plain_ldap: false,
             max_dcs: 3,
         }
@@ -260,13 +264,15 @@ async fn a_silent_dc_listed_first_does_not_hide_the_healthy_dc() {
     let (lab1, _) = forests();
     let dc1 = lab1.s("dc_host");
     // Silent on both LDAP ports; and silent on 389 with 636 refused.
-    for (ip, ports) in [(Ipv4Addr::new(127, 0, 0, 61), &[389u16, 636][..]), (Ipv4Addr::new(127, 0, 0, 62), &[389][..])] {
+    for (ip, ports) in [(Ipv4Addr::new(127, 0, 0, 61), &[389u16, 636][..]), (Ipv4Addr::new(127, 0, 0, 62), &[389][..])]
+    {
         let _silent = Silent::on(ip, ports).await;
         let secret = Secret::new(lab1.password("svc-direct"));
         let opts = lab1.opts();
         let started = Instant::now();
         let ip_text = ip.to_string();
-        let d = check_domain(&lab1.target("svc-direct", &[&ip_text, &dc1]), Some(&secret), &opts, &BindGate::new()).await;
+        let d =
+            check_domain(&lab1.target("svc-direct", &[&ip_text, &dc1]), Some(&secret), &opts, &BindGate::new()).await;
         let took = started.elapsed();
         println!("{ip} {ports:?} ({took:?}): skipped {:?}, used {:?}", d.ldap_skipped, d.ldap.as_ref().map(|l| &l.dc));
         let ldap = d.ldap.as_ref().expect("LDAP facts");
@@ -336,9 +342,11 @@ async fn a_slow_dc_is_reported_slow_not_as_not_answering_tls() {
         let secret = Secret::new(lab1.password("svc-direct"));
         let mut opts = lab1.opts();
         opts.operation_timeout = Duration::from_secs(5);
-        let candidates = vec![DcCandidate { host: dc1.clone(), addresses: vec![IpAddr::V4(front)], resolve_error: None }];
+        let candidates =
+            vec![DcCandidate { host: dc1.clone(), addresses: vec![IpAddr::V4(front)], resolve_error: None }];
         let deadline = Instant::now() + Duration::from_secs(120);
-        let chosen = select(&lab1.target("svc-direct", &[]), candidates, Some(&secret), &opts, &BindGate::new(), deadline).await;
+        let chosen =
+            select(&lab1.target("svc-direct", &[]), candidates, Some(&secret), &opts, &BindGate::new(), deadline).await;
         let ping = chosen.dcs[0].ldap_ping.clone().expect("ping");
         let ldap = chosen.ldap.expect("LDAP facts");
         println!("delay {delay:?}: ping {ping:?}; bind {:?}", ldap.bind);
@@ -347,7 +355,11 @@ async fn a_slow_dc_is_reported_slow_not_as_not_answering_tls() {
         assert!(ldap.bind.ok, "a slow DC still binds: {:?}", ldap.bind);
         assert_eq!(ldap.bind.transport, "ldaps");
         assert!(ldap.bind.tls_verified);
-        assert!(ldap.bind.elapsed_ms >= 2 * delay.as_millis() as u64, "handshake and bind both waited: {:?}", ldap.bind);
+        assert!(
+            ldap.bind.elapsed_ms >= 2 * delay.as_millis() as u64,
+            "handshake and bind both waited: {:?}",
+            ldap.bind
+        );
         assert!(chosen.skipped.is_empty(), "{:?}", chosen.skipped);
     }
 }
@@ -397,8 +409,11 @@ async fn one_dc_by_name_and_by_address_counts_once() {
     let ip = lab1.s("ip");
     let secret = Secret::new(lab1.password("svc-direct"));
     let upper = format!("{}.", dc1.to_uppercase());
-    for list in [vec![dc1.as_str(), ip.as_str()], vec![ip.as_str(), dc1.as_str()], vec![ip.as_str(), upper.as_str(), dc1.as_str()]]
-    {
+    for list in [
+        vec![dc1.as_str(), ip.as_str()],
+        vec![ip.as_str(), dc1.as_str()],
+        vec![ip.as_str(), upper.as_str(), dc1.as_str()],
+    ] {
         let mut opts = lab1.opts();
         opts.max_dcs = 2;
         let d = check_domain(&lab1.target("svc-direct", &list), Some(&secret), &opts, &BindGate::new()).await;
@@ -451,10 +466,12 @@ async fn a_refused_credential_is_not_tried_in_the_connectors_other_domains() {
     let mut second = lab1.target(account, &[&lab1.s("ip")]);
     second.domain = format!("child.{}", lab1.s("domain"));
     let before = bad_pwd_count(&lab1, account).await;
-    let evidence = check_all(vec![(first, Some(wrong.clone())), (second, Some(wrong.clone()))], &lab1.opts(), &|_| {}).await;
+    let evidence =
+        check_all(vec![(first, Some(wrong.clone())), (second, Some(wrong.clone()))], &lab1.opts(), &|_| {}).await;
     let after = bad_pwd_count(&lab1, account).await;
     reset_with_a_good_bind(&lab1, account).await;
-    let binds: Vec<_> = evidence.domains.iter().map(|d| (d.domain.clone(), d.ldap.as_ref().expect("ldap").bind.clone())).collect();
+    let binds: Vec<_> =
+        evidence.domains.iter().map(|d| (d.domain.clone(), d.ldap.as_ref().expect("ldap").bind.clone())).collect();
     println!("{binds:#?}; badPwdCount {before} -> {after}");
     let refused: Vec<_> = binds.iter().filter(|(_, b)| b.result_code == Some(49)).collect();
     let not_tried: Vec<_> = binds.iter().filter(|(_, b)| b.refused_in.is_some()).collect();
@@ -470,7 +487,8 @@ async fn a_refused_credential_is_not_tried_in_the_connectors_other_domains() {
     let wrong2 = Arc::new(Secret::new(format!("{}-not-it", lab2.password(account))));
     let t1 = lab1.target(account, &[&lab1.s("dc_host")]);
     let t2 = lab2.target(account, &[&lab2.s("dc_host")]);
-    let evidence = check_all(vec![(t1, Some(wrong.clone())), (t2, Some(wrong2))], &lab1.opts_for_both(&lab2), &|_| {}).await;
+    let evidence =
+        check_all(vec![(t1, Some(wrong.clone())), (t2, Some(wrong2))], &lab1.opts_for_both(&lab2), &|_| {}).await;
     reset_with_a_good_bind(&lab1, account).await;
     reset_with_a_good_bind(&lab2, account).await;
     for d in &evidence.domains {

@@ -43,7 +43,7 @@ A DC that refuses a simple bind for lack of signing or TLS (result 8,
 strongerAuthRequired) says nothing about the password: that is an `error`
 (could not test the credentials this way). After a bind refused with result
 49 in one domain, the same credential is not tried in the connector's other
-domains in the same run (each more try is one more bad password towards a
+domains in the same run (each further try is one more bad password towards a
 lockout); those domains are `skipped` and name the domain that refused it.
 
 ## Why it matters
