@@ -3,6 +3,10 @@
 //! Run inside the lab's namespace, as scripts/test.sh does:
 //!
 //!     ip netns exec phslab cargo test -p phs-doctor --test lab_transport -- --ignored
+//!
+//! Some tests change the lab for a moment (an nftables drop rule, an SRV
+//! record); every test holds [`LAB`] so none sees another's change, and each
+//! change is undone when its test ends, also on failure.
 
 mod support;
 
@@ -10,9 +14,17 @@ use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 const LAB1: &str = "lab1.example.test";
+
+static LAB: Mutex<()> = Mutex::new(());
+
+/// This binary's turn at the lab (a failed test before does not stop the others).
+fn turn() -> MutexGuard<'static, ()> {
+    LAB.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -79,6 +91,7 @@ fn silent_dc(addr: &str) -> Vec<TcpListener> {
 #[test]
 #[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
 fn a_silent_dc_listed_first_is_passed_over_and_named() {
+    let _turn = turn();
     lab();
     let _silent = silent_dc("127.0.0.71");
     let (r, _) = diagnose(&["--forest", "lab1", "--dcs", "lab1:127.0.0.71,dc1.lab1.example.test"], &[]);
@@ -96,6 +109,7 @@ fn a_silent_dc_listed_first_is_passed_over_and_named() {
 #[test]
 #[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
 fn every_dc_silent_is_no_ldap_and_no_verdict_on_the_password() {
+    let _turn = turn();
     lab();
     let _a = silent_dc("127.0.0.72");
     let _b = silent_dc("127.0.0.73");
@@ -112,6 +126,7 @@ fn every_dc_silent_is_no_ldap_and_no_verdict_on_the_password() {
 #[test]
 #[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
 fn plain_ldap_is_a_warning_and_said_on_stderr() {
+    let _turn = turn();
     lab();
     let (r, stderr) = diagnose(&["--forest", "lab1"], &["allow_plain_ldap = true"]);
     assert_eq!(status(&r, "PHS006"), "warn", "{}", said(&r, "PHS006"));
@@ -127,6 +142,7 @@ fn plain_ldap_is_a_warning_and_said_on_stderr() {
 #[test]
 #[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
 fn unverified_tls_is_a_warning_and_said_on_stderr() {
+    let _turn = turn();
     lab();
     let (r, stderr) = diagnose(&["--forest", "lab1"], &["tls_verify = false"]);
     assert_eq!(status(&r, "PHS006"), "warn", "{}", said(&r, "PHS006"));
@@ -139,4 +155,111 @@ fn unverified_tls_is_a_warning_and_said_on_stderr() {
     let (r, stderr) = diagnose(&["--forest", "lab1"], &[]);
     assert_eq!(status(&r, "PHS006"), "pass", "{}", said(&r, "PHS006"));
     assert!(!stderr.contains("WARNING"), "{stderr}");
+}
+
+/// An nftables table of its own that drops TCP to `ip` on `port` (a
+/// filtering firewall: no answer at all), deleted when dropped.
+struct Dropped(String);
+
+impl Dropped {
+    fn tcp(ip: &str, port: u16) -> Dropped {
+        use std::io::Write;
+        let name = format!("phs_transport_test_{}", std::process::id());
+        let rules = format!(
+            "table inet {name} {{\n chain output {{\n  type filter hook output priority -10; policy accept;\n  \
+             ip daddr {ip} tcp dport {port} drop\n }}\n}}\n"
+        );
+        let mut nft =
+            Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().expect("run nft");
+        nft.stdin.take().expect("stdin").write_all(rules.as_bytes()).expect("write the rules");
+        assert!(nft.wait().expect("nft").success(), "nft -f failed: {rules}");
+        Dropped(name)
+    }
+}
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        let _ = Command::new("nft").args(["delete", "table", "inet", &self.0]).status();
+    }
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn port_389_filtered_while_636_answers_is_a_warning() {
+    let _turn = turn();
+    lab();
+    let (r, _) = {
+        let _fault = Dropped::tcp("127.0.0.2", 389);
+        diagnose(&["--forest", "lab1"], &[])
+    };
+    assert!(
+        TcpStream::connect_timeout(&"127.0.0.2:389".parse().unwrap(), Duration::from_secs(2)).is_ok(),
+        "389 answers again after the test"
+    );
+    assert_eq!(status(&r, "PHS005"), "warn", "{}", said(&r, "PHS005"));
+    let why = said(&r, "PHS005");
+    assert!(why.contains("LDAP 389 closed (timed out after 2 s) while LDAPS 636 answers"), "{why}");
+    assert!(why.contains("rootDSE read over ldaps"), "the rootDSE came over 636: {why}");
+    // The bind went over LDAPS, verified, and the rights were read.
+    assert_eq!(status(&r, "PHS006"), "pass", "{}", said(&r, "PHS006"));
+    assert!(said(&r, "PHS006").contains("ldaps to dc1.lab1.example.test"), "{}", said(&r, "PHS006"));
+    assert_eq!(status(&r, "PHS007"), "pass");
+}
+
+/// An SRV record added to lab1's `_msdcs` zone, deleted when dropped. The
+/// Administrator password goes to samba-tool in its environment (PASSWD),
+/// not on the command line.
+struct SrvRecord {
+    password: String,
+    data: String,
+}
+
+impl SrvRecord {
+    fn samba_tool(&self, verb: &str) -> std::process::Output {
+        Command::new("samba-tool")
+            .args(["dns", verb, "127.0.0.2", "_msdcs.lab1.example.test", "_ldap._tcp.dc", "SRV", &self.data])
+            .args(["-U", "Administrator", "--use-kerberos=off"])
+            .env("PASSWD", &self.password)
+            .output()
+            .expect("run samba-tool")
+    }
+
+    fn add(target: &str) -> SrvRecord {
+        let facts: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo().join(".lab/lab.json")).unwrap()).unwrap();
+        let password = facts["forests"]["lab1"]["admin"]["password"].as_str().unwrap().to_owned();
+        let record = SrvRecord { password, data: format!("{target} 389 0 100") };
+        let out = record.samba_tool("add");
+        assert!(out.status.success(), "samba-tool dns add: {}", String::from_utf8_lossy(&out.stderr));
+        record
+    }
+}
+
+impl Drop for SrvRecord {
+    fn drop(&mut self) {
+        let _ = self.samba_tool("delete");
+    }
+}
+
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn a_dc_from_dns_outside_the_domain_suffix_is_flagged() {
+    let _turn = turn();
+    lab();
+    let id = std::process::id();
+    for target in [format!("dc-{id}.elsewhere.test"), format!("dc1.lab1.example.test.x{id}.test")] {
+        let (r, _) = {
+            let _record = SrvRecord::add(&target);
+            diagnose(&["--forest", "lab1"], &[])
+        };
+        let why = said(&r, "PHS005");
+        assert_eq!(status(&r, "PHS005"), "warn", "{why}");
+        assert!(why.contains(&format!("{target} is outside the domain's DNS suffix {LAB1}")), "{why}");
+        assert!(why.contains("disjoint namespace"), "{why}");
+        // The real DC still did the work.
+        assert_eq!(status(&r, "PHS006"), "pass", "{}", said(&r, "PHS006"));
+    }
+    // Without the record, the same run is clean.
+    let (r, _) = diagnose(&["--forest", "lab1"], &[]);
+    assert_eq!(status(&r, "PHS005"), "pass", "{}", said(&r, "PHS005"));
 }
