@@ -108,8 +108,8 @@ fn judge_dc(dc: &DcFacts) -> DcVerdict {
     if let Some(ping) = dc.ldap_ping.as_ref().filter(|p| !p.ok) {
         let why = ping.error.as_deref().unwrap_or("no answer");
         return DcVerdict::Unreachable(format!(
-            "{}: accepts TCP but does not answer LDAP (rootDSE read over {}, {} ms: {why})",
-            dc.host, ping.transport, ping.elapsed_ms
+            "{}: accepts TCP but does not answer LDAP ({} ms): {why}",
+            dc.host, ping.elapsed_ms
         ));
     }
     if !open(EPM) {
@@ -162,12 +162,7 @@ fn describe_dc(dc: &DcFacts) -> String {
     if let Some(ping) = &dc.ldap_ping {
         parts.push(match (ping.ok, &ping.error) {
             (true, _) => format!("rootDSE read over {} ({} ms)", ping.transport, ping.elapsed_ms),
-            (false, e) => format!(
-                "rootDSE NOT read over {} ({} ms: {})",
-                ping.transport,
-                ping.elapsed_ms,
-                e.as_deref().unwrap_or("no answer")
-            ),
+            (false, e) => format!("rootDSE NOT read ({} ms): {}", ping.elapsed_ms, e.as_deref().unwrap_or("no answer")),
         });
     }
     if let Some(r) = &dc.rpc {
@@ -518,7 +513,7 @@ mod tests {
         assert!(f[0].message.starts_with("No domain controller of fabrikam.com is reachable"), "{}", f[0].message);
         assert!(!f[0].message.contains("LDAP answers"), "{}", f[0].message);
         assert!(
-            f[0].evidence.iter().any(|e| e.value.contains("rootDSE NOT read over ldap (10003 ms")),
+            f[0].evidence.iter().any(|e| e.value.contains("rootDSE NOT read (10003 ms): rootDSE read over ldap")),
             "{:?}",
             f[0].evidence
         );

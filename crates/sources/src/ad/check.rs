@@ -1,7 +1,8 @@
 //! One domain, end to end, the way the sync server would reach it: locate
-//! the DCs, probe each in parallel, then talk LDAP to the first that answers.
-//! Every domain of every forest runs in parallel under an overall deadline, so
-//! one dead DC never stalls the run.
+//! the DCs, then probe them and talk LDAP to the first that answers (see
+//! [`super::select`]). Every domain of every forest runs in parallel under an
+//! overall deadline, so one dead DC never stalls the run; the domains of one
+//! connector share their credential's [`BindGate`].
 
 use super::bind_gate::{BindGate, BindGates};
 use super::select::{domain_deadline, select};
