@@ -142,6 +142,9 @@ enum Relay {
     Delay(Duration),
     /// Forward the first `n` connections, then accept and stay silent.
     First(usize),
+    /// Forward the first `n` requests of each connection (the client sends
+    /// one LDAP request at a time and waits), then pass nothing on.
+    Requests(usize),
 }
 
 /// A "DC" at `ip` that relays each port to the real DC at `to`.
@@ -165,6 +168,9 @@ impl Forwarder {
                         }
                         Relay::Delay(d) => {
                             tokio::spawn(relay_delayed(inbound, upstream, d));
+                        }
+                        Relay::Requests(n) => {
+                            tokio::spawn(relay_requests(inbound, upstream, n));
                         }
                     }
                 }
@@ -210,6 +216,32 @@ async fn relay_delayed(inbound: TcpStream, to: SocketAddr, delay: Duration) {
         }
     }
     up.abort();
+}
+
+/// The first `n` reads from the client reach the DC, the rest are
+/// swallowed: a DC that stops answering in the middle of a session.
+async fn relay_requests(inbound: TcpStream, to: SocketAddr, n: usize) {
+    let Ok(outbound) = TcpStream::connect(to).await else { return };
+    let (mut client_read, mut client_write) = inbound.into_split();
+    let (mut dc_read, mut dc_write) = outbound.into_split();
+    let down = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut dc_read, &mut client_write).await;
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut passed = 0usize;
+    loop {
+        match client_read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(k) if passed < n => {
+                passed += 1;
+                if dc_write.write_all(&buf[..k]).await.is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    down.abort();
 }
 
 /// An nftables table of its own in the namespace, deleted when dropped.
@@ -540,4 +572,41 @@ async fn reset_with_a_good_bind(forest: &Forest, account: &str) {
     ldap3::drive!(conn);
     ldap.simple_bind(&dn, &forest.password(account)).await.expect("bind").success().expect("good bind");
     let _ = ldap.unbind().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+async fn reads_that_stop_after_a_good_bind_move_to_the_next_dc() {
+    let _shared = REAL_DC.read().await;
+    let (lab1, _) = forests();
+    let dc1 = lab1.s("dc_host");
+    // Plain LDAP (chosen, as allow_plain_ldap does) so the relay can count
+    // requests: on each connection the bind and the rootDSE read reach the
+    // DC, then nothing more does, so the account reads time out.
+    let front = Ipv4Addr::new(127, 0, 0, 69);
+    let _relay = Forwarder::on(front, &[(389, Relay::Requests(2))], lab1.ip()).await;
+    let secret = Secret::new(lab1.password("svc-direct"));
+    let mut opts = lab1.opts();
+    opts.allow_plain_ldap = true;
+    let candidates = vec![
+        DcCandidate { host: dc1.clone(), addresses: vec![IpAddr::V4(front)], resolve_error: None },
+        DcCandidate { host: dc1.clone(), addresses: vec![lab1.ip()], resolve_error: None },
+    ];
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    let chosen =
+        select(&lab1.target("svc-direct", &[]), candidates, Some(&secret), &opts, &BindGate::new(), deadline).await;
+    let took = started.elapsed();
+    println!("({took:?}) skipped {:?}", chosen.skipped);
+    let ldap = chosen.ldap.expect("LDAP facts");
+    assert_eq!(ldap.dc, format!("{dc1} ({})", lab1.ip()), "the reads went to the next DC");
+    assert!(ldap.bind.ok && ldap.bind.transport == "ldap", "{:?}", ldap.bind);
+    assert!(ldap.account.as_ref().is_some_and(|a| a.sam_account_name.as_deref() == Some("svc-direct")), "{ldap:?}");
+    assert!(ldap.domain_root_sd.is_some(), "{:?}", ldap.domain_root_sd_error);
+    assert_eq!(chosen.skipped.len(), 1, "{:?}", chosen.skipped);
+    let reason = &chosen.skipped[0].reason;
+    assert!(chosen.skipped[0].dc.contains("127.0.0.69"), "{:?}", chosen.skipped);
+    assert!(reason.contains("stopped answering after the bind") && reason.contains("timed out after 3 s"), "{reason}");
+    // One read waited its timeout; the rest were not sent.
+    assert!(took < Duration::from_secs(12), "{took:?}");
 }

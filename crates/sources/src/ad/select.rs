@@ -11,8 +11,9 @@
 //! 3. Every DC that accepted TCP gets an anonymous rootDSE read at the same
 //!    time (the LDAP ping). "Answers LDAP" means that read came back.
 //! 4. The bind and the reads go to the first DC that answered; when it then
-//!    stops answering (a timeout, a cut connection), the next one that
-//!    answered is tried, while the domain's deadline leaves room. A DC that
+//!    stops answering (a timeout, a cut connection, during TLS, the bind or
+//!    the reads after a good bind), the next one that answered is tried,
+//!    while the domain's deadline leaves room. A DC that
 //!    answers with a refusal or an untrusted certificate gives the verdict:
 //!    another DC would only hide it (and count one more bad password).
 
@@ -177,10 +178,16 @@ pub async fn select(
     out
 }
 
-/// Why the DC that was tried did not do: its bind error, in short.
+/// Why the DC that was tried did not do: the first step that got no answer.
 fn no_answer_reason(facts: &LdapFacts) -> String {
-    let why = facts.bind.error.clone().unwrap_or_else(|| "no answer".to_string());
-    format!("answered the LDAP ping, then stopped answering: {why}")
+    let why = [&facts.bind.error, &facts.account_error, &facts.domain_root_sd_error, &facts.root_dse_error]
+        .into_iter()
+        .flatten()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "no answer".to_string());
+    let after = if facts.bind.ok { " after the bind" } else { "" };
+    format!("answered the LDAP ping, then stopped answering{after}: {why}")
 }
 
 fn label(host: &str, addr: IpAddr) -> String {

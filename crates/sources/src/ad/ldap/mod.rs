@@ -301,6 +301,12 @@ pub async fn inspect_account_gated(
 
     if facts.bind.ok {
         read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts).await;
+        // The bind worked and the reads then got no answer: another DC can
+        // do the reads (binding again costs no bad-password count). After a
+        // refused bind the refusal stands, whatever the connection does next.
+        if conn.stalled.is_some() {
+            reach = Reach::NoAnswer;
+        }
     }
     conn.close().await;
     (facts, reach)
@@ -564,11 +570,23 @@ struct ConnectFailure {
 }
 
 /// One LDAP session: the handle, the task driving the socket, and the
-/// per-operation timeout.
+/// per-operation timeout. `stalled` (with the first such error) once an
+/// operation timed out or the connection was cut: the DC stopped answering,
+/// so later operations fail at once instead of each waiting its own timeout.
 struct Conn {
     ldap: Ldap,
     driver: JoinHandle<()>,
     op_timeout: Duration,
+    stalled: Option<String>,
+}
+
+/// The DC said nothing (in time) or the connection went away, as opposed to
+/// an answer that refused.
+fn is_silence(e: &LdapError) -> bool {
+    matches!(
+        e,
+        LdapError::Timeout { .. } | LdapError::OpSend { .. } | LdapError::ResultRecv { .. } | LdapError::Io { .. }
+    )
 }
 
 impl Drop for Conn {
@@ -581,7 +599,8 @@ impl Drop for Conn {
 impl Conn {
     async fn bind(&mut self, identity: &str, secret: &Secret) -> Result<LdapResult, String> {
         let timeout = self.op_timeout;
-        self.ldap.with_timeout(timeout).simple_bind(identity, secret.expose()).await.map_err(|e| op_error(&e, timeout))
+        let result = self.ldap.with_timeout(timeout).simple_bind(identity, secret.expose()).await;
+        result.map_err(|e| self.failed(&e))
     }
 
     /// A search whose entries come back as raw bytes; references are dropped
@@ -595,6 +614,11 @@ impl Conn {
         sd_flags: bool,
     ) -> Result<Vec<Entry>, String> {
         let timeout = self.op_timeout;
+        if let Some(first) = &self.stalled {
+            return Err(format!(
+                "not sent: the DC stopped answering on this connection (an earlier operation: {first})"
+            ));
+        }
         if sd_flags {
             self.ldap.with_controls(RawControl {
                 ctype: SD_FLAGS_OID.to_string(),
@@ -607,7 +631,7 @@ impl Conn {
             .with_timeout(timeout)
             .search(base, scope, filter, attrs.to_vec())
             .await
-            .map_err(|e| op_error(&e, timeout))?;
+            .map_err(|e| self.failed(&e))?;
         if result.rc != 0 {
             return Err(describe_result(&result));
         }
@@ -617,9 +641,20 @@ impl Conn {
             .ok_or_else(|| "the DC sent a malformed search result entry".to_string())
     }
 
+    /// An operation error in words, noting the first silence of the DC.
+    fn failed(&mut self, e: &LdapError) -> String {
+        let words = op_error(e, self.op_timeout);
+        if is_silence(e) && self.stalled.is_none() {
+            self.stalled = Some(words.clone());
+        }
+        words
+    }
+
     /// Unbind (bounded by the operation timeout) and stop the socket task.
     async fn close(mut self) {
-        let _ = tokio::time::timeout(self.op_timeout, self.ldap.unbind()).await;
+        if self.stalled.is_none() {
+            let _ = tokio::time::timeout(self.op_timeout, self.ldap.unbind()).await;
+        }
         self.driver.abort();
     }
 }
@@ -661,7 +696,7 @@ async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOpt
                 // Errors of the socket show up in the operations waiting on it.
                 let _ = conn.drive().await;
             });
-            Ok(Conn { ldap, driver, op_timeout: opts.operation_timeout })
+            Ok(Conn { ldap, driver, op_timeout: opts.operation_timeout, stalled: None })
         }
         Ok(Err(e)) => {
             let (words, certificate) = describe_connect_error(&e, transport, &expected, opts.tls.ca_file.as_deref());
