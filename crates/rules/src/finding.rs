@@ -50,8 +50,10 @@ impl Draft {
 
     /// The finding, its evidence capped: a label repeated more than
     /// [`EVIDENCE_PER_LABEL`] times keeps its first entries and one more that
-    /// counts the rest (1,500 trustees or DCs would drown the report), and a
-    /// value longer than [`EVIDENCE_VALUE_CHARS`] is cut with a count.
+    /// counts the rest (1,500 trustees or DCs would drown the report), at most
+    /// [`EVIDENCE_TOTAL`] entries are kept in all (1,500 trustees each under
+    /// its own name), and a value longer than [`EVIDENCE_VALUE_CHARS`] is cut
+    /// with a count.
     pub(crate) fn done(mut self) -> Finding {
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut kept = Vec::with_capacity(self.0.evidence.len());
@@ -73,6 +75,14 @@ impl Draft {
             }
             kept.push(e);
         }
+        if kept.len() > EVIDENCE_TOTAL {
+            let rest = kept.len() - EVIDENCE_TOTAL;
+            kept.truncate(EVIDENCE_TOTAL);
+            kept.push(Evidence::new(
+                "More evidence",
+                format!("... and {rest} more entries (the first {EVIDENCE_TOTAL} are shown)"),
+            ));
+        }
         for (label, count) in left_out {
             kept.push(Evidence::new(
                 &label,
@@ -86,6 +96,8 @@ impl Draft {
 
 /// Entries of one evidence label kept in a finding.
 pub(crate) const EVIDENCE_PER_LABEL: usize = 20;
+/// Evidence entries kept in a finding, all labels together.
+pub(crate) const EVIDENCE_TOTAL: usize = 60;
 /// Characters of one evidence value kept in a finding.
 pub(crate) const EVIDENCE_VALUE_CHARS: usize = 4_000;
 
@@ -144,6 +156,31 @@ mod tests {
         assert_eq!(trustees[EVIDENCE_PER_LABEL - 1], "S-1-5-21-1-2-3-1019");
         assert!(trustees[EVIDENCE_PER_LABEL].contains("1480 more"), "{}", trustees[EVIDENCE_PER_LABEL]);
         assert_eq!(f.evidence.iter().filter(|e| e.label == "Account" || e.label == "Fix").count(), 2);
+    }
+
+    #[test]
+    fn many_trustees_each_under_its_own_name_are_summarised() {
+        let mut d = RULE.finding(Status::Warn, Scope::server(), "m");
+        for i in 0..1_500 {
+            d = d.evidence(
+                &format!("CORP\\helpdesk-{i:04}"),
+                format!("ACE #{i} (OA;;CR;1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;S-1-5-21-1-2-3-{})", 2000 + i),
+            );
+        }
+        let f = d.done();
+        assert_eq!(f.evidence.len(), EVIDENCE_TOTAL + 1);
+        assert_eq!(f.evidence[0].label, "CORP\\helpdesk-0000");
+        assert_eq!(f.evidence[EVIDENCE_TOTAL - 1].label, format!("CORP\\helpdesk-{:04}", EVIDENCE_TOTAL - 1));
+        let last = &f.evidence[EVIDENCE_TOTAL];
+        assert_eq!(last.label, "More evidence");
+        assert!(last.value.contains(&format!("{} more entries", 1_500 - EVIDENCE_TOTAL)), "{}", last.value);
+
+        // A handful stays whole.
+        let mut d = RULE.finding(Status::Warn, Scope::server(), "m");
+        for i in 0..5 {
+            d = d.evidence(&format!("CORP\\helpdesk-{i}"), "ACE");
+        }
+        assert_eq!(d.done().evidence.len(), 5);
     }
 
     #[test]
