@@ -88,7 +88,7 @@ async fn from_list(
         locator.error = Some(format!("{what} is empty"));
         return (locator, Vec::new());
     }
-    locator.not_probed = names.split_off(cap.min(names.len()));
+    locator.not_probed = beyond_limit(&mut names, cap);
 
     // Only build a resolver when some entry is a name: a list of addresses
     // must work even where no DNS is configured at all.
@@ -179,7 +179,7 @@ async fn from_srv(
         });
         return (locator, Vec::new());
     }
-    locator.not_probed = names.split_off(cap.min(names.len()));
+    locator.not_probed = beyond_limit(&mut names, cap);
 
     // SRV targets are absolute names; keep them so.
     let candidates = resolve_all(names.into_iter().map(|n| format!("{n}.")).collect(), Some(dns)).await;
@@ -194,6 +194,13 @@ async fn from_srv(
         locator.error = Some(no_address_error(&candidates));
     }
     (locator, candidates)
+}
+
+/// The names past the first `cap`, taken off the list, each saying why it
+/// is not probed.
+fn beyond_limit(names: &mut Vec<String>, cap: usize) -> Vec<String> {
+    let rest = names.split_off(cap.min(names.len()));
+    rest.into_iter().map(|n| format!("{n} (not probed: only the first {cap} located DCs are resolved)")).collect()
 }
 
 fn no_address_error(candidates: &[DcCandidate]) -> String {
@@ -395,7 +402,13 @@ mod tests {
         assert_eq!(candidates.len(), RESOLVE_LIMIT);
         assert_eq!(locator.candidates.len(), 40);
         assert_eq!(locator.not_probed.len(), 40 - RESOLVE_LIMIT);
-        assert_eq!(locator.not_probed[0], format!("10.0.1.{}", RESOLVE_LIMIT + 1));
+        assert_eq!(
+            locator.not_probed[0],
+            format!(
+                "10.0.1.{} (not probed: only the first {RESOLVE_LIMIT} located DCs are resolved)",
+                RESOLVE_LIMIT + 1
+            )
+        );
     }
 
     #[tokio::test]
