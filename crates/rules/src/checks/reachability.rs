@@ -82,6 +82,13 @@ const EPM: u16 = 135;
 /// DC works but every import (thousands of LDAP pages) will crawl.
 const SLOW_MS: u64 = 2_000;
 
+/// Fix commands; DC and domain names come from DNS and the export, so they
+/// are filled in quoted (see `crate::command`).
+pub(crate) const LOCATE_COMMANDS: &[&str] =
+    &["nslookup -type=SRV '_ldap._tcp.dc._msdcs.<domain>'", "nltest '/dsgetdc:<domain>'"];
+pub(crate) const REACH_COMMANDS: &[&str] =
+    &["Test-NetConnection '<DC>' -Port 135", "nltest '/dsgetdc:<domain>' /force"];
+
 /// At most this many located names are listed in one piece of evidence.
 const NAMES_SHOWN: usize = 10;
 
@@ -245,9 +252,9 @@ fn judge_domain(d: &DomainFacts) -> Finding {
     if d.dcs.is_empty() {
         let why = d.locator.error.clone().unwrap_or_else(|| "no domain controller found".into());
         return draft(Status::Fail, format!("No domain controller of {} could be located: {why}.", d.domain))
-            .fix(
+            .fix_commands(
                 "Check that the sync server resolves the domain's DC locator records, and review the partition's preferred DCs.",
-                &[&format!("nslookup -type=SRV _ldap._tcp.dc._msdcs.{}", d.domain), &format!("nltest /dsgetdc:{}", d.domain)],
+                crate::command::fill_all(LOCATE_COMMANDS, &[("<domain>", &d.domain)]),
             )
             .done();
     }
@@ -325,9 +332,9 @@ fn judge_domain(d: &DomainFacts) -> Finding {
             format!("No domain controller of {} is reachable: {}.", d.domain, problems.join("; "))
         };
         return draft(Status::Fail, message)
-            .fix(
+            .fix_commands(
                 "Open TCP 389, 88, 135 and the dynamic RPC ports (49152-65535) from the sync server to the DCs, or list reachable DCs as preferred DCs; restart ADSync afterwards.",
-                &[&format!("Test-NetConnection {} -Port 135", d.dcs[0].host), &format!("nltest /dsgetdc:{} /force", d.domain)],
+                crate::command::fill_all(REACH_COMMANDS, &[("<DC>", &d.dcs[0].host), ("<domain>", &d.domain)]),
             )
             .done();
     }
@@ -614,6 +621,36 @@ mod tests {
         assert!(f[0].evidence.iter().any(|e| e.label == "DC" && e.value.contains("(also listed as 10.0.0.10)")));
         let np = f[0].evidence.iter().find(|e| e.label == "Not probed").expect("not probed");
         assert!(np.value.starts_with("dc2.fabrikam.com") && np.value.ends_with("and 3 more"), "{}", np.value);
+    }
+
+    #[test]
+    fn dc_names_from_dns_reach_the_fix_commands_quoted() {
+        for (host, quoted) in [
+            ("dc1.fabrikam.com", "'dc1.fabrikam.com'"),
+            ("dc1.fabrikam.com';Start-Process calc;'", "'dc1.fabrikam.com'';Start-Process calc;'''"),
+        ] {
+            let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+            d.dcs[0].host = host.into();
+            for p in [389, 636, 88, 135] {
+                close_port(&mut d.dcs[0], p, "connection refused");
+            }
+            d.ldap = None;
+            let f = run(&snapshot_with_ad(vec![d]), check);
+            let cmds = f[0].remediation.as_ref().expect("a fix").commands.clone();
+            assert_eq!(cmds[0], format!("Test-NetConnection {quoted} -Port 135"), "{cmds:?}");
+            assert_eq!(cmds[1], "nltest '/dsgetdc:fabrikam.com' /force");
+            assert!(cmds.iter().all(|c| crate::command::is_safe_powershell(c)), "{cmds:?}");
+        }
+        // A name PowerShell cannot carry is left out, with a note.
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        d.dcs[0].host = "dc1\"\nRestart-Computer".into();
+        for p in [389, 636, 88, 135] {
+            close_port(&mut d.dcs[0], p, "connection refused");
+        }
+        d.ldap = None;
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        let fix = f[0].remediation.as_ref().expect("a fix");
+        assert_eq!(fix.commands, ["nltest '/dsgetdc:fabrikam.com' /force"]);
     }
 
     #[test]
