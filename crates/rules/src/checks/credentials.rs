@@ -58,8 +58,10 @@ Entra Connect wizard; enable, unlock or un-expire the account as the sub-code
 says.
 
 ## Evidence
-The transport, the identity used, the LDAP result code and the server's
-message with its sub-code; the account's state after a good bind.",
+The transport and the DC used (and any DC passed over, with why), the
+identity used, the LDAP result code and the server's message with its
+sub-code; the account's state after a good bind; the domain that refused the
+credential when the bind was not tried.",
     references: &[
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/ldap-errors-and-meanings",
