@@ -331,9 +331,14 @@ fn judge_domain(d: &DomainFacts) -> Finding {
         } else {
             format!("No domain controller of {} is reachable: {}.", d.domain, problems.join("; "))
         };
+        let summary = format!(
+            "Open TCP 389, 88, 135 and the dynamic RPC ports (49152-65535) from the sync server to the DCs, or list \
+             reachable DCs as preferred DCs; restart ADSync afterwards.{}",
+            silent_hint(d)
+        );
         return draft(Status::Fail, message)
             .fix_commands(
-                "Open TCP 389, 88, 135 and the dynamic RPC ports (49152-65535) from the sync server to the DCs, or list reachable DCs as preferred DCs; restart ADSync afterwards.",
+                &summary,
                 crate::command::fill_all(REACH_COMMANDS, &[("<DC>", &d.dcs[0].host), ("<domain>", &d.domain)]),
             )
             .done();
@@ -361,10 +366,13 @@ fn judge_domain(d: &DomainFacts) -> Finding {
         }
         let used = d.ldap.as_ref().map_or(String::new(), |l| format!(" LDAP went to {}.", l.dc));
         return draft(Status::Warn, format!("{}.{used}", said.join(". ")))
-            .fix(
-                "Remove decommissioned DCs from the preferred DCs, fix the network path to the others (TCP 389 \
-                 must be open unless the connector uses TLS), and check slow DCs' load and network.",
-                &[],
+            .fix_owned(
+                format!(
+                    "Remove decommissioned DCs from the preferred DCs, fix the network path to the others (TCP 389 \
+                     must be open unless the connector uses TLS), and check slow DCs' load and network.{}",
+                    silent_hint(d)
+                ),
+                Vec::new(),
             )
             .done();
     }
@@ -376,6 +384,19 @@ fn judge_domain(d: &DomainFacts) -> Finding {
         f = f.evidence("Note", format!("Kerberos (88) closed on {}", kerberos_closed.join(", ")));
     }
     f.done()
+}
+
+/// A DC that accepts TCP and then says nothing has two usual causes; the
+/// fix says both and what tells them apart.
+fn silent_hint(d: &DomainFacts) -> &'static str {
+    if d.dcs.iter().any(|dc| dc.ldap_ping.as_ref().is_some_and(|p| !p.ok)) {
+        " A DC that accepts TCP but does not answer LDAP is either hung or overloaded (its LDAP service or the \
+         whole DC), or behind a firewall, proxy or load balancer that accepts connections without passing them \
+         on. Read its rootDSE on the DC itself (Get-ADRootDSE, or ldp.exe): if that answers, the network path is \
+         at fault; if it hangs there too, the DC is."
+    } else {
+        ""
+    }
 }
 
 /// A configured list of many DCs is written into the locator's query; keep
@@ -497,6 +518,8 @@ mod tests {
             );
             assert!(f[0].message.contains(&format!("timed out after {waited}")), "{}", f[0].message);
             assert!(f[0].message.contains("LDAP went to dc2.fabrikam.com (10.0.0.11)"), "{}", f[0].message);
+            let fix = &f[0].remediation.as_ref().expect("a fix").summary;
+            assert!(fix.contains("hung or overloaded") && fix.contains("firewall, proxy or load balancer"), "{fix}");
             let used = f[0].evidence.iter().find(|e| e.label == "LDAP used").expect("LDAP used");
             assert_eq!(used.value, "dc2.fabrikam.com (10.0.0.11)");
             assert!(f[0]
