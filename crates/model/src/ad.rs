@@ -22,9 +22,13 @@ pub struct DomainFacts {
     /// The connector account as presented to the DC (`DOMAIN\user` or UPN).
     pub account: String,
     pub locator: DcLocator,
-    /// Every DC probed, in the order tried.
+    /// Every DC considered, in the locator's order (one DC listed twice is
+    /// one entry): names that did not resolve with their error, probed DCs
+    /// with their ports and LDAP ping. Located DCs left unprobed are in
+    /// `locator.not_probed`.
     pub dcs: Vec<DcFacts>,
-    /// LDAP facts from the first DC that answered.
+    /// LDAP facts from the DC used: the first that answered the LDAP ping
+    /// and kept answering.
     pub ldap: Option<LdapFacts>,
     /// Set when the domain was not probed at all, with the reason (no
     /// password source configured, ...).
