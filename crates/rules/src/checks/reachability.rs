@@ -30,7 +30,10 @@ priority, then weight; lists as written):
   DCs left over are named as not probed.
 - Every DC that accepts TCP gets an anonymous rootDSE read, the LDAP ping. A
   DC \"answers LDAP\" only when that read came back; a read that timed out is
-  shown with its time.
+  shown with its time. (The Windows locator pings over UDP, CLDAP, MS-ADTS
+  6.3.3, prefers DCs of the client's site and weighs SRV records at random;
+  phs-doctor reads the rootDSE over TCP 389, the path the connector then
+  uses, knows no site, and keeps a fixed order so runs compare.)
 - The bind and the reads go to the first DC that answered. When it stops
   answering (timeout, connection cut), the next is tried while the domain's
   deadline allows; the finding names the DC used and every DC passed over,
@@ -67,6 +70,7 @@ DRSUAPI port.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-ports",
         "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/how-domain-controllers-are-located",
+        "https://learn.microsoft.com/openspecs/windows_protocols/ms-adts/3d71aefb-787e-4d14-9a8a-a70def9e1f6c",
     ],
     check,
 };
