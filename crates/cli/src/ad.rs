@@ -21,11 +21,13 @@ pub struct AdSection {
     pub dns_server: Option<String>,
     pub connect_timeout: Option<String>,
     pub operation_timeout: Option<String>,
-    /// PEM file of CAs to trust for LDAPS/StartTLS, besides the system store.
+    /// PEM file of the CAs to trust for LDAPS/StartTLS; when set, the only ones (not the system store).
     pub tls_ca_file: Option<PathBuf>,
     /// Certificate verification; turning it off is reported loudly.
     pub tls_verify: Option<bool>,
+    /// Bind over plain LDAP on 389 (the only transport then; reported loudly).
     pub allow_plain_ldap: Option<bool>,
+    /// DCs that accept TCP probed per domain (default 3).
     pub max_dcs: Option<usize>,
     /// Per connector (by the export's connector name).
     #[serde(default)]
@@ -191,6 +193,9 @@ pub fn prepare(cfg: &ServerConfig, ad: &AdSection) -> Result<Prepared> {
     let options = ad.options()?;
     if !options.tls.verify {
         eprintln!("phs-doctor: WARNING: TLS certificate verification is OFF for the Active Directory checks ([ad] tls_verify = false); the connector account's password is sent to whatever answers.");
+    }
+    if options.allow_plain_ldap {
+        eprintln!("phs-doctor: WARNING: the Active Directory binds go over plain LDAP on port 389 ([ad] allow_plain_ldap = true); the connector account's password crosses the network without TLS.");
     }
     let mut secrets: BTreeMap<String, Result<Arc<Secret>, String>> = BTreeMap::new();
     let mut work = Vec::new();

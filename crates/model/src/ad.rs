@@ -22,14 +22,31 @@ pub struct DomainFacts {
     /// The connector account as presented to the DC (`DOMAIN\user` or UPN).
     pub account: String,
     pub locator: DcLocator,
-    /// Every DC probed, in the order tried.
+    /// Every DC considered, in the locator's order (one DC listed twice is
+    /// one entry): names that did not resolve with their error, probed DCs
+    /// with their ports and LDAP ping. Located DCs left unprobed are in
+    /// `locator.not_probed`.
     pub dcs: Vec<DcFacts>,
-    /// LDAP facts from the first DC that answered.
+    /// LDAP facts from the DC used: the first that answered the LDAP ping
+    /// and kept answering.
     pub ldap: Option<LdapFacts>,
     /// Set when the domain was not probed at all, with the reason (no
     /// password source configured, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_checked: Option<String>,
+    /// DCs that accepted TCP but were passed over for LDAP (the rootDSE read
+    /// or the bind got no answer in time), in the order tried, with why.
+    /// The DC finally used is `ldap.dc`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ldap_skipped: Vec<DcSkip>,
+}
+
+/// A DC passed over when choosing the one to talk LDAP to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DcSkip {
+    /// `host (address)`.
+    pub dc: String,
+    pub reason: String,
 }
 
 /// How the domain's DCs were located.
@@ -47,6 +64,10 @@ pub struct DcLocator {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub elapsed_ms: u64,
+    /// Located DCs that were not probed because `max_dcs` DCs already
+    /// accepted TCP (or the probe budget ran out), in the locator's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_probed: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -60,6 +81,26 @@ pub struct DcFacts {
     /// dynamic port it returns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpc: Option<RpcProbe>,
+    /// The anonymous rootDSE read that tells whether the DC answers LDAP
+    /// (the DC locator's "LDAP ping"); None when no LDAP port accepted TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_ping: Option<LdapPing>,
+    /// Other names or addresses in the locator's list that turned out to be
+    /// this same DC (same address): it is probed and counted once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_listed_as: Vec<String>,
+}
+
+/// One anonymous rootDSE read: `ok` only when the rootDSE came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LdapPing {
+    pub ok: bool,
+    /// `ldap` (389) or `ldaps` (636): the transport the read went over, or
+    /// the last one tried.
+    pub transport: String,
+    pub elapsed_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl DcFacts {
@@ -158,6 +199,12 @@ pub struct BindFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub elapsed_ms: u64,
+    /// The bind was not tried because the same credential (connector and
+    /// identity) was refused with result 49 in this domain earlier in the run:
+    /// trying it again would only count another bad password. The domain,
+    /// then the DC in parentheses: `lab1.example.test (by dc1 (10.0.0.1))`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_in: Option<String>,
 }
 
 /// The connector account as read after a successful bind.

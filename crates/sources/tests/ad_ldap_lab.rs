@@ -227,10 +227,9 @@ async fn without_the_lab_ca_the_certificate_is_not_trusted_and_no_bind_happens()
     let lab = lab();
     let forest = Forest::get(&lab, "lab1");
     let password = forest.account("svc-direct", "password");
-    let mut opts = forest.opts(false, true);
-    // Plain LDAP is allowed here on purpose: a certificate failure must not
-    // fall back to it (or to StartTLS), or a MITM would get the password.
-    opts.allow_plain_ldap = true;
+    // A certificate failure must not fall back to StartTLS (nor to plain
+    // LDAP, which is never a fallback), or a MITM would get the password.
+    let opts = forest.opts(false, true);
     let facts = forest.inspect_with("svc-direct", &password, &opts, &[389, 636]).await;
     let bind = &facts.bind;
     assert!(!bind.ok);
@@ -337,8 +336,11 @@ async fn a_port_that_never_answers_tls_is_a_handshake_timeout() {
             }
         }));
     }
+    // The handshake waits the operation timeout (the TCP connect alone has
+    // the connect timeout, and it succeeds here).
     let mut opts = forest.opts(true, true);
-    opts.connect_timeout = Duration::from_secs(1);
+    opts.connect_timeout = Duration::from_secs(5);
+    opts.operation_timeout = Duration::from_secs(1);
     let secret = Secret::new(forest.account("svc-direct", "password"));
     let facts = inspect_account(&forest.target("svc-direct"), "dc1.lab1.example.test", addr, &secret, &opts, &[]).await;
     for task in listeners {

@@ -23,6 +23,29 @@ are named as such. When the bind works, the account itself is read and what
 will break synchronisation later is a warning: a password expiring within 14
 days, an account expiring within 30 days, failed logons piling up.
 
+## Which DC, which transport
+The bind goes to the DC chosen as PHS005 describes: the first DC, in the
+locator's order, that answered the LDAP ping (an anonymous rootDSE read); a
+DC that accepts TCP but stays silent, or stops answering during TLS or the
+bind, is passed over for the next one within the domain's deadline, and the
+evidence names the DC used. A DC that answers with a refusal is not passed
+over: its answer is the verdict.
+
+Transport: LDAPS on 636, else StartTLS on 389, the DC's certificate checked
+against its name (with `tls_ca_file` set, only that file's CAs are trusted).
+Plain LDAP on 389 happens only when it is chosen (`allow_plain_ldap`), never
+as a fallback after a refused StartTLS. A bind over plain LDAP, or over TLS
+without certificate verification (`tls_verify = false`), is a warning with
+the transport as evidence: the password crossed the network unprotected, or
+to a DC that did not prove who it is.
+
+A DC that refuses a simple bind for lack of signing or TLS (result 8,
+strongerAuthRequired) says nothing about the password: that is an `error`
+(could not test the credentials this way). After a bind refused with result
+49 in one domain, the same credential is not tried in the connector's other
+domains in the same run (each further try is one more bad password towards a
+lockout); those domains are `skipped` and name the domain that refused it.
+
 ## Why it matters
 The sync server stores this password; when someone resets it, disables the
 account or lets it expire, every domain of the forest stops synchronising
@@ -35,8 +58,10 @@ Entra Connect wizard; enable, unlock or un-expire the account as the sub-code
 says.
 
 ## Evidence
-The transport, the identity used, the LDAP result code and the server's
-message with its sub-code; the account's state after a good bind.",
+The transport and the DC used (and any DC passed over, with why), the
+identity used, the LDAP result code and the server's message with its
+sub-code; the account's state after a good bind; the domain that refused the
+credential when the bind was not tried.",
     references: &[
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/ldap-errors-and-meanings",
@@ -56,30 +81,44 @@ fn check(cx: &Context) -> Vec<Finding> {
 fn judge(cx: &Context, d: &DomainFacts) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
     let Some(ldap) = &d.ldap else {
+        let why = if d.ldap_skipped.is_empty() {
+            format!("{} is unreachable (see PHS005), so the bind was not tried.", d.domain)
+        } else {
+            format!("No DC of {} answered LDAP (see PHS005), so the bind was not tried.", d.domain)
+        };
+        let mut f = RULE.finding(Status::Skipped, scope, why);
+        for skip in &d.ldap_skipped {
+            f = f.evidence("DC passed over", format!("{}: {}", skip.dc, skip.reason));
+        }
+        return f.done();
+    };
+    let b = &ldap.bind;
+    if let Some(refused_in) = &b.refused_in {
         return RULE
             .finding(
                 Status::Skipped,
                 scope,
-                format!("{} is unreachable (see PHS005), so the bind was not tried.", d.domain),
+                format!(
+                    "The bind as {} was not tried in {}: the same credential was refused (LDAP result 49) in {refused_in} \
+                     earlier in this run, and another try would only count one more bad password. See PHS006 for \
+                     that domain; this says nothing of its own about {}.",
+                    b.identity, d.domain, d.domain
+                ),
             )
+            .evidence("Identity", b.identity.clone())
+            .evidence("Refused in", refused_in.clone())
             .done();
-    };
-    let b = &ldap.bind;
+    }
+    let weak = weak_transport(b);
     let mut f = RULE.finding(Status::Pass, scope, String::new()).evidence("Identity", b.identity.clone()).evidence(
         "Transport",
-        format!(
-            "{} to {}{}",
-            b.transport,
-            ldap.dc,
-            if b.transport == "ldap" {
-                " (plain LDAP, explicitly allowed)"
-            } else if b.tls_verified || !b.ok {
-                ""
-            } else {
-                " (certificate NOT verified: verification was turned off)"
-            }
-        ),
+        format!("{} to {}{}", b.transport, ldap.dc, weak.map_or(String::new(), |w| format!(" ({w})"))),
     );
+    if !d.ldap_skipped.is_empty() {
+        for skip in &d.ldap_skipped {
+            f = f.evidence("DC passed over", format!("{}: {}", skip.dc, skip.reason));
+        }
+    }
     if let Some(rc) = b.result_code {
         f = f.evidence(
             "LDAP result",
@@ -118,11 +157,26 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
             .fix_commands(code.fix, cmds)
             .done();
         }
+        if b.result_code == Some(8) {
+            // Not a verdict on the password: the DC refused this kind of bind.
+            return with_message(
+                f,
+                Status::Error,
+                format!(
+                    "Could not test the credentials this way: {} refused a {} simple bind because it requires \
+                     stronger authentication (signing or TLS), before looking at the password.",
+                    ldap.dc,
+                    if b.transport == "ldap" { "plain LDAP" } else { "TLS" }
+                ),
+            )
+            .fix(
+                "Bind over LDAPS or StartTLS (the default: leave allow_plain_ldap off); the DC requires LDAP \
+                 signing, which a simple bind can only meet inside TLS.",
+                &[],
+            )
+            .done();
+        }
         let (msg, fix) = match b.result_code {
-            Some(8) => (
-                format!("{} refused the bind: it requires stronger authentication (signing or TLS).", ldap.dc),
-                "Use LDAPS or StartTLS (the default); plain LDAP simple binds are refused by DCs that require signing.",
-            ),
             _ if b.server_message.as_deref().is_some_and(|m| m.contains("80090346")) => (
                 format!("{} refused the bind because of channel binding (80090346).", ldap.dc),
                 "The DC enforces LDAP channel binding; bind over TLS with a certificate whose signature algorithm supports channel binding tokens.",
@@ -151,13 +205,28 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
     };
     f = f.evidence("Account", account.dn.clone());
     let warnings = upcoming_trouble(cx, account);
-    if warnings.is_empty() {
-        let mut f =
-            with_message(f, Status::Pass, format!("The connector account {} binds to {}.", b.identity, d.domain));
-        if !b.tls_verified && b.transport != "ldap" {
-            f = f.evidence("Note", "TLS certificate verification was turned off for this run");
+    if let Some(weak) = weak {
+        // The bind worked, but not in a way that can be left quiet.
+        let mut f = f;
+        for w in &warnings {
+            f = f.evidence("Attention", w.clone());
         }
-        return f.done();
+        let later = if warnings.is_empty() { String::new() } else { format!(" Also: {}.", warnings.join("; ")) };
+        return with_message(
+            f,
+            Status::Warn,
+            format!("The connector account {} binds to {}, but over {weak}.{later}", b.identity, d.domain),
+        )
+        .fix(
+            "Bind over verified TLS: trust the DCs' CA with tls_ca_file in the [ad] section, keep tls_verify on and \
+             allow_plain_ldap off.",
+            &[],
+        )
+        .done();
+    }
+    if warnings.is_empty() {
+        return with_message(f, Status::Pass, format!("The connector account {} binds to {}.", b.identity, d.domain))
+            .done();
     }
     for w in &warnings {
         f = f.evidence("Attention", w.clone());
@@ -172,6 +241,17 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
         &[&format!("Get-ADUser {account_name} -Properties PasswordLastSet,PasswordNeverExpires,AccountExpirationDate,badPwdCount,LockedOut")],
     )
     .done()
+}
+
+/// Why the transport of a working bind deserves a warning, if it does.
+fn weak_transport(b: &phs_model::BindFacts) -> Option<&'static str> {
+    if b.transport == "ldap" {
+        Some("plain LDAP: the password crossed the network without TLS (allow_plain_ldap)")
+    } else if !b.tls_verified && b.ok {
+        Some("TLS without certificate verification (tls_verify = false): the DC did not prove who it is")
+    } else {
+        None
+    }
 }
 
 fn with_message(mut d: crate::finding::Draft, status: Status, message: String) -> crate::finding::Draft {
@@ -215,6 +295,7 @@ mod tests {
             sub_code: code.map(Into::into),
             error: None,
             elapsed_ms: 4,
+            refused_in: None,
         }
     }
 
@@ -257,15 +338,103 @@ mod tests {
 
     #[test]
     fn strong_auth_and_tls_failures_are_named() {
-        let f = judged(refused(None, 8, "BindSimple: Transport encryption required."));
-        assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("stronger authentication"));
+        // Result 8 is the DC refusing this kind of bind, not the password.
+        for (transport, text) in [
+            ("ldap", "00002028: LdapErr: DSID-0C090259, comment: The server requires binds to turn on integrity checking if SSL\\TLS are not already active on the connection, data 0, v4563"),
+            ("ldap", "BindSimple: Transport encryption required."),
+            ("starttls", "00002028: LdapErr: DSID-0C090259, comment: The server requires binds to turn on integrity checking, data 0, v4563"),
+        ] {
+            let mut b = refused(None, 8, text);
+            b.transport = transport.into();
+            let f = judged(b);
+            assert_eq!(f.status, Status::Error, "{transport}: {}", f.message);
+            assert!(f.message.starts_with("Could not test the credentials this way"), "{}", f.message);
+            assert!(f.message.contains("stronger authentication"), "{}", f.message);
+            assert!(!f.message.contains("password is wrong"));
+        }
         let mut b = refused(None, 0, "");
         b.result_code = None;
         b.error = Some("TLS handshake failed: invalid peer certificate: UnknownIssuer".into());
         let f = judged(b);
         assert_eq!(f.status, Status::Error);
         assert!(f.message.contains("TLS"));
+    }
+
+    fn good(transport: &str, verified: bool) -> BindFacts {
+        BindFacts {
+            transport: transport.into(),
+            tls_verified: verified,
+            identity: "FABRIKAM\\MSOL_4f2a9c1b7e30".into(),
+            ok: true,
+            result_code: Some(0),
+            elapsed_ms: 12,
+            ..Default::default()
+        }
+    }
+
+    fn judged_with_account(bind: BindFacts) -> Finding {
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        let ldap = d.ldap.as_mut().unwrap();
+        ldap.bind = bind;
+        ldap.account = Some(AccountFacts { dn: "CN=MSOL,DC=fabrikam,DC=com".into(), ..Default::default() });
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        f.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn weak_transports_are_a_warning_not_a_bare_pass() {
+        for (transport, verified, words) in [
+            ("ldap", false, "plain LDAP"),
+            ("ldaps", false, "without certificate verification"),
+            ("starttls", false, "without certificate verification"),
+        ] {
+            let f = judged_with_account(good(transport, verified));
+            assert_eq!(f.status, Status::Warn, "{transport}: {}", f.message);
+            assert!(f.message.contains(words), "{transport}: {}", f.message);
+            let t = f.evidence.iter().find(|e| e.label == "Transport").expect("transport evidence");
+            assert!(
+                t.value.starts_with(&format!("{transport} to dc1.fabrikam.com")) && t.value.contains(words),
+                "{}",
+                t.value
+            );
+        }
+        for transport in ["ldaps", "starttls"] {
+            let f = judged_with_account(good(transport, true));
+            assert_eq!(f.status, Status::Pass, "{transport}: {}", f.message);
+        }
+    }
+
+    #[test]
+    fn a_credential_refused_elsewhere_is_not_judged_here() {
+        for refused_in in ["fabrikam.com (by dc1.fabrikam.com (10.0.0.10))", "corp.fabrikam.com (by 10.1.0.5)"] {
+            let mut d = domain_facts("fabrikam.com", "emea.fabrikam.com", "DC=emea,DC=fabrikam,DC=com");
+            let ldap = d.ldap.as_mut().unwrap();
+            ldap.bind = BindFacts {
+                transport: "ldaps".into(),
+                identity: "FABRIKAM\\MSOL_4f2a9c1b7e30".into(),
+                refused_in: Some(refused_in.into()),
+                ..Default::default()
+            };
+            let f = run(&snapshot_with_ad(vec![d]), check);
+            assert_eq!(statuses(&f), [Status::Skipped]);
+            assert!(f[0].message.contains(refused_in) && f[0].message.contains("result 49"), "{}", f[0].message);
+            assert!(f[0].message.contains("not tried in emea.fabrikam.com"), "{}", f[0].message);
+            assert!(f[0].remediation.is_none(), "no fix for a domain that was not judged");
+        }
+    }
+
+    #[test]
+    fn silent_dcs_are_named_when_none_answered_ldap() {
+        let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+        d.ldap = None;
+        d.ldap_skipped = vec![phs_model::DcSkip {
+            dc: "dc1.fabrikam.com (10.0.0.10)".into(),
+            reason: "accepts TCP but did not answer LDAP: rootDSE read over ldap from dc1.fabrikam.com (10.0.0.10): timed out after 10 s".into(),
+        }];
+        let f = run(&snapshot_with_ad(vec![d]), check);
+        assert_eq!(statuses(&f), [Status::Skipped]);
+        assert!(f[0].message.contains("No DC of fabrikam.com answered LDAP"), "{}", f[0].message);
+        assert!(f[0].evidence.iter().any(|e| e.label == "DC passed over" && e.value.contains("timed out after 10 s")));
     }
 
     #[test]

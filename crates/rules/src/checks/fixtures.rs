@@ -205,6 +205,7 @@ pub fn domain_facts(connector: &str, domain: &str, served_dn: &str) -> DomainFac
             candidates: vec![format!("dc1.{domain}")],
             error: None,
             elapsed_ms: 2,
+            ..Default::default()
         },
         dcs: vec![DcFacts {
             host: format!("dc1.{domain}"),
@@ -218,6 +219,8 @@ pub fn domain_facts(connector: &str, domain: &str, served_dn: &str) -> DomainFac
                 elapsed_ms: 3,
                 error: None,
             }),
+            ldap_ping: Some(LdapPing { ok: true, transport: "ldap".into(), elapsed_ms: 4, error: None }),
+            ..Default::default()
         }],
         ldap: Some(LdapFacts {
             dc: format!("dc1.{domain}"),
@@ -232,6 +235,7 @@ pub fn domain_facts(connector: &str, domain: &str, served_dn: &str) -> DomainFac
             ..Default::default()
         }),
         not_checked: None,
+        ..Default::default()
     }
 }
 

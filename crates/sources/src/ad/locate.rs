@@ -31,12 +31,19 @@ pub struct DcCandidate {
     pub resolve_error: Option<String>,
 }
 
+/// At most this many located names are resolved. `max_dcs` is not applied
+/// here: it counts DCs that accept TCP, so names that do not resolve and DCs
+/// that refuse must not use up its slots (see [`super::select`]). This only
+/// bounds the DNS work for a domain with very many DCs.
+pub const RESOLVE_LIMIT: usize = 32;
+
 /// Locate the DCs of `target` and resolve them. Returns the facts of how it
-/// went and at most `opts.max_dcs` candidates (at least one when any was
-/// found); `DcLocator::candidates` lists every DC found, in the order tried.
+/// went and the candidates in the order to try (at most [`RESOLVE_LIMIT`];
+/// the rest are named in `DcLocator::not_probed`); `DcLocator::candidates`
+/// lists every DC found.
 pub async fn locate(target: &DomainTarget, opts: &AdOptions) -> (DcLocator, Vec<DcCandidate>) {
     let started = Instant::now();
-    let cap = opts.max_dcs.max(1);
+    let cap = RESOLVE_LIMIT;
     let timeout = opts.operation_timeout;
     let (mut locator, candidates) = match &target.locator {
         Locator::PreferredDcs(list) => from_list("preferred-dcs", list, target.dns_server, cap, timeout).await,
@@ -81,7 +88,7 @@ async fn from_list(
         locator.error = Some(format!("{what} is empty"));
         return (locator, Vec::new());
     }
-    names.truncate(cap);
+    locator.not_probed = beyond_limit(&mut names, cap);
 
     // Only build a resolver when some entry is a name: a list of addresses
     // must work even where no DNS is configured at all.
@@ -172,7 +179,7 @@ async fn from_srv(
         });
         return (locator, Vec::new());
     }
-    names.truncate(cap);
+    locator.not_probed = beyond_limit(&mut names, cap);
 
     // SRV targets are absolute names; keep them so.
     let candidates = resolve_all(names.into_iter().map(|n| format!("{n}.")).collect(), Some(dns)).await;
@@ -187,6 +194,13 @@ async fn from_srv(
         locator.error = Some(no_address_error(&candidates));
     }
     (locator, candidates)
+}
+
+/// The names past the first `cap`, taken off the list, each saying why it
+/// is not probed.
+fn beyond_limit(names: &mut Vec<String>, cap: usize) -> Vec<String> {
+    let rest = names.split_off(cap.min(names.len()));
+    rest.into_iter().map(|n| format!("{n} (not probed: only the first {cap} located DCs are resolved)")).collect()
 }
 
 fn no_address_error(candidates: &[DcCandidate]) -> String {
@@ -367,16 +381,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ip_literals_need_no_dns_and_are_capped() {
+    async fn ip_literals_need_no_dns_and_max_dcs_does_not_cut_the_list() {
         let list = vec![" 10.0.0.1 ".to_string(), "10.0.0.1".to_string(), "::1".to_string(), "10.0.0.3".to_string()];
-        let opts = AdOptions { max_dcs: 2, ..AdOptions::default() };
+        // max_dcs counts DCs that accept TCP, later; locating keeps them all.
+        let opts = AdOptions { max_dcs: 1, ..AdOptions::default() };
         let (locator, candidates) = locate(&target(Locator::PreferredDcs(list)), &opts).await;
         assert_eq!(locator.method, "preferred-dcs");
         assert_eq!(locator.candidates, vec!["10.0.0.1", "::1", "10.0.0.3"]);
         assert_eq!(locator.error, None);
-        assert_eq!(candidates.len(), 2);
+        assert_eq!(candidates.len(), 3);
         assert_eq!(candidates[0].addresses, vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))]);
         assert_eq!(candidates[1].host, "::1");
+        assert!(locator.not_probed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_huge_list_resolves_only_the_first_names() {
+        let list: Vec<String> = (1..=40).map(|i| format!("10.0.1.{i}")).collect();
+        let (locator, candidates) = locate(&target(Locator::Configured(list)), &AdOptions::default()).await;
+        assert_eq!(candidates.len(), RESOLVE_LIMIT);
+        assert_eq!(locator.candidates.len(), 40);
+        assert_eq!(locator.not_probed.len(), 40 - RESOLVE_LIMIT);
+        assert_eq!(
+            locator.not_probed[0],
+            format!(
+                "10.0.1.{} (not probed: only the first {RESOLVE_LIMIT} located DCs are resolved)",
+                RESOLVE_LIMIT + 1
+            )
+        );
     }
 
     #[tokio::test]

@@ -5,15 +5,19 @@
 //!
 //! - [`check`]: one domain end to end, and every domain in parallel.
 //! - [`locate`]: find DCs (the export's preferred DCs, configured ones, or DNS SRV).
+//! - [`select`]: which DCs are probed, and which one the LDAP work goes to.
+//! - [`bind_gate`]: a credential refused in one domain is not tried in the next.
 //! - [`tcp`]: TCP reachability of the ports PHS needs, with latency.
 //! - [`epm`]: the RPC endpoint mapper and the DRSUAPI port it hands out.
 //! - [`ldap`]: rootDSE, the connector account's bind and object, the domain
 //!   root's security descriptor, SID names.
 
+pub mod bind_gate;
 pub mod check;
 pub mod epm;
 pub mod ldap;
 pub mod locate;
+pub mod select;
 pub mod tcp;
 
 pub use crate::secret::Secret;
@@ -25,14 +29,16 @@ use std::time::Duration;
 /// How long each step may take, and how to talk TLS.
 #[derive(Debug, Clone)]
 pub struct AdOptions {
-    /// TCP connect (and TLS handshake) timeout.
+    /// TCP connect timeout.
     pub connect_timeout: Duration,
-    /// Timeout of one LDAP / DNS / RPC operation after connecting.
+    /// Timeout of one TLS handshake, LDAP / DNS / RPC operation after connecting.
     pub operation_timeout: Duration,
     pub tls: TlsOptions,
-    /// Plain LDAP simple bind on 389 without TLS: only when explicitly allowed.
+    /// The bind goes over plain LDAP on 389, without TLS: an explicit choice
+    /// of transport (the only one then), never a fallback.
     pub allow_plain_ldap: bool,
-    /// At most this many DCs are probed per domain.
+    /// At most this many DCs that accept TCP are probed per domain (names
+    /// that do not resolve and DCs that refuse do not count).
     pub max_dcs: usize,
 }
 
@@ -50,7 +56,8 @@ impl Default for AdOptions {
 
 #[derive(Debug, Clone)]
 pub struct TlsOptions {
-    /// Extra CA certificates (PEM) to trust, besides the system store.
+    /// CA certificates (PEM) to trust for DC certificates; when set, the only
+    /// ones (the system store is not used).
     pub ca_file: Option<PathBuf>,
     /// Verify the DC's certificate. Turning it off is explicit and reported.
     pub verify: bool,

@@ -5,8 +5,11 @@
 //!
 //! Transport: the DC is dialled at the located address and its certificate is
 //! checked against the DC host name (see the `tls` submodule). The bind goes over LDAPS
-//! (636), else StartTLS on 389, and over plain 389 only when
-//! [`AdOptions::allow_plain_ldap`] says so.
+//! (636), else StartTLS on 389. Plain LDAP on 389 is a transport chosen
+//! explicitly ([`AdOptions::allow_plain_ldap`]), never a fallback after a
+//! refused StartTLS. The TCP connect has the connect timeout; the TLS
+//! handshake, StartTLS and every LDAP operation have the operation timeout,
+//! so a slow DC is slow, not "not answering TLS".
 //!
 //! The password goes to exactly one place, the simple bind request. No error
 //! text built here contains it: errors are made from LDAP results, I/O and
@@ -30,6 +33,7 @@ use phs_secdesc::{SecurityDescriptor, Sid};
 use rustls::pki_types::ServerName;
 use tokio::task::JoinHandle;
 
+use super::bind_gate::{BindGate, Refusal};
 use super::tcp::{connect as tcp_connect, millis};
 use super::{AdOptions, DomainTarget, Secret};
 use crate::wording::{describe_io_error, human_duration};
@@ -102,23 +106,56 @@ impl Transport {
 /// no credentials, and it also works on a DC whose certificate is broken
 /// (which the bind then reports). LDAPS on 636 only when 389 cannot be reached.
 pub async fn read_root_dse(dc_host: &str, addr: IpAddr, opts: &AdOptions) -> Result<RootDse, String> {
+    read_root_dse_via(dc_host, addr, opts, &[]).await.0
+}
+
+/// [`read_root_dse`], skipping ports the TCP probe found closed (`open_ports`
+/// empty: not probed), and saying which transport the read went over (or
+/// was last tried). A DC that accepted the connection on 389 but did not
+/// answer the read is not asked again over 636: it does not answer LDAP,
+/// and a second wait would only eat into the domain's deadline.
+pub async fn read_root_dse_via(
+    dc_host: &str,
+    addr: IpAddr,
+    opts: &AdOptions,
+    open_ports: &[u16],
+) -> (Result<RootDse, String>, &'static str) {
+    let open = |port: u16| open_ports.is_empty() || open_ports.contains(&port);
     let mut failures = Vec::new();
-    for transport in [Transport::Plain, Transport::Ldaps] {
+    let mut last = Transport::Plain;
+    for transport in [Transport::Plain, Transport::Ldaps].into_iter().filter(|t| open(t.port())) {
+        last = transport;
         match connect(dc_host, addr, transport, opts).await {
             Ok(mut conn) => {
                 let result = root_dse_on(&mut conn).await.map(|(dse, _)| dse);
                 conn.close().await;
-                return result.map_err(|e| format!("rootDSE read over {} from {}: {e}", transport.name(), dc_host));
+                let result = result.map_err(|e| {
+                    format!("rootDSE read over {} from {}: {e}", transport.name(), dc_label(dc_host, addr))
+                });
+                return (result, transport.name());
             }
             Err(failure) => failures.push(failure.words),
         }
     }
-    Err(failures.join("; "))
+    if failures.is_empty() {
+        failures.push(format!("neither LDAP (389) nor LDAPS (636) is open on {}", dc_label(dc_host, addr)));
+    }
+    (Err(failures.join("; ")), last.name())
+}
+
+/// Whether the DC answered at all during [`inspect_account_gated`]: a DC that
+/// did not (TCP, a handshake or the bind timed out or was cut) is passed over
+/// for the next one; a DC that answered, even with a refusal or a
+/// certificate the tool does not trust, gives the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Answered,
+    NoAnswer,
 }
 
 /// Bind as the connector account and read what the checks need.
 ///
-/// * Transport: LDAPS (636), else StartTLS on 389, else plain 389 when
+/// * Transport: LDAPS (636), else StartTLS on 389; plain 389 alone when
 ///   `opts.allow_plain_ldap`. `open_ports` (from the TCP probe; empty = not
 ///   probed) skips ports known to be closed. A transport is abandoned for the
 ///   next one when it cannot be set up (TCP, StartTLS refused, TLS handshake);
@@ -143,17 +180,34 @@ pub async fn inspect_account(
     opts: &AdOptions,
     open_ports: &[u16],
 ) -> LdapFacts {
+    inspect_account_gated(target, dc_host, addr, secret, opts, open_ports, &BindGate::new()).await.0
+}
+
+/// [`inspect_account`] through the credential's [`BindGate`]: no bind when
+/// the same credential was already refused (result 49) in another domain of
+/// this run, and a refusal here closes the gate for the others. Also says
+/// whether the DC answered at all.
+pub async fn inspect_account_gated(
+    target: &DomainTarget,
+    dc_host: &str,
+    addr: IpAddr,
+    secret: &Secret,
+    opts: &AdOptions,
+    open_ports: &[u16],
+    gate: &BindGate,
+) -> (LdapFacts, Reach) {
     let mut facts = LdapFacts { dc: dc_label(dc_host, addr), ..LdapFacts::default() };
     let identity = target.bind_identity();
     facts.bind.identity = identity.clone();
 
     let candidates = transports(opts, open_ports);
     let Some(first) = candidates.first() else {
-        facts.bind.error = Some(format!(
-            "no bind attempted: neither LDAPS (636) nor LDAP (389) is open on {}",
-            dc_label(dc_host, addr)
-        ));
-        return facts;
+        facts.bind.error = Some(if opts.allow_plain_ldap {
+            format!("no bind attempted: plain LDAP was chosen and port 389 is not open on {}", dc_label(dc_host, addr))
+        } else {
+            format!("no bind attempted: neither LDAPS (636) nor LDAP (389) is open on {}", dc_label(dc_host, addr))
+        });
+        return (facts, Reach::NoAnswer);
     };
     facts.bind.transport = first.name().to_string();
     if secret.expose().is_empty() {
@@ -162,16 +216,21 @@ pub async fn inspect_account(
              anonymous bind that proves nothing"
                 .to_string(),
         );
-        return facts;
+        return (facts, Reach::Answered);
     }
     if identity.trim().is_empty() {
         facts.bind.error = Some("no bind attempted: the connector account name is empty".to_string());
-        return facts;
+        return (facts, Reach::Answered);
+    }
+    if let Some(refusal) = gate.refusal().await {
+        not_tried(&mut facts, &refusal);
+        return (facts, Reach::Answered);
     }
 
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut connected = None;
+    let mut reach = Reach::NoAnswer;
     for &transport in &candidates {
         match connect(dc_host, addr, transport, opts).await {
             Ok(conn) => {
@@ -180,6 +239,9 @@ pub async fn inspect_account(
             }
             Err(failure) => {
                 failures.push(failure.words);
+                if failure.answered {
+                    reach = Reach::Answered;
+                }
                 if failure.certificate {
                     break;
                 }
@@ -189,23 +251,44 @@ pub async fn inspect_account(
     let Some((transport, mut conn)) = connected else {
         facts.bind.error = Some(failures.join("; "));
         facts.bind.elapsed_ms = millis(started.elapsed());
-        return facts;
+        return (facts, reach);
     };
     facts.bind.transport = transport.name().to_string();
     facts.bind.tls_verified = transport.tls() && opts.tls.verify;
 
-    match conn.bind(&identity, secret).await {
-        Ok(result) => {
-            facts.bind.ok = result.rc == 0;
-            facts.bind.result_code = Some(result.rc);
-            facts.bind.sub_code = parse_sub_code(&result.text);
-            if !result.text.is_empty() {
-                facts.bind.server_message = Some(result.text);
-            }
+    {
+        // Another domain of the connector may have been refused while this
+        // one connected: look again with the gate held, and keep holding it
+        // until this bind's answer is known.
+        let mut held = gate.hold().await;
+        if let Some(refusal) = held.as_ref() {
+            not_tried(&mut facts, refusal);
+            facts.bind.transport = transport.name().to_string();
+            drop(held);
+            conn.close().await;
+            return (facts, Reach::Answered);
         }
-        Err(e) => facts.bind.error = Some(format!("{} bind as {identity}: {e}", transport.name())),
+        match conn.bind(&identity, secret).await {
+            Ok(result) => {
+                reach = Reach::Answered;
+                if result.rc == 49 {
+                    *held = Some(Refusal { domain: target.domain.clone(), dc: dc_label(dc_host, addr) });
+                }
+                facts.bind.ok = result.rc == 0;
+                facts.bind.result_code = Some(result.rc);
+                facts.bind.sub_code = parse_sub_code(&result.text);
+                if !result.text.is_empty() {
+                    facts.bind.server_message = Some(result.text);
+                }
+            }
+            Err(e) => facts.bind.error = Some(format!("{} bind as {identity}: {e}", transport.name())),
+        }
     }
     facts.bind.elapsed_ms = millis(started.elapsed());
+    if reach == Reach::NoAnswer {
+        conn.close().await;
+        return (facts, reach);
+    }
 
     let mut config_nc = None;
     match root_dse_on(&mut conn).await {
@@ -218,9 +301,22 @@ pub async fn inspect_account(
 
     if facts.bind.ok {
         read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts).await;
+        // The bind worked and the reads then got no answer: another DC can
+        // do the reads (binding again costs no bad-password count). After a
+        // refused bind the refusal stands, whatever the connection does next.
+        if conn.stalled.is_some() {
+            reach = Reach::NoAnswer;
+        }
     }
     conn.close().await;
-    facts
+    (facts, reach)
+}
+
+/// The bind facts of a bind left out because the credential was refused
+/// elsewhere: no error and no result, only where it was refused.
+fn not_tried(facts: &mut LdapFacts, refusal: &Refusal) {
+    facts.bind.refused_in = Some(format!("{} (by {})", refusal.domain, refusal.dc));
+    facts.bind.error = None;
 }
 
 /// `data 52e` in AD's (and Samba's) diagnostic text, e.g.
@@ -436,18 +532,20 @@ fn sid_text(raw: &[u8]) -> Option<String> {
 
 // ------------------------------------------------------------------ connection
 
-/// Transports to try, in order of preference.
+/// Transports to try, in order of preference. Plain LDAP is a choice, not a
+/// fallback: when it is chosen it is the only transport, and when it is not,
+/// a refused StartTLS never leads to sending the password in the clear.
 fn transports(opts: &AdOptions, open_ports: &[u16]) -> Vec<Transport> {
     let open = |port: u16| open_ports.is_empty() || open_ports.contains(&port);
+    if opts.allow_plain_ldap {
+        return if open(389) { vec![Transport::Plain] } else { Vec::new() };
+    }
     let mut order = Vec::new();
     if open(636) {
         order.push(Transport::Ldaps);
     }
     if open(389) {
         order.push(Transport::StartTls);
-        if opts.allow_plain_ldap {
-            order.push(Transport::Plain);
-        }
     }
     order
 }
@@ -462,18 +560,33 @@ fn dc_label(dc_host: &str, addr: IpAddr) -> String {
 }
 
 /// A failed connection set-up, in words; `certificate` when the DC's
-/// certificate failed verification (no other transport is tried then).
+/// certificate failed verification (no other transport is tried then);
+/// `answered` when the DC answered (a certificate, a StartTLS refusal), as
+/// opposed to staying silent or refusing TCP.
 struct ConnectFailure {
     words: String,
     certificate: bool,
+    answered: bool,
 }
 
 /// One LDAP session: the handle, the task driving the socket, and the
-/// per-operation timeout.
+/// per-operation timeout. `stalled` (with the first such error) once an
+/// operation timed out or the connection was cut: the DC stopped answering,
+/// so later operations fail at once instead of each waiting its own timeout.
 struct Conn {
     ldap: Ldap,
     driver: JoinHandle<()>,
     op_timeout: Duration,
+    stalled: Option<String>,
+}
+
+/// The DC said nothing (in time) or the connection went away, as opposed to
+/// an answer that refused.
+fn is_silence(e: &LdapError) -> bool {
+    matches!(
+        e,
+        LdapError::Timeout { .. } | LdapError::OpSend { .. } | LdapError::ResultRecv { .. } | LdapError::Io { .. }
+    )
 }
 
 impl Drop for Conn {
@@ -486,7 +599,8 @@ impl Drop for Conn {
 impl Conn {
     async fn bind(&mut self, identity: &str, secret: &Secret) -> Result<LdapResult, String> {
         let timeout = self.op_timeout;
-        self.ldap.with_timeout(timeout).simple_bind(identity, secret.expose()).await.map_err(|e| op_error(&e, timeout))
+        let result = self.ldap.with_timeout(timeout).simple_bind(identity, secret.expose()).await;
+        result.map_err(|e| self.failed(&e))
     }
 
     /// A search whose entries come back as raw bytes; references are dropped
@@ -500,6 +614,11 @@ impl Conn {
         sd_flags: bool,
     ) -> Result<Vec<Entry>, String> {
         let timeout = self.op_timeout;
+        if let Some(first) = &self.stalled {
+            return Err(format!(
+                "not sent: the DC stopped answering on this connection (an earlier operation: {first})"
+            ));
+        }
         if sd_flags {
             self.ldap.with_controls(RawControl {
                 ctype: SD_FLAGS_OID.to_string(),
@@ -512,7 +631,7 @@ impl Conn {
             .with_timeout(timeout)
             .search(base, scope, filter, attrs.to_vec())
             .await
-            .map_err(|e| op_error(&e, timeout))?;
+            .map_err(|e| self.failed(&e))?;
         if result.rc != 0 {
             return Err(describe_result(&result));
         }
@@ -522,9 +641,20 @@ impl Conn {
             .ok_or_else(|| "the DC sent a malformed search result entry".to_string())
     }
 
+    /// An operation error in words, noting the first silence of the DC.
+    fn failed(&mut self, e: &LdapError) -> String {
+        let words = op_error(e, self.op_timeout);
+        if is_silence(e) && self.stalled.is_none() {
+            self.stalled = Some(words.clone());
+        }
+        words
+    }
+
     /// Unbind (bounded by the operation timeout) and stop the socket task.
     async fn close(mut self) {
-        let _ = tokio::time::timeout(self.op_timeout, self.ldap.unbind()).await;
+        if self.stalled.is_none() {
+            let _ = tokio::time::timeout(self.op_timeout, self.ldap.unbind()).await;
+        }
         self.driver.abort();
     }
 }
@@ -538,6 +668,7 @@ async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOpt
     let fail = |words: String, certificate: bool| ConnectFailure {
         words: format!("{} {} ({sock}): {words}", transport.name(), if dc_host.is_empty() { "DC" } else { dc_host }),
         certificate,
+        answered: certificate,
     };
     // The name only matters for TLS; plain LDAP must not fail on an odd host string.
     let expected = match tls::expected_name(dc_host, addr) {
@@ -556,18 +687,22 @@ async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOpt
     let scheme = if transport == Transport::Ldaps { "ldaps" } else { "ldap" };
     let url = format!("{scheme}://{}:{port}", tls::url_host(&expected));
 
-    let waited = human_duration(opts.connect_timeout);
-    match tokio::time::timeout(opts.connect_timeout, LdapConnAsync::with_settings(settings, &url)).await {
+    // The handshake is an exchange with the DC, not a connect: a busy DC
+    // gets the operation timeout.
+    let waited = human_duration(opts.operation_timeout);
+    match tokio::time::timeout(opts.operation_timeout, LdapConnAsync::with_settings(settings, &url)).await {
         Ok(Ok((conn, ldap))) => {
             let driver = tokio::spawn(async move {
                 // Errors of the socket show up in the operations waiting on it.
                 let _ = conn.drive().await;
             });
-            Ok(Conn { ldap, driver, op_timeout: opts.operation_timeout })
+            Ok(Conn { ldap, driver, op_timeout: opts.operation_timeout, stalled: None })
         }
         Ok(Err(e)) => {
             let (words, certificate) = describe_connect_error(&e, transport, &expected, opts.tls.ca_file.as_deref());
-            Err(fail(words, certificate))
+            let mut failure = fail(words, certificate);
+            failure.answered = certificate || matches!(e, LdapError::LdapResult { .. });
+            Err(failure)
         }
         Err(_) => Err(fail(
             match transport {
@@ -703,8 +838,11 @@ mod tests {
         assert_eq!(transports(&opts, &[]), vec![Transport::Ldaps, Transport::StartTls]);
         assert_eq!(transports(&opts, &[389, 88]), vec![Transport::StartTls]);
         assert_eq!(transports(&opts, &[88]), vec![]);
+        // Plain LDAP is the chosen transport, alone: never a fallback.
         opts.allow_plain_ldap = true;
-        assert_eq!(transports(&opts, &[389, 636]), vec![Transport::Ldaps, Transport::StartTls, Transport::Plain]);
+        assert_eq!(transports(&opts, &[389, 636]), vec![Transport::Plain]);
+        assert_eq!(transports(&opts, &[]), vec![Transport::Plain]);
+        assert_eq!(transports(&opts, &[636]), vec![]);
     }
 
     #[test]

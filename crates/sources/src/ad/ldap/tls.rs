@@ -75,7 +75,10 @@ fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 /// The rustls client configuration for one DC. With `verify` off every
-/// certificate is accepted (the caller reports `tls_verified: false`).
+/// certificate is accepted (the caller reports `tls_verified: false`). With
+/// a CA file, its certificates are the only trust anchors: the DCs' internal
+/// CA is what was meant, and a public CA that issued a certificate for the
+/// DC's name must not be enough to receive the connector's password.
 pub(crate) fn client_config(tls: &TlsOptions, expected: ServerName<'static>) -> Result<Arc<ClientConfig>, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -86,15 +89,7 @@ pub(crate) fn client_config(tls: &TlsOptions, expected: ServerName<'static>) -> 
             builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider))).with_no_client_auth();
         return Ok(Arc::new(config));
     }
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(system_roots().iter().cloned());
-    if let Some(path) = &tls.ca_file {
-        for cert in read_ca_file(path)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("the CA file {} holds an unusable certificate: {e}", path.display()))?;
-        }
-    }
+    let roots = trust_anchors(tls)?;
     if roots.is_empty() {
         return Err("no trusted CA certificates: the system store is empty and no CA file was given".to_string());
     }
@@ -103,6 +98,25 @@ pub(crate) fn client_config(tls: &TlsOptions, expected: ServerName<'static>) -> 
         .map_err(|e| format!("TLS setup failed: {e}"))?;
     let verifier = PinnedName { inner, expected };
     Ok(Arc::new(builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()))
+}
+
+/// The CAs trusted for DC certificates: the CA file alone when one is set,
+/// else the system store.
+fn trust_anchors(tls: &TlsOptions) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    match &tls.ca_file {
+        Some(path) => {
+            for cert in read_ca_file(path)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("the CA file {} holds an unusable certificate: {e}", path.display()))?;
+            }
+        }
+        None => {
+            roots.add_parsable_certificates(system_roots().iter().cloned());
+        }
+    }
+    Ok(roots)
 }
 
 /// WebPKI verification against a fixed name, whatever name the connection
@@ -206,7 +220,7 @@ impl fmt::Display for TlsFailure {
 pub(crate) fn describe_rustls(err: &rustls::Error, expected: &ServerName<'_>, ca_file: Option<&Path>) -> TlsFailure {
     let name = server_name_text(expected);
     let trust = match ca_file {
-        Some(path) => format!("is in neither the system store nor the CA file {}", path.display()),
+        Some(path) => format!("is not in the CA file {} (the only CAs trusted when it is set)", path.display()),
         None => "is not in the system store (and no CA file was given)".to_string(),
     };
     let cert = |words: String| TlsFailure { words, certificate: true };
@@ -309,6 +323,26 @@ mod tests {
         let tls = TlsOptions { ca_file: None, verify: false };
         let name = expected_name("dc1.lab1.example.test", LAB).expect("name");
         assert!(client_config(&tls, name).is_ok());
+    }
+
+    #[test]
+    fn a_ca_file_replaces_the_system_store() {
+        // The repository's test certificate as the CA file: exactly it is
+        // trusted, none of the system store's CAs (over a hundred on Debian).
+        let pem = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/graph-signin/test-cert.pem");
+        let tls = TlsOptions { ca_file: Some(pem.clone()), verify: true };
+        let roots = trust_anchors(&tls).expect("roots");
+        assert_eq!(roots.len(), 1, "only the CA file is trusted");
+        // Without a CA file the system store is what is trusted.
+        let system = trust_anchors(&TlsOptions { ca_file: None, verify: true }).expect("system roots");
+        assert_eq!(system.is_empty(), system_roots().is_empty());
+        let failure = describe_rustls(
+            &rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+            &expected_name("dc1.lab1.example.test", LAB).expect("name"),
+            Some(&pem),
+        );
+        assert!(failure.words.contains("the only CAs trusted"), "{}", failure.words);
     }
 
     #[test]
