@@ -14,6 +14,7 @@
 //! (whose send errors would carry the request).
 
 mod entry;
+mod membership;
 mod names;
 mod tls;
 
@@ -273,6 +274,14 @@ async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Opti
         names::resolve(conn, &target.partition_dn, &netbios, domain_sid.as_ref(), &sids).await;
     facts.sid_names = sid_names;
     facts.sid_names_error = lookup_error;
+    facts.rights_trustees = membership::read_rights_trustees(
+        conn,
+        &target.partition_dn,
+        &netbios,
+        domain_sid.as_ref(),
+        facts.domain_root_sd.as_deref(),
+    )
+    .await;
 }
 
 /// The domain's NetBIOS name from its crossRef in the configuration
@@ -363,7 +372,16 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
                 let values = entry.values("tokenGroups");
                 account.token_groups = values.iter().filter_map(|v| sid_text(v)).collect();
                 let bad = values.len() - account.token_groups.len();
-                (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
+                if values.is_empty() {
+                    // A token always holds the primary group: no value means
+                    // the attribute was withheld, not that there are no groups.
+                    Some(format!(
+                        "tokenGroups of {}: the DC returned no value (the account may not read it)",
+                        account.dn
+                    ))
+                } else {
+                    (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
+                }
             }
             None => Some(format!("tokenGroups of {}: the base read returned no entry", account.dn)),
         },
