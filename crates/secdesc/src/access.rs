@@ -332,6 +332,24 @@ pub fn check_replication_rights(dacl: Option<&Acl>, token: &[Sid]) -> Replicatio
     }
 }
 
+/// The deny ACEs on a domain root that would take `right` away from a
+/// caller holding their SID and that come before `decision`'s deciding ACE
+/// (all of them when nothing decided), whose SID is not in `token`. When
+/// the token's groups are not known, these are the ACEs that might still
+/// override a grant.
+pub fn replication_denies_outside(dacl: &Acl, token: &[Sid], decision: &AccessDecision) -> Vec<AceRef> {
+    let end = decision.deciding.first().map(|r| r.index).unwrap_or(dacl.aces.len());
+    let class = Some(&Guid::DOMAIN_DNS_CLASS);
+    dacl.aces
+        .iter()
+        .enumerate()
+        .take(end)
+        .filter(|(_, ace)| !token.contains(&ace.sid))
+        .filter(|(_, ace)| matches!(effect(ace, &decision.right, class), Some(Effect::Deny)))
+        .map(|(index, ace)| AceRef { index, ace: ace.clone() })
+        .collect()
+}
+
 /// The two replication rights, for [`deciding_trustees`].
 pub const REPLICATION_RIGHTS: [Guid; 2] = [Guid::DS_REPLICATION_GET_CHANGES, Guid::DS_REPLICATION_GET_CHANGES_ALL];
 
