@@ -370,7 +370,7 @@ mod tests {
         for aces in [
             format!("(OA;;CR;{GC};;WD)(OA;;CR;{GCA};;DU)"),
             format!("(OA;;CR;{GC};;AU)(OA;;CR;{GCA};;BU)"),
-            format!("(A;;CR;;;DU)"),
+            "(A;;CR;;;DU)".to_string(),
         ] {
             let f = judged(&aces);
             assert_eq!(f.status, Status::Fail, "{aces}: {f:#?}");
