@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use phs_model::{AdEvidence, DomainFacts, Finding, LdapFacts, Snapshot, Status};
 use phs_secdesc::Sid;
-use phs_sources::ad::ldap::inspect_account;
+use phs_sources::ad::ldap::{build_token, inspect_account};
 use phs_sources::ad::{AdOptions, DomainTarget, Locator, Secret, TlsOptions};
 use serde_json::Value;
 
@@ -50,7 +50,13 @@ struct Lab1 {
 
 impl Lab1 {
     fn new() -> Lab1 {
-        let f = lab()["forests"]["lab1"].clone();
+        Lab1::forest("lab1")
+    }
+
+    /// Another forest of the lab (for its accounts and DC; its root DACL is
+    /// not changed).
+    fn forest(name: &str) -> Lab1 {
+        let f = lab()["forests"][name].clone();
         let pwfile = tempfile::NamedTempFile::new().expect("temp file");
         // Owner-only by tempfile; ldapsearch -y reads the whole file.
         std::fs::write(pwfile.path(), s(&f["admin"]["password"])).expect("write password file");
@@ -154,6 +160,76 @@ db.modify(m, controls=['sd_flags:1:4'])\n";
         }
     }
 
+    /// Samba's Python bindings as Administrator: `code` runs with `db` (a
+    /// SamDB on this DC) and `arg` (the environment's LAB_ARG) defined.
+    fn samdb(&self, code: &str, arg: &str) -> Result<String, String> {
+        let script = format!(
+            "import os, ldb\nfrom samba.samdb import SamDB\nfrom samba.param import LoadParm\n\
+             from samba.credentials import Credentials\nlp = LoadParm(); c = Credentials(); c.guess(lp)\n\
+             c.set_username('Administrator'); c.set_password(os.environ['LAB_ADMIN_PASSWORD'])\n\
+             db = SamDB(url=os.environ['LAB_URL'], credentials=c, lp=lp)\narg = os.environ['LAB_ARG']\n{code}\n"
+        );
+        let out = Command::new("/usr/bin/python3")
+            .args(["-c", &script])
+            .env("LAB_ADMIN_PASSWORD", s(&self.f["admin"]["password"]))
+            .env("LAB_URL", self.get("ldap_url"))
+            .env("LAB_ARG", arg)
+            .output()
+            .map_err(|e| format!("python3: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!("samdb: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    /// Adds a member by SID (Samba creates the foreignSecurityPrincipal
+    /// for a SID of another forest, as AD does through a trust).
+    fn add_member_sid(&self, group: &str, sid: &str) -> Result<(), String> {
+        let dn = format!("CN={group},OU=Service Accounts,{}", self.get("base_dn"));
+        let code = "g, sid = arg.split('|')\nm = ldb.Message(); m.dn = ldb.Dn(db, g)\n\
+                    m['member'] = ldb.MessageElement('<SID=%s>' % sid, ldb.FLAG_MOD_ADD, 'member')\ndb.modify(m)";
+        self.samdb(code, &format!("{dn}|{sid}")).map(|_| ())
+    }
+
+    fn delete_foreign_principal(&self, sid: &str) -> Result<(), String> {
+        let code = format!(
+            "dn = 'CN=%s,CN=ForeignSecurityPrincipals,{}' % arg\n\
+             if db.search(base='CN=ForeignSecurityPrincipals,{}', scope=ldb.SCOPE_ONELEVEL, expression='(cn=%s)' % arg):\n    db.delete(dn)",
+            self.get("base_dn"),
+            self.get("base_dn")
+        );
+        self.samdb(&code, sid).map(|_| ())
+    }
+
+    fn target(&self, account: &str) -> DomainTarget {
+        DomainTarget {
+            connector: self.get("domain"),
+            domain: self.get("domain"),
+            partition_dn: self.get("base_dn"),
+            account_user: account.to_owned(),
+            account_domain: self.get("netbios"),
+            locator: Locator::Configured(vec![self.get("dc_host")]),
+            dns_server: None,
+        }
+    }
+
+    fn dc(&self) -> (String, std::net::IpAddr) {
+        (self.get("dc_host"), self.get("ip").parse().expect("ip"))
+    }
+
+    fn secret(&self, account: &str) -> Secret {
+        Secret::new(s(&self.f["accounts"][account]["password"]))
+    }
+
+    fn account_sid(&self, account: &str) -> String {
+        s(&self.f["accounts"][account]["sid"])
+    }
+
+    fn group_sid(&self, group: &str) -> String {
+        s(&self.f["groups"][group]["sid"])
+    }
+
     /// Adds ACEs to the domain root; samba-tool puts each new ACE first, so
     /// the last one given ends up first.
     fn add_root_aces(&self, sddl: &str) -> Result<(), String> {
@@ -224,6 +300,8 @@ struct Created {
     users: Vec<String>,
     groups: Vec<String>,
     computers: Vec<String>,
+    /// SIDs of another forest whose foreignSecurityPrincipals were created.
+    foreign: Vec<String>,
 }
 
 impl Created {
@@ -240,6 +318,9 @@ impl Created {
         }
         for g in self.groups.iter().rev() {
             errors.extend(lab.samba_tool(&["group", "delete", g]).err());
+        }
+        for sid in &self.foreign {
+            errors.extend(lab.delete_foreign_principal(sid).err());
         }
         errors
     }
@@ -414,5 +495,161 @@ async fn a_domain_dns_class_ace_is_judged_as_windows_judges_it() {
             assert_eq!(phs007.status, Status::Fail, "{phs007:#?}");
         },
     )
+    .await;
+}
+
+fn opts(lab: &Lab1) -> AdOptions {
+    AdOptions {
+        connect_timeout: Duration::from_secs(5),
+        operation_timeout: Duration::from_secs(20),
+        tls: TlsOptions { ca_file: Some(PathBuf::from(s(&lab.f["tls"]["ca_file"]))), verify: true },
+        allow_plain_ldap: false,
+        max_dcs: 1,
+    }
+}
+
+fn group(lab: &Lab1, c: &mut Created, base: &str, scope: &str) -> Result<String, String> {
+    let name = lab.name(base);
+    lab.samba_tool(&["group", "add", &name, "--groupou=OU=Service Accounts", &format!("--group-scope={scope}")])?;
+    c.groups.push(name.clone());
+    Ok(name)
+}
+
+/// DL1 (domain-local) holds the global group PHS Inner, DL2 (domain-local)
+/// holds DL1, U1 (universal) holds svc-nested, DL3 holds someone else.
+fn token_setup(lab: &Lab1, c: &mut Created) -> Result<(), String> {
+    let dl1 = group(lab, c, "tDL1", "Domain")?;
+    let dl2 = group(lab, c, "tDL2", "Domain")?;
+    let u1 = group(lab, c, "tU1", "Universal")?;
+    let dl3 = group(lab, c, "tDL3", "Domain")?;
+    lab.samba_tool(&["group", "addmembers", &dl1, "PHS Inner"])?;
+    lab.samba_tool(&["group", "addmembers", &dl2, &dl1])?;
+    lab.samba_tool(&["group", "addmembers", &u1, "svc-nested"])?;
+    lab.samba_tool(&["group", "addmembers", &dl3, "svc-getchanges"])?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+async fn the_token_built_from_parts_matches_what_the_dc_computes() {
+    // Same domain: the DC's own tokenGroups is the reference for the parts
+    // (global and universal groups + this domain's domain-local and BUILTIN
+    // groups, nested).
+    with_scenario(token_setup, |lab| async move {
+        let (host, ip) = lab.dc();
+        let target = lab.target("svc-nested");
+        let secret = lab.secret("svc-nested");
+        let (account, token) =
+            build_token(&target, (&host, ip), &target, (&host, ip), &secret, None, &opts(&lab)).await;
+        assert_eq!(token.error, None, "{token:?}");
+        let account = account.expect("account read at home");
+        let sid = |n: &str| lab.sid_of(&lab.name(n)).unwrap();
+        let gu = &token.global_and_universal;
+        for g in [lab.group_sid("PHS Inner"), lab.group_sid("PHS Outer"), lab.group_sid("Domain Users"), sid("tU1")] {
+            assert!(gu.contains(&g), "{g} in global and universal {gu:?}");
+        }
+        assert!(!gu.iter().any(|g| *g == sid("tDL1") || g.starts_with("S-1-5-32-")), "{gu:?}");
+        let res = &token.resource_groups;
+        for g in [sid("tDL1"), sid("tDL2"), "S-1-5-32-545".to_owned()] {
+            assert!(res.contains(&g), "{g} in resource groups {res:?}");
+        }
+        assert!(!res.contains(&sid("tDL3")), "{res:?}");
+        // Every group of the DC's own tokenGroups is in the built token.
+        let built: Vec<&String> = gu.iter().chain(res).collect();
+        for g in &account.token_groups {
+            assert!(built.contains(&g), "{g} of tokenGroups missing from the built token {built:?}");
+        }
+        println!("tokenGroups {:?}\nbuilt {built:?}", account.token_groups);
+    })
+    .await;
+}
+
+/// In lab1: X holds lab2's svc-nested, Y holds lab2's PHS Inner, Z holds X,
+/// W holds lab2's svc-norights (all through foreignSecurityPrincipals).
+fn foreign_setup(lab: &Lab1, c: &mut Created) -> Result<(), String> {
+    let lab2 = Lab1::forest("lab2");
+    let x = group(lab, c, "fX", "Domain")?;
+    let y = group(lab, c, "fY", "Domain")?;
+    let z = group(lab, c, "fZ", "Domain")?;
+    let w = group(lab, c, "fW", "Domain")?;
+    for (g, sid) in [
+        (&x, lab2.account_sid("svc-nested")),
+        (&y, lab2.group_sid("PHS Inner")),
+        (&w, lab2.account_sid("svc-norights")),
+    ] {
+        c.foreign.push(sid.clone());
+        lab.add_member_sid(g, &sid)?;
+    }
+    lab.samba_tool(&["group", "addmembers", &z, &x])?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+async fn an_account_of_another_domain_gets_the_checked_domains_groups() {
+    // The account (lab2's svc-nested) is read in its own domain; the token
+    // for lab1 adds lab1's domain-local groups holding it or its groups
+    // through foreignSecurityPrincipals, nested. The lab's two forests have
+    // no trust, so lab1 is read as its own svc-norights where a forest
+    // would use the connector account itself.
+    with_scenario(foreign_setup, |lab| async move {
+        let lab2 = Lab1::forest("lab2");
+        let (h2, ip2) = lab2.dc();
+        let (h1, ip1) = lab.dc();
+        let home = lab2.target("svc-nested");
+        let checked = lab.target("svc-norights");
+        // Each lab forest has its own CA: trust both, as a forest's clients
+        // trust its one enterprise CA.
+        let cas = tempfile::NamedTempFile::new().expect("temp");
+        let pem = |l: &Lab1| std::fs::read_to_string(s(&l.f["tls"]["ca_file"])).expect("CA file");
+        std::fs::write(cas.path(), format!("{}\n{}", pem(&lab), pem(&lab2))).expect("write CAs");
+        let mut both_cas = opts(&lab2);
+        both_cas.tls.ca_file = Some(cas.path().to_path_buf());
+        let (account, token) = build_token(
+            &home,
+            (&h2, ip2),
+            &checked,
+            (&h1, ip1),
+            &lab2.secret("svc-nested"),
+            Some(&lab.secret("svc-norights")),
+            &both_cas,
+        )
+        .await;
+        assert_eq!(token.error, None, "{token:?}");
+        let account = account.expect("read in lab2");
+        assert_eq!(account.sid.as_deref(), Some(lab2.account_sid("svc-nested").as_str()));
+        assert!(token.global_and_universal.contains(&lab2.group_sid("PHS Outer")), "{token:?}");
+        let sid = |n: &str| lab.sid_of(&lab.name(n)).unwrap();
+        for g in ["fX", "fY", "fZ"] {
+            assert!(token.resource_groups.contains(&sid(g)), "{g}: {token:?}");
+        }
+        assert!(!token.resource_groups.contains(&sid("fW")), "{token:?}");
+        // lab2's own domain-local groups are not in it: only lab1's.
+        assert!(!token.resource_groups.iter().any(|g| g.starts_with(&lab2.get("domain_sid"))), "{token:?}");
+
+        // PHS007 for lab1 with that token: the rights through Z and Y.
+        let original = lab.root_dacl().unwrap();
+        for (aces, status) in [
+            (format!("(OA;;CR;{GC};;{})(OA;;CR;{GCA};;{})", sid("fZ"), sid("fY")), Status::Pass),
+            (format!("(OA;;CR;{GC};;{})(OA;;CR;{GCA};;{})", sid("fZ"), sid("fW")), Status::Fail),
+        ] {
+            lab.write_root_dacl(&original).unwrap();
+            lab.add_root_aces(&aces).unwrap();
+            let mut d = lab.facts_as("svc-norights").await;
+            d.account = home.bind_identity();
+            let l = d.ldap.as_mut().unwrap();
+            l.account = Some(account.clone());
+            l.account_error = None;
+            l.account_token = Some(token.clone());
+            let (phs007, _) = judge(d);
+            assert_eq!(phs007.status, status, "{aces}: {phs007:#?}");
+            if status == Status::Pass {
+                assert!(
+                    phs007.evidence.iter().any(|e| e.value.contains("domain-local and BUILTIN of lab1")),
+                    "{phs007:#?}"
+                );
+            }
+        }
+    })
     .await;
 }

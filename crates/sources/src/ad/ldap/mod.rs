@@ -17,6 +17,9 @@ mod entry;
 mod membership;
 mod names;
 mod tls;
+mod token;
+
+pub use token::build_token;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -218,7 +221,7 @@ pub async fn inspect_account(
     }
 
     if facts.bind.ok {
-        read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts).await;
+        read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts, secret, opts).await;
     }
     conn.close().await;
     facts
@@ -245,7 +248,14 @@ pub fn parse_sub_code(text: &str) -> Option<String> {
 // ------------------------------------------------------------------ steps
 
 /// Everything read as the bound account; each step records its own error.
-async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Option<&str>, facts: &mut LdapFacts) {
+async fn read_as_account(
+    conn: &mut Conn,
+    target: &DomainTarget,
+    config_nc: Option<&str>,
+    facts: &mut LdapFacts,
+    secret: &Secret,
+    opts: &AdOptions,
+) {
     let netbios = netbios_name(conn, target, config_nc).await;
 
     match read_account(conn, target).await {
@@ -254,6 +264,20 @@ async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Opti
             facts.account_error = token_error;
         }
         Err(e) => facts.account_error = Some(e),
+    }
+    // An account of another domain of the forest (the usual single connector
+    // account in the forest root): read it at home, build this domain's token.
+    if facts.account.is_none() {
+        if let Some(home) = token::foreign_domain(target, &netbios) {
+            let (account, built) = token::read_foreign_account(conn, target, &home, config_nc, secret, opts).await;
+            if account.is_some() {
+                facts.account_error = None;
+            } else if let Some(e) = &built.error {
+                facts.account_error = Some(format!("the account is in {home}, not {}: {e}", target.domain));
+            }
+            facts.account = account;
+            facts.account_token = Some(built);
+        }
     }
 
     let dacl_sids = read_domain_root(conn, &target.partition_dn, facts).await;
