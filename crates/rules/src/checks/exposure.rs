@@ -12,12 +12,21 @@ pub const RULE: Rule = Rule {
     title: "Only the expected principals can replicate password hashes",
     doc: "\
 ## What it checks
-Every principal named in the domain root's DACL that holds both Replicating
-Directory Changes and Replicating Directory Changes All, directly or through
-full control: other than the domain controllers' groups (Domain Controllers,
-Enterprise Domain Controllers, read-only DCs), SYSTEM, the administrators
-(BUILTIN\\Administrators, Domain Admins, Enterprise Admins) and the AD DS
-connector accounts of the sync server, each one is a warning.
+Every principal that ends up holding both Replicating Directory Changes and
+Replicating Directory Changes All on the domain root, by effective rights:
+the members of every group whose ACE grants or denies one of the rights are
+read from the directory (nested groups, primary-group members, foreign
+principals), and each candidate's token is judged the way Windows judges it
+(deny before allow, class ACEs, full control). So rights split over two SIDs
+count: a broad group (Everyone, Authenticated Users, Domain Users, Domain
+Computers, BUILTIN\\Users) holding one right and a group holding the other
+exposes every member of that group; two ordinary groups expose their common
+members. Other than the domain controllers, SYSTEM, the administrators
+(BUILTIN\\Administrators, Domain Admins, Enterprise Admins, and their
+members) and the AD DS connector accounts, each one is a warning; every
+authenticated user (or computer) is a failure. A group whose members could
+not all be read is named, and without any exposure found the result is an
+error, never a pass.
 
 ## Why it matters
 Holding both rights is exactly what a \"DCSync\" attack needs: that principal
@@ -32,7 +41,9 @@ domain root > Security > Advanced, or `dsacls <domain DN> /R <principal>`), and
 grant them to the connector account directly rather than to a broad group.
 
 ## Evidence
-Each exposed principal with its granting ACEs.",
+Each exposed principal (capped, with a count of the rest) with its own ACEs
+or the groups the rights come through, and each group that could not be
+expanded with the cause.",
     references: &[
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",
         "https://attack.mitre.org/techniques/T1003/006/",

@@ -480,4 +480,68 @@ mod tests {
         let f = judged(&format!("(OA;;CR;19195a5a-6da0-11d0-afd3-00c04fd930c9;;{})", account(1105)));
         assert_eq!(f.status, Status::Fail);
     }
+
+    /// The forest-root connector account (CORP\MSOL_...) checked in the child
+    /// domain fabrikam.com: its token there is built from parts.
+    fn foreign(resource_groups: &[&str], error: Option<&str>) -> DomainFacts {
+        let root = "S-1-5-21-3000000001-3000000002-3000000003";
+        let mut d = domain_with_acl("");
+        d.account = "CORP\\MSOL_4f2a9c1b7e30".into();
+        let l = d.ldap.as_mut().unwrap();
+        let a = l.account.as_mut().unwrap();
+        a.sid = Some(format!("{root}-1105"));
+        a.dn = "CN=MSOL_4f2a9c1b7e30,CN=Users,DC=corp,DC=example".into();
+        // Its own tokenGroups hold the root domain's local groups: never used here.
+        a.token_groups = vec![format!("{root}-513"), format!("{root}-1201"), "S-1-5-32-544".into()];
+        l.account_token = Some(phs_model::AccountToken {
+            account_domain: "corp.example".into(),
+            read_from: "dc1.corp.example (10.0.0.1)".into(),
+            global_and_universal: vec![format!("{root}-513"), format!("{root}-1150")],
+            resource_groups: resource_groups.iter().map(|s| s.to_string()).collect(),
+            error: error.map(str::to_owned),
+        });
+        d
+    }
+
+    #[test]
+    fn an_account_of_another_domain_is_judged_with_this_domains_token() {
+        let root = "S-1-5-21-3000000001-3000000002-3000000003";
+        let both = |sid: &str| format!("(OA;;CR;{GC};;{sid})(OA;;CR;{GCA};;{sid})");
+        // Through a domain-local group of the checked domain that holds it.
+        for (aces, groups, status) in [
+            (both(&account(1400)), vec![account(1400)], Status::Pass),
+            // Through its universal group from the root domain.
+            (both(&format!("{root}-1150")), vec![], Status::Pass),
+            // The domain-local group does not hold it here.
+            (both(&account(1400)), vec![], Status::Fail),
+            // BUILTIN\Administrators (which holds both rights here) is in
+            // its tokenGroups at home, not in this domain: it must not count.
+            (String::new(), vec![], Status::Fail),
+            // Split: Get-Changes to its universal group, Get-Changes-All to a local one.
+            (format!("(OA;;CR;{GC};;{root}-1150)(OA;;CR;{GCA};;{})", account(1400)), vec![account(1400)], Status::Pass),
+        ] {
+            let mut d = foreign(&groups.iter().map(String::as_str).collect::<Vec<_>>(), None);
+            d.ldap.as_mut().unwrap().domain_root_sd = Some(domain_root_sd(&aces));
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, status, "{aces} {groups:?}: {f:#?}");
+            let tg = f.evidence.iter().find(|e| e.label == "Token groups").expect("token evidence");
+            assert!(tg.value.contains("from corp.example") && tg.value.contains("of fabrikam.com"), "{}", tg.value);
+        }
+    }
+
+    #[test]
+    fn a_token_that_could_not_be_built_is_an_error() {
+        for why in [
+            "no DC of the account's domain corp.example could be located through DNS",
+            "domain-local groups of DC=fabrikam,DC=com holding the account: timed out after 10 s",
+            "tokenGroupsGlobalAndUniversal of CN=MSOL,CN=Users,DC=corp,DC=example: the DC returned no value",
+        ] {
+            let mut d = foreign(&[], Some(why));
+            d.ldap.as_mut().unwrap().domain_root_sd =
+                Some(domain_root_sd(&format!("(OA;;CR;{GC};;{g})(OA;;CR;{GCA};;{g})", g = account(1400))));
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, Status::Error, "{why}: {f:#?}");
+            assert!(f.message.contains(why), "{}", f.message);
+        }
+    }
 }

@@ -10,6 +10,22 @@
 //! The usual multi-domain forest has one connector account in the forest
 //! root for every domain; without this, its tokenGroups (read in its own
 //! domain) would carry the wrong domain's local groups.
+//!
+//! What is tested where (Samba 4.17 cannot host a child domain):
+//! * against the lab DC: the parts of a same-domain token equal or exceed
+//!   the DC's own tokenGroups (nested domain-local groups, a universal
+//!   group, BUILTIN); the other lab forest's account gets lab1's groups
+//!   through foreignSecurityPrincipals, nested, and not lab2's own local
+//!   groups (crates/cli/tests/rights_lab.rs);
+//! * with recorded facts: PHS007 on such tokens, and every failure of a part.
+//!
+//! Untested for want of a real multi-domain forest: the whole path inside
+//! one bind (the connector account binding to a child domain's DC with its
+//! root-domain identity, the crossRef lookup of its NetBIOS name, locating
+//! its home DCs through DNS), member values stored as phantoms of another
+//! domain of the same forest (the lab has foreignSecurityPrincipals only),
+//! an alternate UPN suffix that names no domain (then the home DC is not
+//! found and the token is an error), and SID history.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
