@@ -350,6 +350,23 @@ pub fn replication_denies_outside(dacl: &Acl, token: &[Sid], decision: &AccessDe
         .collect()
 }
 
+/// Whether the members of `sid` are worth reading from the directory of the
+/// domain `domain`: domain and BUILTIN principals are, except the groups that
+/// stand for every user or computer (Domain Users, Domain Computers,
+/// BUILTIN\Users, which holds Authenticated Users), whose members are
+/// everyone of that kind; well-known SIDs (Everyone, SYSTEM, Enterprise
+/// Domain Controllers, ...) are not directory objects at all.
+pub fn members_are_read(sid: &Sid, domain: Option<&Sid>) -> bool {
+    if *sid == Sid::BUILTIN_USERS {
+        return false;
+    }
+    if sid.authority() != 5 || !matches!(sid.sub_authorities().first(), Some(21) | Some(32)) {
+        return false;
+    }
+    let broad = [crate::sid::rid::DOMAIN_USERS, crate::sid::rid::DOMAIN_COMPUTERS];
+    !broad.iter().any(|r| domain.and_then(|d| d.domain_relative(*r)).as_ref() == Some(sid))
+}
+
 /// The two replication rights, for [`deciding_trustees`].
 pub const REPLICATION_RIGHTS: [Guid; 2] = [Guid::DS_REPLICATION_GET_CHANGES, Guid::DS_REPLICATION_GET_CHANGES_ALL];
 

@@ -55,7 +55,7 @@ pub mod sddl;
 pub mod sid;
 
 pub use access::{
-    check_control_access, check_control_access_in_class, check_replication_rights, deciding_trustees,
+    check_control_access, check_control_access_in_class, check_replication_rights, deciding_trustees, members_are_read,
     principals_with_right, replication_deciding_trustees, replication_denies_outside, replication_principals,
     AccessDecision, AceRef, Reason, ReplicationAccess, ReplicationHolder, Token, REPLICATION_RIGHTS,
 };

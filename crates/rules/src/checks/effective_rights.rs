@@ -12,8 +12,10 @@
 //! * every trustee of a deciding ACE, as "a member of it" for a group;
 //! * every member of those groups, as read from the directory.
 
+use std::collections::{HashMap, HashSet};
+
 use phs_model::{MemberFacts, RightsTrustees, TrusteeFacts};
-use phs_secdesc::{check_replication_rights, rid, Acl, Sid, Token};
+use phs_secdesc::{check_replication_rights, members_are_read, rid, Acl, Sid, Token};
 
 /// The SIDs every authenticated network logon of the forest carries.
 fn authenticated() -> Vec<Sid> {
@@ -48,6 +50,16 @@ pub(crate) enum Who {
     Principal { sid: Sid, name: Option<String>, kind: String },
 }
 
+impl Who {
+    /// The SID it names, if one.
+    pub fn sid(&self) -> Option<Sid> {
+        match self {
+            Who::MembersOf(s) | Who::Principal { sid: s, .. } => Some(*s),
+            Who::Everyone { .. } => None,
+        }
+    }
+}
+
 /// The result: who can replicate, and what could not be read.
 #[derive(Debug, Default)]
 pub(crate) struct Reachers {
@@ -72,11 +84,17 @@ pub(crate) fn who_can_replicate(
     let trustee = |sid: &Sid| facts.and_then(|f| f.trustees.iter().find(|t| t.sid == sid.to_string()));
     let groups: Vec<(Sid, &TrusteeFacts)> =
         deciding.iter().filter_map(|s| Some((*s, trustee(s)?))).filter(|(_, t)| t.kind == "group").collect();
-    // Which deciding groups hold `sid`, from the members read.
-    let groups_of = |sid: &Sid| -> Vec<Sid> {
-        let text = sid.to_string();
-        groups.iter().filter(|(_, t)| t.members.iter().any(|m| m.sid == text)).map(|(g, _)| *g).collect()
-    };
+    // Which deciding groups hold each member, from the members read.
+    let mut index: HashMap<&str, Vec<Sid>> = HashMap::new();
+    for (g, t) in &groups {
+        for m in &t.members {
+            let slot = index.entry(m.sid.as_str()).or_default();
+            if !slot.contains(g) {
+                slot.push(*g);
+            }
+        }
+    }
+    let groups_of = |sid: &Sid| -> Vec<Sid> { index.get(sid.to_string().as_str()).cloned().unwrap_or_default() };
     let grants = |sids: Vec<Sid>| check_replication_rights(Some(dacl), &Token::from_sids(sids)).granted();
 
     for computers in [false, true] {
@@ -92,7 +110,7 @@ pub(crate) fn who_can_replicate(
 
     // What is not known about the deciding trustees.
     for sid in deciding {
-        if legitimate(sid) || !crate_is_read(sid, domain) {
+        if legitimate(sid) || !members_are_read(sid, domain) {
             continue;
         }
         match trustee(sid) {
@@ -136,7 +154,7 @@ pub(crate) fn who_can_replicate(
             continue;
         }
         let via = groups_of(sid);
-        let who = if kind == "group" || trustee(sid).is_none() && crate_is_read(sid, domain) {
+        let who = if kind == "group" || trustee(sid).is_none() && members_are_read(sid, domain) {
             Who::MembersOf(*sid)
         } else {
             Who::Principal { sid: *sid, name: trustee(sid).and_then(|t| t.name.clone()), kind: kind.to_owned() }
@@ -145,13 +163,13 @@ pub(crate) fn who_can_replicate(
     }
 
     // Members, one by one, once each.
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut reported: HashSet<Sid> = out.reach.iter().filter_map(|r| r.who.sid()).collect();
     for (_, t) in &groups {
         for m in &t.members {
-            if seen.contains(&m.sid) {
+            if !seen.insert(m.sid.as_str()) {
                 continue;
             }
-            seen.push(m.sid.clone());
             let Ok(sid) = m.sid.parse::<Sid>() else { continue };
             let in_groups = groups_of(&sid);
             // Covered by a group that gives both rights on its own (named
@@ -159,12 +177,7 @@ pub(crate) fn who_can_replicate(
             if legitimate(&sid) || in_groups.iter().any(|g| alone.contains(g) || legitimate(g)) {
                 continue;
             }
-            if alone.contains(&sid)
-                || out
-                    .reach
-                    .iter()
-                    .any(|r| matches!(&r.who, Who::Principal { sid: s, .. } | Who::MembersOf(s) if *s == sid))
-            {
+            if alone.contains(&sid) || reported.contains(&sid) {
                 continue;
             }
             let mut token = authenticated();
@@ -172,6 +185,7 @@ pub(crate) fn who_can_replicate(
             token.extend(in_groups.iter().copied());
             token.extend(default_primary(&m.kind, domain));
             if grants(token) {
+                reported.insert(sid);
                 out.reach.push(member_reach(m, sid, in_groups));
             }
         }
@@ -181,19 +195,4 @@ pub(crate) fn who_can_replicate(
 
 fn member_reach(m: &MemberFacts, sid: Sid, via: Vec<Sid>) -> Reach {
     Reach { who: Who::Principal { sid, name: m.name.clone(), kind: m.kind.clone() }, via }
-}
-
-/// Whether the source reads this SID from the directory (domain and BUILTIN
-/// principals other than the broad groups); the others stand for what they
-/// are and need no members.
-fn crate_is_read(sid: &Sid, domain: Option<&Sid>) -> bool {
-    if *sid == Sid::BUILTIN_USERS {
-        return false;
-    }
-    if sid.authority() != 5 || !matches!(sid.sub_authorities().first(), Some(21) | Some(32)) {
-        return false;
-    }
-    ![rid::DOMAIN_USERS, rid::DOMAIN_COMPUTERS]
-        .iter()
-        .any(|r| domain.and_then(|d| d.domain_relative(*r)).as_ref() == Some(sid))
 }

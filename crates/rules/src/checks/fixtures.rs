@@ -376,12 +376,7 @@ pub fn trustees_for(sd_b64: &str) -> RightsTrustees {
     let dir = directory();
     let trustees = phs_secdesc::replication_deciding_trustees(sd.dacl_for_access().unwrap())
         .into_iter()
-        .filter(|sid| {
-            let subs = sid.sub_authorities();
-            let broad = [513, 515].iter().any(|r| domain.domain_relative(*r).as_ref() == Some(sid))
-                || *sid == phs_secdesc::Sid::BUILTIN_USERS;
-            sid.authority() == 5 && matches!(subs.first(), Some(21) | Some(32)) && !broad
-        })
+        .filter(|sid| phs_secdesc::members_are_read(sid, Some(&domain)))
         .map(|sid| {
             dir.iter().find(|t| t.sid == sid.to_string()).cloned().unwrap_or(TrusteeFacts {
                 sid: sid.to_string(),

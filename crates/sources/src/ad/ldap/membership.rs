@@ -18,7 +18,7 @@ use base64::Engine as _;
 use ldap3::controls::{PagedResults, RawControl};
 use ldap3::{Scope, SearchResult};
 use phs_model::ad::{MemberFacts, RightsTrustees, TrusteeFacts};
-use phs_secdesc::{replication_deciding_trustees, rid, SecurityDescriptor, Sid};
+use phs_secdesc::{members_are_read, replication_deciding_trustees, SecurityDescriptor, Sid};
 
 use super::entry::{escape_value, Entry};
 use super::names::sid_filter;
@@ -39,22 +39,6 @@ const PAGED_OID: &str = "1.2.840.113556.1.4.319";
 
 const ATTRS: &[&str] = &["objectSid", "objectClass", "sAMAccountName"];
 
-/// Whether `sid` is read from the directory: domain and BUILTIN SIDs are,
-/// except the groups every user (Domain Users, BUILTIN\Users) or every
-/// computer (Domain Computers) is in; well-known SIDs (Everyone, SYSTEM,
-/// Enterprise Domain Controllers, ...) are not objects at all.
-pub(crate) fn is_read(sid: &Sid, domain: Option<&Sid>) -> bool {
-    if *sid == Sid::BUILTIN_USERS {
-        return false;
-    }
-    let subs = sid.sub_authorities();
-    if sid.authority() != 5 || !matches!(subs.first(), Some(21) | Some(32)) {
-        return false;
-    }
-    let broad = [rid::DOMAIN_USERS, rid::DOMAIN_COMPUTERS];
-    !broad.iter().any(|r| domain.and_then(|d| d.domain_relative(*r)).as_ref() == Some(sid))
-}
-
 /// The trustees of the domain root's replication ACEs with their members.
 /// `root_sd` is the base64 descriptor as stored in the facts; `None` when
 /// there is no descriptor to read trustees from.
@@ -68,7 +52,8 @@ pub(crate) async fn read_rights_trustees(
     let raw = base64::engine::general_purpose::STANDARD.decode(root_sd?).ok()?;
     let sd = SecurityDescriptor::parse(&raw).ok()?;
     let dacl = sd.dacl_for_access()?;
-    let sids: Vec<Sid> = replication_deciding_trustees(dacl).into_iter().filter(|s| is_read(s, domain_sid)).collect();
+    let sids: Vec<Sid> =
+        replication_deciding_trustees(dacl).into_iter().filter(|s| members_are_read(s, domain_sid)).collect();
     let mut trustees = Vec::new();
     for batch in sids.chunks(40) {
         let found = conn.search(partition_dn, Scope::Subtree, &sid_filter(batch), ATTRS, false).await;
@@ -238,10 +223,10 @@ mod tests {
         for s in
             ["S-1-1-0", "S-1-5-11", "S-1-5-9", "S-1-5-18", "S-1-5-32-545", "S-1-5-21-1-2-3-513", "S-1-5-21-1-2-3-515"]
         {
-            assert!(!is_read(&sid(s), Some(&domain)), "{s}");
+            assert!(!members_are_read(&sid(s), Some(&domain)), "{s}");
         }
         for s in ["S-1-5-32-544", "S-1-5-32-551", "S-1-5-21-1-2-3-1107", "S-1-5-21-9-9-9-513", "S-1-5-21-1-2-3-512"] {
-            assert!(is_read(&sid(s), Some(&domain)), "{s}");
+            assert!(members_are_read(&sid(s), Some(&domain)), "{s}");
         }
     }
 
