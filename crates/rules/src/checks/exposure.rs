@@ -109,7 +109,28 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     let holders = replication_principals(dacl);
     let deciding = replication_deciding_trustees(dacl);
     let legitimate = |sid: &Sid| expected(sid, domain_sid, connector_accounts);
-    let found = who_can_replicate(dacl, &deciding, acl.ldap.rights_trustees.as_ref(), domain_sid, &legitimate);
+    let mut found = who_can_replicate(dacl, &deciding, acl.ldap.rights_trustees.as_ref(), domain_sid, &legitimate);
+    // The connector account's own object could not be read: a holder with
+    // its name is likely it, but that is a guess, not a verdict.
+    let mut unconfirmed: Option<String> = None;
+    if acl.ldap.account.is_none() {
+        let user = match d.account.split_once('@') {
+            Some((user, _)) => user,
+            None => d.account.rsplit('\\').next().unwrap_or(""),
+        }
+        .to_ascii_lowercase();
+        let is_it = |r: &Reach| match &r.who {
+            Who::Principal { sid, name, .. } => {
+                let n = name.clone().unwrap_or_else(|| acl.name(sid)).to_ascii_lowercase();
+                !user.is_empty() && short(&n).rsplit('\\').next() == Some(user.as_str())
+            }
+            _ => false,
+        };
+        if let Some(pos) = found.reach.iter().position(is_it) {
+            let r = found.reach.remove(pos);
+            unconfirmed = Some(label_of(&acl, &r));
+        }
+    }
     let name_of = |sid: &Sid, name: Option<&String>| match name {
         Some(n) => format!("{n} ({sid})"),
         None => acl.name(sid),
@@ -134,6 +155,25 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     f = acl.naming_evidence(f);
     let unknown_names: Vec<String> = found.unknown.iter().map(|(s, _)| short(&acl.name(s))).collect();
 
+    if let Some(who) = &unconfirmed {
+        let why = acl.ldap.account_error.as_deref().unwrap_or("not returned");
+        f = f.evidence(
+            "Connector account",
+            format!("its object could not be read ({why}); {who} holds both rights and has its name, so it is taken to be it"),
+        );
+    }
+    if found.reach.is_empty() && found.unknown.is_empty() {
+        if let Some(who) = &unconfirmed {
+            f.set(
+                Status::Error,
+                format!(
+                    "Besides the domain controllers and Administrators, only {who} can replicate password hashes from {}, and it has the connector account's name; but the connector account's object could not be read (see PHS006), so that it is the connector account is not confirmed.",
+                    d.domain
+                ),
+            );
+            return f.done();
+        }
+    }
     if found.reach.is_empty() {
         if !found.unknown.is_empty() {
             f.set(
@@ -244,6 +284,15 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
         (commands, note),
     )
     .done()
+}
+
+/// A principal as named in PHS014's message.
+fn label_of(acl: &super::domain_acl::DomainAcl, r: &Reach) -> String {
+    match &r.who {
+        Who::Principal { sid, name: Some(n), .. } => short(&format!("{n} ({sid})")),
+        Who::Principal { sid, name: None, .. } | Who::MembersOf(sid) => short(&acl.name(sid)),
+        Who::Everyone { .. } => "every authenticated user".to_owned(),
+    }
 }
 
 /// A group's members as read, the first few by name.
@@ -458,5 +507,27 @@ mod tests {
         assert!(f.message.starts_with("1500 principal(s)") && f.message.contains("and 1490 more"), "{}", f.message);
         assert!(f.evidence.len() < 40, "{} evidence lines", f.evidence.len());
         assert!(f.message.len() < 1500, "{}", f.message.len());
+    }
+
+    #[test]
+    fn an_unreadable_connector_account_is_not_confirmed_by_name() {
+        let aces = format!("(OA;;CR;{GC};;{a})(OA;;CR;{GCA};;{a})", a = g(1105));
+        let unread = |extra: &str| {
+            let mut d = domain_with_acl(&format!("{aces}{extra}"));
+            let l = d.ldap.as_mut().unwrap();
+            l.account = None;
+            l.account_error = Some("account search (sAMAccountName=MSOL_4f2a9c1b7e30): timed out after 10 s".into());
+            run(&snapshot_with_ad(vec![d]), check).remove(0)
+        };
+        let f = unread("");
+        assert_eq!(f.status, Status::Error, "{f:#?}");
+        assert!(f.message.contains("MSOL_4f2a9c1b7e30") && f.message.contains("not confirmed"), "{}", f.message);
+        assert!(f.evidence.iter().any(|e| e.label == "Connector account" && e.value.contains("timed out")));
+        // Another holder still warns, and the look-alike is not called an exposure.
+        let f = unread(&format!("(OA;;CR;{GC};;{o})(OA;;CR;{GCA};;{o})", o = g(1200)));
+        assert_eq!(f.status, Status::Warn, "{f:#?}");
+        assert!(f.message.contains("old-sync") && !f.message.contains("MSOL"), "{}", f.message);
+        // Read fine: the account is expected by SID, a plain pass.
+        assert_eq!(judged(&aces).status, Status::Pass);
     }
 }
