@@ -653,3 +653,33 @@ async fn an_account_of_another_domain_gets_the_checked_domains_groups() {
     })
     .await;
 }
+
+/// A group of every bulk user (300 in the lab: more than one page).
+fn bulk_setup(lab: &Lab1, c: &mut Created) -> Result<(), String> {
+    let big = group(lab, c, "bulk", "Global")?;
+    let count = lab.f["bulk_user_count"].as_u64().ok_or("bulk_user_count")?;
+    let names: Vec<String> = (1..=count).map(|i| format!("bulk{i:04}")).collect();
+    lab.samba_tool(&["group", "addmembers", &big, &names.join(",")])?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+async fn a_group_larger_than_a_page_is_read_whole_and_reported_capped() {
+    with_scenario(bulk_setup, |lab| async move {
+        let big = lab.sid_of(&lab.name("bulk")).unwrap();
+        let count = lab.f["bulk_user_count"].as_u64().unwrap() as usize;
+        lab.add_root_aces(&format!("(OA;;CR;{GC};;AU)(OA;;CR;{GCA};;{big})")).unwrap();
+        let d = lab.facts_as("svc-norights").await;
+        let facts = d.ldap.as_ref().unwrap().rights_trustees.clone().expect("trustees");
+        let t = facts.trustees.iter().find(|t| t.sid == big).expect("the group");
+        assert!(t.members_complete, "{:?}", t.error);
+        assert_eq!(t.members.len(), count, "every member over several pages");
+        assert!(t.members.iter().all(|m| m.kind == "user"));
+        let (_, phs014) = judge(d);
+        let e = phs014.evidence.iter().find(|e| e.label.contains(&lab.name("bulk"))).expect("group evidence");
+        assert!(e.value.contains(&format!("and {} more", count - 10)), "{}", e.value);
+        assert!(phs014.evidence.len() < 45, "{} evidence lines", phs014.evidence.len());
+    })
+    .await;
+}

@@ -29,7 +29,7 @@ use super::{describe_result, op_error, Conn};
 pub(crate) const MEMBER_CAP: usize = 5000;
 
 /// Page size of the member searches (AD's default MaxPageSize is 1000).
-const PAGE: i32 = 500;
+const PAGE: i32 = 250;
 
 /// LDAP_MATCHING_RULE_IN_CHAIN.
 const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
