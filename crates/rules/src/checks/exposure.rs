@@ -68,16 +68,21 @@ fn check(cx: &Context) -> Vec<Finding> {
 /// Enterprise Admins every extended right), plus the sync server's own
 /// connector accounts.
 fn expected(sid: &Sid, domain: Option<&Sid>, connector_accounts: &[Sid]) -> bool {
-    let domain_relative = |rid| domain.and_then(|d| d.domain_relative(rid));
+    let in_a_domain = sid.authority() == 5 && sid.sub_authorities().first() == Some(&21);
+    // Without the domain SID, the well-known RIDs of any domain count: a
+    // missing fact must not turn Domain Admins into an exposure.
+    let domain_relative = |rid| match domain {
+        Some(d) => d.domain_relative(rid).as_ref() == Some(sid),
+        None => in_a_domain && sid.rid() == Some(rid),
+    };
     // Enterprise Admins live in the forest root domain, whose SID a child
     // domain's facts do not carry; RID 519 in a domain SID is always them.
-    let enterprise_admins =
-        sid.authority() == 5 && sid.sub_authorities().first() == Some(&21) && sid.rid() == Some(519);
+    let enterprise_admins = in_a_domain && sid.rid() == Some(519);
     sid == &Sid::ENTERPRISE_DOMAIN_CONTROLLERS
         || sid == &Sid::BUILTIN_ADMINISTRATORS
         || sid == &Sid::LOCAL_SYSTEM
         || enterprise_admins
-        || [512, 516, 521, 498].into_iter().any(|rid| domain_relative(rid).as_ref() == Some(sid))
+        || [512, 516, 521, 498].into_iter().any(domain_relative)
         || connector_accounts.contains(sid)
 }
 
@@ -104,7 +109,11 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
             )
             .done();
     };
-    let domain_sid = acl.domain_sid.as_ref();
+    // The domain SID names Domain Admins & co.; when the root's objectSid was
+    // not read, the connector account's domain gives it (same domain only).
+    let fallback = acl.ldap.account.as_ref().and_then(|a| a.sid.as_deref()?.parse::<Sid>().ok()?.parent());
+    let domain_sid =
+        acl.domain_sid.as_ref().or(if acl.ldap.account_token.is_none() { fallback.as_ref() } else { None });
     let account_groups: Vec<String> = acl.ldap.account.as_ref().map(|a| a.token_groups.clone()).unwrap_or_default();
     let holders = replication_principals(dacl);
     let deciding = replication_deciding_trustees(dacl);
@@ -529,5 +538,20 @@ mod tests {
         assert!(f.message.contains("old-sync") && !f.message.contains("MSOL"), "{}", f.message);
         // Read fine: the account is expected by SID, a plain pass.
         assert_eq!(judged(&aces).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_missing_domain_sid_does_not_make_domain_admins_an_exposure() {
+        for account_readable in [true, false] {
+            let mut d = domain_with_acl("");
+            let l = d.ldap.as_mut().unwrap();
+            l.domain_sid = None;
+            if !account_readable {
+                l.account = None;
+                l.account_error = Some("timed out".into());
+            }
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, Status::Pass, "{f:#?}");
+        }
     }
 }
