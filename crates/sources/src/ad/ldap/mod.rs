@@ -287,6 +287,10 @@ async fn read_as_account(
         let own = account.sid.iter().chain(&account.token_groups);
         sids.extend(own.filter_map(|s| s.parse::<Sid>().ok()));
     }
+    if let Some(token) = &facts.account_token {
+        let built = token.global_and_universal.iter().chain(&token.resource_groups);
+        sids.extend(built.filter_map(|s| s.parse::<Sid>().ok()));
+    }
     // The domain SID for naming Domain Admins & co. when a search misses
     // them: the root's objectSid, else the account's SID minus its RID.
     let domain_sid = facts.domain_sid.as_deref().and_then(|s| s.parse::<Sid>().ok()).or_else(|| {
