@@ -293,7 +293,11 @@ async fn read_as_account(
     }
     // The domain SID for naming Domain Admins & co. when a search misses
     // them: the root's objectSid, else the account's SID minus its RID.
+    // (An account of another domain says nothing of this domain's SID.)
     let domain_sid = facts.domain_sid.as_deref().and_then(|s| s.parse::<Sid>().ok()).or_else(|| {
+        if facts.account_token.is_some() {
+            return None;
+        }
         let account_sid = facts.account.as_ref()?.sid.as_deref()?.parse::<Sid>().ok()?;
         account_sid.parent()
     });
