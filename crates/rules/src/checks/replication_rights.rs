@@ -26,7 +26,8 @@ include it. When the account lives in another domain of the forest, its
 token is the one a DC of the checked domain builds: its global and
 universal groups plus that domain's domain-local and BUILTIN groups holding
 it. When the account's groups cannot be read, the result is an error unless
-its own ACEs grant both rights and no deny for a group comes first. Both
+its own ACEs grant both rights and no deny for a group comes first; so is a
+conditional (callback) ACE placed where it could reverse the answer. Both
 Replicating Directory Changes (1131f6aa-9c07-11d1-f79f-00c04fc2dcd2) and
 Replicating Directory Changes All (1131f6ad-9c07-11d1-f79f-00c04fc2dcd2) must be
 granted. The evidence names the granting or denying ACE and its trustee.
@@ -121,6 +122,24 @@ fn judge(d: &DomainFacts) -> Finding {
                 format!("{} (an ACE type phs-doctor does not evaluate)", acl.describe(u.index, &u.ace)),
             );
         }
+    }
+    // A conditional (callback) ACE for the account's token that comes before
+    // the decision could reverse it; its condition is not evaluated here.
+    let reversible = [&access.get_changes, &access.get_changes_all].into_iter().find_map(|d| {
+        let against = if d.granted { [0x0a, 0x0c] } else { [0x09, 0x0b] };
+        d.unevaluated.iter().find(|u| matches!(u.ace.kind, phs_secdesc::AceType::Other(t) if against.contains(&t)))
+    });
+    if let Some(u) = reversible {
+        f.set(
+            Status::Error,
+            format!(
+                "Whether {} holds both replication rights on {} cannot be decided: the conditional {} comes first and phs-doctor does not evaluate its condition.",
+                d.account,
+                d.partition_dn,
+                acl.describe(u.index, &u.ace)
+            ),
+        );
+        return f.done();
     }
     if access.granted() {
         f.set(
@@ -542,6 +561,25 @@ mod tests {
             let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
             assert_eq!(f.status, Status::Error, "{why}: {f:#?}");
             assert!(f.message.contains(why), "{}", f.message);
+        }
+    }
+
+    #[test]
+    fn a_conditional_ace_that_could_reverse_the_answer_is_an_error() {
+        let grant = format!("(OA;;CR;{GC};;{a})(OA;;CR;{GCA};;{a})", a = account(1105));
+        // A conditional deny (callback ACE, type 0x0a) before a grant,
+        // and a conditional allow (type 0x09) before a missing right.
+        for (extra, status) in [
+            (format!("(XD;;CR;;;{}){grant}", account(1107)), Status::Error),
+            (format!("(XA;;CR;;;{})", account(1106)), Status::Error),
+            // A conditional allow before a grant cannot take it away.
+            (format!("(XA;;CR;;;{}){grant}", account(1106)), Status::Pass),
+        ] {
+            let f = judged(&extra);
+            assert_eq!(f.status, status, "{extra}: {f:#?}");
+            if status == Status::Error {
+                assert!(f.message.contains("conditional"), "{}", f.message);
+            }
         }
     }
 }
