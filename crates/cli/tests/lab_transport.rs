@@ -56,7 +56,16 @@ fn diagnose(args: &[&str], extra: &[&str]) -> (Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = evidence(dir.path(), args, extra);
     let out: Output = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-        .args(["diagnose", "--config", config.to_str().unwrap(), "--rules", "PHS005,PHS006,PHS007", "--format", "json"])
+        .args([
+            "diagnose",
+            "--trust-config",
+            "--config",
+            config.to_str().unwrap(),
+            "--rules",
+            "PHS005,PHS006,PHS007",
+            "--format",
+            "json",
+        ])
         .output()
         .expect("run phs-doctor");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -163,6 +163,79 @@ pub struct LdapFacts {
     /// Why some SIDs could not be named (they are then shown bare).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid_names_error: Option<String>,
+    /// The trustees whose ACEs decide the replication rights on the domain
+    /// root, with the members of each group, to find who ends up holding
+    /// both rights. `None`: not read (an older snapshot, or no DACL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights_trustees: Option<RightsTrustees>,
+    /// The connector account's token as a DC of this domain builds it, when
+    /// it was built from parts (always for an account of another domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_token: Option<AccountToken>,
+}
+
+/// The trustees of the domain root's ACEs that grant or deny a replication
+/// right, as read from the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RightsTrustees {
+    pub trustees: Vec<TrusteeFacts>,
+    /// At most this many members are read per group.
+    pub member_cap: usize,
+}
+
+/// One trustee: what it is and, for a group, who is in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TrusteeFacts {
+    pub sid: String,
+    /// `user`, `computer`, `group`, `foreignSecurityPrincipal`, `other`, or
+    /// `not-found` (no object in this domain has the SID), or `not-read`
+    /// (the lookup failed, see `error`). Well-known and broad SIDs are not
+    /// looked up and are not listed.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// For a group: every member, transitively (nested groups, and users
+    /// whose primary group it is), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberFacts>,
+    /// For a group: whether `members` is the whole membership. False when
+    /// the read failed or stopped at the cap (see `error`).
+    #[serde(default)]
+    pub members_complete: bool,
+    /// Why the object or its members could not be (fully) read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A member of a trustee group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MemberFacts {
+    pub sid: String,
+    /// `user`, `computer`, `group`, `foreignSecurityPrincipal` or `other`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The connector account's token for this domain, built the way a DC of
+/// this domain builds it for a network logon: the account's global and
+/// universal groups (from its own domain), plus this domain's domain-local
+/// and BUILTIN groups that hold the account or any of those groups
+/// (directly, through a foreignSecurityPrincipal, or nested).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AccountToken {
+    /// The account's domain (DNS name, or NetBIOS name when that is all
+    /// that is known).
+    pub account_domain: String,
+    /// Where the account and its global and universal groups were read.
+    pub read_from: String,
+    /// `tokenGroupsGlobalAndUniversal` of the account.
+    pub global_and_universal: Vec<String>,
+    /// This domain's domain-local and BUILTIN groups in the token.
+    pub resource_groups: Vec<String>,
+    /// Why the token could not be (fully) built; then it must not be judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -15,8 +15,8 @@ pub mod snapshot;
 pub mod version;
 
 pub use ad::{
-    AccountFacts, AdEvidence, BindFacts, DcFacts, DcLocator, DcSkip, DomainFacts, LdapFacts, LdapPing, PortProbe,
-    RootDse, RpcProbe,
+    AccountFacts, AccountToken, AdEvidence, BindFacts, DcFacts, DcLocator, DcSkip, DomainFacts, LdapFacts, LdapPing,
+    MemberFacts, PortProbe, RightsTrustees, RootDse, RpcProbe, TrusteeFacts,
 };
 pub use cmdlets::{CompanyFeatures, CycleStatus, PartitionSyncState, SchedulerState};
 pub use events::{Event, EventLog, EventSourceSummary, Span, WindowCoverage, COVERAGE_SLACK};

@@ -132,14 +132,14 @@ impl<'a> Context<'a> {
         let now = self.now;
         let lifecycle = events
             .iter()
-            .filter(|c| event_ids::LIFECYCLE_IDS.contains(&c.event.event_id) && c.event.time <= now)
-            .last()
+            .rev()
+            .find(|c| event_ids::LIFECYCLE_IDS.contains(&c.event.event_id) && c.event.time <= now)
             .and_then(|c| event_ids::lifecycle(c.event.event_id).map(|(state, what)| (c.event, state, what)));
         let activity = events
             .iter()
+            .rev()
             .filter(|c| event_ids::CHANNEL_ACTIVITY.contains(&c.event.event_id) && c.event.time <= now)
-            .filter(|c| c.named || self.unnamed_is_channels(c.event, ad))
-            .last()
+            .find(|c| c.named || self.unnamed_is_channels(c.event, ad))
             .map(|c| c.event);
         ChannelState { lifecycle, activity }
     }

@@ -16,6 +16,20 @@
 //!   when they have no object type or their object type is the right's GUID
 //!   (or, with [`check_control_access_in_class`], the object's class GUID,
 //!   the root of the object-type list Windows builds).
+//!
+//! Windows checks a control access right with an object type list of two
+//! levels: the object's structural class (`schemaIDGUID`) at level 0 and the
+//! right's `rightsGuid` at level 1 (MS-ADTS 5.1.3.3.4 read with MS-DTYP
+//! 2.5.3.2 and its OBJECT_TYPE_LIST). By MS-DTYP 2.5.3.2 an object ACE whose
+//! ObjectType matches a node grants (or denies) that node and everything
+//! below it, so an `OA`/`OD` ACE for the class with `CR` grants (denies)
+//! every control access right on the object. Only the object's own class is
+//! at the root: a superclass GUID (`domain`, 19195a5a-...) is not in the list
+//! and does nothing. The domain-root functions here
+//! ([`check_replication_rights`], [`replication_principals`]) follow
+//! Windows, with [`Guid::DOMAIN_DNS_CLASS`]. Samba 4.17's DRS check puts only
+//! the right's GUID in its object tree, so a class ACE decides nothing there;
+//! [`check_control_access`] (no class) is that reading.
 //! * The inherited-object-type GUID plays no part in the check.
 //! * No DACL (null DACL) grants everything; an empty DACL grants nothing.
 //!
@@ -249,14 +263,35 @@ pub fn check_control_access_in_class(
 /// other groups depend on memberships this function does not know). A null
 /// DACL is not an [`Acl`]: check [`SecurityDescriptor::has_null_dacl`] first.
 pub fn principals_with_right(dacl: &Acl, right: &Guid) -> Vec<(Sid, AceRef)> {
+    principals_with(dacl, right, None)
+}
+
+fn principals_with(dacl: &Acl, right: &Guid, class: Option<&Guid>) -> Vec<(Sid, AceRef)> {
     let mut out: Vec<(Sid, AceRef)> = Vec::new();
     for (index, ace) in dacl.aces.iter().enumerate() {
-        if !matches!(effect(ace, right, None), Some(Effect::Allow)) || out.iter().any(|(sid, _)| *sid == ace.sid) {
+        if !matches!(effect(ace, right, class), Some(Effect::Allow)) || out.iter().any(|(sid, _)| *sid == ace.sid) {
             continue;
         }
         let token = Token::from_sids([ace.sid, Sid::EVERYONE, Sid::AUTHENTICATED_USERS]);
-        if check_control_access(Some(dacl), &token, right).granted {
+        if evaluate(Some(dacl), &token, right, class).granted {
             out.push((ace.sid, AceRef { index, ace: ace.clone() }));
+        }
+    }
+    out
+}
+
+/// Every trustee of an ACE that can decide `right` on an object of class
+/// `class` for a caller holding its SID (an allow or a deny with control
+/// access that covers the right), in DACL order, once each. These are the
+/// only SIDs whose presence in a token can change the answer, so knowing a
+/// principal's membership in these groups is enough to judge it exactly.
+pub fn deciding_trustees(dacl: &Acl, rights: &[Guid], class: Option<&Guid>) -> Vec<Sid> {
+    let mut out: Vec<Sid> = Vec::new();
+    for ace in &dacl.aces {
+        let decides = rights.iter().any(|right| effect(ace, right, class).is_some())
+            || (matches!(ace.kind, AceType::Other(_)) && !ace.flags.is_inherit_only());
+        if decides && !out.contains(&ace.sid) {
+            out.push(ace.sid);
         }
     }
     out
@@ -285,12 +320,60 @@ impl ReplicationAccess {
 }
 
 /// Checks DS-Replication-Get-Changes and DS-Replication-Get-Changes-All for
-/// `token`, each with its own deciding ACE.
+/// `token` on a domain root, each with its own deciding ACE, the way a
+/// Windows DC does: with the `domainDNS` class at the root of the object type
+/// list (see the module documentation), so an object ACE for that class
+/// grants or denies both.
 pub fn check_replication_rights(dacl: Option<&Acl>, token: &[Sid]) -> ReplicationAccess {
+    let class = Some(&Guid::DOMAIN_DNS_CLASS);
     ReplicationAccess {
-        get_changes: check_control_access(dacl, token, &Guid::DS_REPLICATION_GET_CHANGES),
-        get_changes_all: check_control_access(dacl, token, &Guid::DS_REPLICATION_GET_CHANGES_ALL),
+        get_changes: evaluate(dacl, token, &Guid::DS_REPLICATION_GET_CHANGES, class),
+        get_changes_all: evaluate(dacl, token, &Guid::DS_REPLICATION_GET_CHANGES_ALL, class),
     }
+}
+
+/// The deny ACEs on a domain root that would take `right` away from a
+/// caller holding their SID and that come before `decision`'s deciding ACE
+/// (all of them when nothing decided), whose SID is not in `token`. When
+/// the token's groups are not known, these are the ACEs that might still
+/// override a grant.
+pub fn replication_denies_outside(dacl: &Acl, token: &[Sid], decision: &AccessDecision) -> Vec<AceRef> {
+    let end = decision.deciding.first().map(|r| r.index).unwrap_or(dacl.aces.len());
+    let class = Some(&Guid::DOMAIN_DNS_CLASS);
+    dacl.aces
+        .iter()
+        .enumerate()
+        .take(end)
+        .filter(|(_, ace)| !token.contains(&ace.sid))
+        .filter(|(_, ace)| matches!(effect(ace, &decision.right, class), Some(Effect::Deny)))
+        .map(|(index, ace)| AceRef { index, ace: ace.clone() })
+        .collect()
+}
+
+/// Whether the members of `sid` are worth reading from the directory of the
+/// domain `domain`: domain and BUILTIN principals are, except the groups that
+/// stand for every user or computer (Domain Users, Domain Computers,
+/// BUILTIN\Users, which holds Authenticated Users), whose members are
+/// everyone of that kind; well-known SIDs (Everyone, SYSTEM, Enterprise
+/// Domain Controllers, ...) are not directory objects at all.
+pub fn members_are_read(sid: &Sid, domain: Option<&Sid>) -> bool {
+    if *sid == Sid::BUILTIN_USERS {
+        return false;
+    }
+    if sid.authority() != 5 || !matches!(sid.sub_authorities().first(), Some(21) | Some(32)) {
+        return false;
+    }
+    let broad = [crate::sid::rid::DOMAIN_USERS, crate::sid::rid::DOMAIN_COMPUTERS];
+    !broad.iter().any(|r| domain.and_then(|d| d.domain_relative(*r)).as_ref() == Some(sid))
+}
+
+/// The two replication rights, for [`deciding_trustees`].
+pub const REPLICATION_RIGHTS: [Guid; 2] = [Guid::DS_REPLICATION_GET_CHANGES, Guid::DS_REPLICATION_GET_CHANGES_ALL];
+
+/// [`deciding_trustees`] of both replication rights on a domain root, with
+/// Windows' object type list (the `domainDNS` class at its root).
+pub fn replication_deciding_trustees(dacl: &Acl) -> Vec<Sid> {
+    deciding_trustees(dacl, &REPLICATION_RIGHTS, Some(&Guid::DOMAIN_DNS_CLASS))
 }
 
 /// A principal holding both replication rights through its own ACEs: it
@@ -305,11 +388,15 @@ pub struct ReplicationHolder {
     pub get_changes_all: AceRef,
 }
 
-/// Everyone named in the DACL who holds both replication rights (the "DCSync
-/// exposure" list), in DACL order. Same caveats as [`principals_with_right`].
+/// Everyone named in the DACL who holds both replication rights through
+/// their own ACEs, in DACL order, judged on a domain root as Windows does
+/// (class ACEs count). Same caveats as [`principals_with_right`]; rights
+/// split over several SIDs need the members of those groups, which is the
+/// caller's part (see [`check_replication_rights`] with a built token).
 pub fn replication_principals(dacl: &Acl) -> Vec<ReplicationHolder> {
-    let all = principals_with_right(dacl, &Guid::DS_REPLICATION_GET_CHANGES_ALL);
-    principals_with_right(dacl, &Guid::DS_REPLICATION_GET_CHANGES)
+    let class = Some(&Guid::DOMAIN_DNS_CLASS);
+    let all = principals_with(dacl, &Guid::DS_REPLICATION_GET_CHANGES_ALL, class);
+    principals_with(dacl, &Guid::DS_REPLICATION_GET_CHANGES, class)
         .into_iter()
         .filter_map(|(sid, get_changes)| {
             let (_, get_changes_all) = all.iter().find(|(s, _)| *s == sid)?;

@@ -55,8 +55,9 @@ pub mod sddl;
 pub mod sid;
 
 pub use access::{
-    check_control_access, check_control_access_in_class, check_replication_rights, principals_with_right,
-    replication_principals, AccessDecision, AceRef, Reason, ReplicationAccess, ReplicationHolder, Token,
+    check_control_access, check_control_access_in_class, check_replication_rights, deciding_trustees, members_are_read,
+    principals_with_right, replication_deciding_trustees, replication_denies_outside, replication_principals,
+    AccessDecision, AceRef, Reason, ReplicationAccess, ReplicationHolder, Token, REPLICATION_RIGHTS,
 };
 pub use ace::{mask, Ace, AceFlags, AceType};
 pub use acl::{Acl, ACL_REVISION, ACL_REVISION_DS};

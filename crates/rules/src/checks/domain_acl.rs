@@ -41,6 +41,16 @@ impl DomainAcl<'_> {
         if let Some(n) = self.ldap.sid_names.get(&text) {
             return format!("{n} ({text})");
         }
+        // The membership read names the trustees and their members too.
+        let read = self.ldap.rights_trustees.iter().flat_map(|r| &r.trustees);
+        let named = read
+            .clone()
+            .find(|t| t.sid == text)
+            .and_then(|t| t.name.clone())
+            .or_else(|| read.flat_map(|t| &t.members).find(|m| m.sid == text).and_then(|m| m.name.clone()));
+        if let Some(n) = named {
+            return format!("{n} ({text})");
+        }
         match sid.well_known_name(self.domain_sid.as_ref()) {
             Some(n) => format!("{n} ({text})"),
             None => text,

@@ -282,6 +282,7 @@ pub fn domain_with_acl(extra: &str) -> DomainFacts {
         token_groups: vec![format!("{DOMAIN_SID}-513"), format!("{DOMAIN_SID}-1106"), format!("{DOMAIN_SID}-1107")],
         ..Default::default()
     });
+    ldap.rights_trustees = Some(trustees_for(ldap.domain_root_sd.as_deref().unwrap()));
     ldap.sid_names.insert(format!("{DOMAIN_SID}-1106"), "FABRIKAM\\PHS Inner".into());
     ldap.sid_names.insert(format!("{DOMAIN_SID}-1107"), "FABRIKAM\\PHS Outer".into());
     ldap.sid_names.insert(format!("{DOMAIN_SID}-1200"), "FABRIKAM\\old-sync".into());
@@ -317,4 +318,90 @@ pub fn tenant(enabled: bool, dir_min: Option<i64>, pwd_min: Option<i64>) -> Tena
         }),
         ..Default::default()
     }
+}
+
+/// A member as the directory lists it.
+pub fn member(rid: u32, kind: &str, name: &str) -> MemberFacts {
+    MemberFacts { sid: format!("{DOMAIN_SID}-{rid}"), kind: kind.into(), name: Some(format!("FABRIKAM\\{name}")) }
+}
+
+/// The principals of the fixture domain, as the source records them: kind,
+/// name and (for groups) every member, transitively.
+pub fn directory() -> Vec<TrusteeFacts> {
+    let group = |rid: u32, name: &str, members: Vec<MemberFacts>| TrusteeFacts {
+        sid: format!("{DOMAIN_SID}-{rid}"),
+        kind: "group".into(),
+        name: Some(format!("FABRIKAM\\{name}")),
+        members,
+        members_complete: true,
+        error: None,
+    };
+    let user = |rid: u32, kind: &str, name: &str| TrusteeFacts {
+        sid: format!("{DOMAIN_SID}-{rid}"),
+        kind: kind.into(),
+        name: Some(format!("FABRIKAM\\{name}")),
+        ..Default::default()
+    };
+    let connector = member(1105, "user", "MSOL_4f2a9c1b7e30");
+    let mut builtin_admins = group(
+        0,
+        "Administrators",
+        vec![
+            member(512, "group", "Domain Admins"),
+            member(519, "group", "Enterprise Admins"),
+            member(500, "user", "Administrator"),
+        ],
+    );
+    builtin_admins.sid = "S-1-5-32-544".into();
+    builtin_admins.name = Some("BUILTIN\\Administrators".into());
+    let mut huge =
+        group(1320, "All Contractors", (0..5000).map(|i| member(20_000 + i, "user", &format!("c{i:04}"))).collect());
+    huge.members_complete = false;
+    huge.error = Some("stopped after 5000 members".into());
+    vec![
+        builtin_admins,
+        group(512, "Domain Admins", vec![member(500, "user", "Administrator")]),
+        group(516, "Domain Controllers", vec![member(1000, "computer", "DC1$")]),
+        group(498, "Enterprise Read-only Domain Controllers", vec![]),
+        user(1105, "user", "MSOL_4f2a9c1b7e30"),
+        group(1106, "PHS Inner", vec![connector.clone()]),
+        group(1107, "PHS Outer", vec![member(1106, "group", "PHS Inner"), connector]),
+        user(1200, "user", "old-sync"),
+        group(1300, "Backup Team", vec![member(1301, "user", "eve"), member(1302, "user", "frank")]),
+        group(1310, "Migration Tool", vec![member(1301, "user", "eve"), member(1303, "computer", "MIGR01$")]),
+        group(
+            1311,
+            "Migration Admins",
+            vec![
+                member(1310, "group", "Migration Tool"),
+                member(1301, "user", "eve"),
+                member(1303, "computer", "MIGR01$"),
+                member(1304, "user", "mallory"),
+            ],
+        ),
+        huge,
+        group(1330, "Interns", (0..1500).map(|i| member(30_000 + i, "user", &format!("intern{i:04}"))).collect()),
+    ]
+}
+
+/// What the source records for the descriptor `sd_b64`: the deciding
+/// trustees it reads, found in [`directory`] or not found.
+pub fn trustees_for(sd_b64: &str) -> RightsTrustees {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(sd_b64).unwrap();
+    let sd = phs_secdesc::SecurityDescriptor::parse(&raw).unwrap();
+    let domain: phs_secdesc::Sid = DOMAIN_SID.parse().unwrap();
+    let dir = directory();
+    let trustees = phs_secdesc::replication_deciding_trustees(sd.dacl_for_access().unwrap())
+        .into_iter()
+        .filter(|sid| phs_secdesc::members_are_read(sid, Some(&domain)))
+        .map(|sid| {
+            dir.iter().find(|t| t.sid == sid.to_string()).cloned().unwrap_or(TrusteeFacts {
+                sid: sid.to_string(),
+                kind: "not-found".into(),
+                ..Default::default()
+            })
+        })
+        .collect();
+    RightsTrustees { trustees, member_cap: 5000 }
 }

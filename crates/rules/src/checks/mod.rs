@@ -7,6 +7,7 @@ pub mod connector;
 pub mod credentials;
 pub mod domain_acl;
 pub mod domain_errors;
+pub(crate) mod effective_rights;
 pub mod exposure;
 pub mod heartbeat;
 pub mod reachability;

@@ -2,8 +2,8 @@ use super::domain_acl::{domain_acl, DomainAcl};
 use crate::command;
 use crate::context::Context;
 use crate::registry::Rule;
-use phs_model::{DomainFacts, Finding, Scope, ScopeKind, Status};
-use phs_secdesc::{AccessDecision, Guid, Sid, Token};
+use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
+use phs_secdesc::{replication_denies_outside, AccessDecision, Guid, Sid, Token};
 
 pub const RULE: Rule = Rule {
     code: "PHS007",
@@ -18,7 +18,16 @@ account gets it) is evaluated for the account's token (its SID, its
 `tokenGroups` and the well-known SIDs every network logon carries) the way
 Windows does for an object-specific right: ACEs in order, inherit-only ACEs
 skipped, the first allow or deny that applies decides, object ACEs must name
-the right's GUID (or none), full control and generic-all include it. Both
+the right's GUID, none, or the `domainDNS` class (Windows checks a control
+access right with the object's class at the root of its object type list,
+MS-DTYP 2.5.3.2, so a class ACE grants or denies every such right; Samba
+4.17 ignores it, and Windows decides here), full control and generic-all
+include it. When the account lives in another domain of the forest, its
+token is the one a DC of the checked domain builds: its global and
+universal groups plus that domain's domain-local and BUILTIN groups holding
+it. When the account's groups cannot be read, the result is an error unless
+its own ACEs grant both rights and no deny for a group comes first; so is a
+conditional (callback) ACE placed where it could reverse the answer. Both
 Replicating Directory Changes (1131f6aa-9c07-11d1-f79f-00c04fc2dcd2) and
 Replicating Directory Changes All (1131f6ad-9c07-11d1-f79f-00c04fc2dcd2) must be
 granted. The evidence names the granting or denying ACE and its trustee.
@@ -58,25 +67,52 @@ fn judge(d: &DomainFacts) -> Finding {
         }
     };
     let Some(account) = acl.ldap.account.as_ref() else {
+        let why = acl.ldap.account_error.as_deref().unwrap_or("the DC returned nothing");
         return RULE
             .finding(
                 Status::Error,
                 scope,
-                "The connector account's object (its SID and groups) could not be read (see PHS006).",
+                format!("The connector account's object (its SID and groups) could not be read: {why} (see PHS006)."),
             )
             .done();
     };
     let Some(account_sid) = account.sid.as_deref().and_then(|s| s.parse::<Sid>().ok()) else {
-        return RULE.finding(Status::Error, scope, "The connector account's objectSid could not be read.").done();
+        return RULE
+            .finding(
+                Status::Error,
+                scope,
+                format!(
+                    "The connector account's objectSid could not be read ({}), so its rights cannot be judged.",
+                    account.sid.as_deref().map(|s| format!("not a SID: {s}")).unwrap_or_else(|| "not returned".into())
+                ),
+            )
+            .done();
     };
-    let groups: Vec<Sid> = account.token_groups.iter().filter_map(|s| s.parse().ok()).collect();
+    let groups = match token_groups(d, acl.ldap, account) {
+        Ok(groups) => groups,
+        Err(why) => return without_groups(d, &acl, scope, account_sid, &why),
+    };
     let token = Token::new(account_sid, groups.iter().copied());
     let access = acl.sd.check_replication_rights(&token);
 
     let mut f = RULE
         .finding(Status::Pass, scope, String::new())
         .evidence("Account", format!("{} ({})", d.account, account_sid));
-    f = f.evidence("Token groups", format!("{} groups", groups.len()));
+    f = match &acl.ldap.account_token {
+        Some(t) => f.evidence(
+            "Token groups",
+            format!(
+                "{} groups: {} global and universal from {} ({}), {} domain-local and BUILTIN of {}",
+                groups.len(),
+                t.global_and_universal.len(),
+                t.account_domain,
+                t.read_from,
+                t.resource_groups.len(),
+                d.domain
+            ),
+        ),
+        None => f.evidence("Token groups", format!("{} groups", groups.len())),
+    };
     f = acl.naming_evidence(f);
     for decision in [&access.get_changes, &access.get_changes_all] {
         f = f.evidence(right_name(&decision.right), explain(&acl, decision));
@@ -86,6 +122,24 @@ fn judge(d: &DomainFacts) -> Finding {
                 format!("{} (an ACE type phs-doctor does not evaluate)", acl.describe(u.index, &u.ace)),
             );
         }
+    }
+    // A conditional (callback) ACE for the account's token that comes before
+    // the decision could reverse it; its condition is not evaluated here.
+    let reversible = [&access.get_changes, &access.get_changes_all].into_iter().find_map(|d| {
+        let against = if d.granted { [0x0a, 0x0c] } else { [0x09, 0x0b] };
+        d.unevaluated.iter().find(|u| matches!(u.ace.kind, phs_secdesc::AceType::Other(t) if against.contains(&t)))
+    });
+    if let Some(u) = reversible {
+        f.set(
+            Status::Error,
+            format!(
+                "Whether {} holds both replication rights on {} cannot be decided: the conditional {} comes first and phs-doctor does not evaluate its condition.",
+                d.account,
+                d.partition_dn,
+                acl.describe(u.index, &u.ace)
+            ),
+        );
+        return f.done();
     }
     if access.granted() {
         f.set(
@@ -142,6 +196,77 @@ fn judge(d: &DomainFacts) -> Finding {
         "Remove the deny ACE (or take the account out of the denied group), then make sure both rights are granted:"
     };
     f.fix_commands(summary, (commands, note)).done()
+}
+
+/// The account's groups in this domain's token: built from parts when the
+/// source did (an account of another domain), else its `tokenGroups`. Why
+/// not, when they cannot be known.
+fn token_groups(d: &DomainFacts, ldap: &phs_model::LdapFacts, account: &AccountFacts) -> Result<Vec<Sid>, String> {
+    let parse = |sids: &mut dyn Iterator<Item = &String>| -> Result<Vec<Sid>, String> {
+        sids.map(|s| s.parse::<Sid>().map_err(|_| format!("a group SID is not valid: {s}"))).collect()
+    };
+    if let Some(t) = &ldap.account_token {
+        if let Some(e) = &t.error {
+            return Err(format!("its token for {} could not be built: {e}", d.domain));
+        }
+        return parse(&mut t.global_and_universal.iter().chain(&t.resource_groups));
+    }
+    if let Some(e) = &ldap.account_error {
+        return Err(format!("its tokenGroups could not be read: {e}"));
+    }
+    if account.token_groups.is_empty() {
+        return Err(
+            "its tokenGroups came back empty, which a readable token never is (it always holds the primary group)"
+                .into(),
+        );
+    }
+    parse(&mut account.token_groups.iter())
+}
+
+/// The verdict when the account's groups are unknown: a pass only when its
+/// own ACEs grant both rights and no deny ACE that a group of it could
+/// carry comes first; otherwise an error naming what is missing.
+fn without_groups(d: &DomainFacts, acl: &DomainAcl, scope: Scope, account_sid: Sid, why: &str) -> Finding {
+    let token = Token::new(account_sid, []);
+    let access = acl.sd.check_replication_rights(&token);
+    let dacl = acl.sd.dacl_for_access();
+    let risky: Vec<phs_secdesc::AceRef> = [&access.get_changes, &access.get_changes_all]
+        .into_iter()
+        .flat_map(|decision| dacl.map(|dacl| replication_denies_outside(dacl, &token, decision)).unwrap_or_default())
+        .collect();
+    let mut f = RULE
+        .finding(Status::Error, scope, String::new())
+        .evidence("Account", format!("{} ({})", d.account, account_sid))
+        .evidence("Token groups", format!("unknown: {why}"));
+    for decision in [&access.get_changes, &access.get_changes_all] {
+        f = f.evidence(right_name(&decision.right), format!("for the account alone: {}", explain(acl, decision)));
+    }
+    for r in &risky {
+        f = f.evidence("Deny that may apply", acl.describe(r.index, &r.ace));
+    }
+    if access.granted() && risky.is_empty() {
+        f.set(
+            Status::Pass,
+            format!(
+                "{} holds Replicating Directory Changes and Replicating Directory Changes All on {} through its own ACEs; its groups are unknown ({why}), but no deny ACE for any group comes first, so they cannot take the rights away.",
+                d.account, d.partition_dn
+            ),
+        );
+        return f.done();
+    }
+    let detail = if access.granted() {
+        " Its own ACEs grant both rights, but a deny ACE for a group it may be in comes first (see the evidence)."
+    } else {
+        " The rights granted to the account itself do not cover both, and rights through its groups cannot be judged without them."
+    };
+    f.set(
+        Status::Error,
+        format!(
+            "Whether {} holds both replication rights on {} cannot be decided: {why}.{detail}",
+            d.account, d.partition_dn
+        ),
+    );
+    f.done()
 }
 
 /// Granting both rights on Windows: the AdSyncConfig module, or dsacls.
@@ -282,5 +407,179 @@ mod tests {
         let f = run(&snapshot_with_ad(vec![d]), check);
         assert_eq!(f[0].status, Status::Error);
         assert!(f[0].message.contains("insufficient access"));
+    }
+
+    #[test]
+    fn unreadable_token_groups_are_an_error_not_lacks_the_rights() {
+        // Rights through a group, tokenGroups failed: no verdict.
+        for (error, groups) in [
+            (
+                Some(
+                    "tokenGroups of CN=MSOL_4f2a9c1b7e30,CN=Users,DC=fabrikam,DC=com: rc 50 (insufficientAccessRights)",
+                ),
+                vec![],
+            ),
+            (None, vec![]),
+            (
+                Some("tokenGroups of CN=MSOL_4f2a9c1b7e30,CN=Users,DC=fabrikam,DC=com: 1 value(s) are not valid SIDs"),
+                vec![format!("{DOMAIN_SID}-1107")],
+            ),
+        ] {
+            let mut d = domain_with_acl(&format!("(OA;;CR;{GC};;{g})(OA;;CR;{GCA};;{g})", g = account(1107)));
+            let l = d.ldap.as_mut().unwrap();
+            l.account_error = error.map(str::to_owned);
+            l.account.as_mut().unwrap().token_groups = groups;
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, Status::Error, "{error:?}: {f:#?}");
+            assert!(!f.message.contains("lacks"), "{}", f.message);
+            assert!(f.message.contains("cannot be decided"), "{}", f.message);
+            if let Some(e) = error {
+                assert!(f.message.contains(e.split(": ").last().unwrap()), "{}", f.message);
+            }
+        }
+    }
+
+    #[test]
+    fn without_groups_a_direct_grant_passes_unless_a_group_deny_comes_first() {
+        let direct = format!("(OA;;CR;{GC};;{a})(OA;;CR;{GCA};;{a})", a = account(1105));
+        for (extra, status) in [
+            (direct.clone(), Status::Pass),
+            // A deny for some group before the grant: the account may be in it.
+            (format!("(OD;;CR;{GCA};;{}){direct}", account(1106)), Status::Error),
+            // A deny placed after the grant cannot override it.
+            (format!("{direct}(OD;;CR;{GCA};;{})", account(1106)), Status::Pass),
+            // A deny for the whole domainDNS class, for a group, first.
+            (format!("(OD;;CR;19195a5b-6da0-11d0-afd3-00c04fd930c9;;{}){direct}", account(1300)), Status::Error),
+        ] {
+            let mut d = domain_with_acl(&extra);
+            d.ldap.as_mut().unwrap().account_error = Some("tokenGroups of X: timed out after 10 s".into());
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, status, "{extra}: {f:#?}");
+            if status == Status::Error {
+                assert!(f.evidence.iter().any(|e| e.label == "Deny that may apply"), "{f:#?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unreadable_account_object_says_why() {
+        let mut d = domain_with_acl("");
+        let l = d.ldap.as_mut().unwrap();
+        l.account = None;
+        l.account_error = Some(
+            "account search (sAMAccountName=MSOL_4f2a9c1b7e30) under DC=fabrikam,DC=com: timed out after 10 s".into(),
+        );
+        let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+        assert_eq!(f.status, Status::Error);
+        assert!(f.message.contains("timed out after 10 s"), "{}", f.message);
+        let mut d = domain_with_acl("");
+        d.ldap.as_mut().unwrap().account.as_mut().unwrap().sid = Some("not-a-sid".into());
+        let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+        assert_eq!(f.status, Status::Error);
+        assert!(f.message.contains("not-a-sid"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_class_ace_grants_or_denies_both_rights_as_on_windows() {
+        // MS-DTYP 2.5.3.2 with the domainDNS class at level 0 of the object
+        // type list (MS-ADTS 5.1.3.3.4): Windows' reading, not Samba's.
+        let class = "19195a5b-6da0-11d0-afd3-00c04fd930c9";
+        for trustee in [account(1105), account(1106), account(1107)] {
+            let f = judged(&format!("(OA;;CR;{class};;{trustee})"));
+            assert_eq!(f.status, Status::Pass, "{trustee}: {f:#?}");
+        }
+        let f = judged(&format!(
+            "(OD;;CR;{class};;{})(OA;;CR;{GC};;{a})(OA;;CR;{GCA};;{a})",
+            account(1107),
+            a = account(1105)
+        ));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("explicit deny"), "{}", f.message);
+        // The abstract `domain` superclass is not in the list.
+        let f = judged(&format!("(OA;;CR;19195a5a-6da0-11d0-afd3-00c04fd930c9;;{})", account(1105)));
+        assert_eq!(f.status, Status::Fail);
+    }
+
+    /// The forest-root connector account (CORP\MSOL_...) checked in the child
+    /// domain fabrikam.com: its token there is built from parts.
+    fn foreign(resource_groups: &[&str], error: Option<&str>) -> DomainFacts {
+        let root = "S-1-5-21-3000000001-3000000002-3000000003";
+        let mut d = domain_with_acl("");
+        d.account = "CORP\\MSOL_4f2a9c1b7e30".into();
+        let l = d.ldap.as_mut().unwrap();
+        let a = l.account.as_mut().unwrap();
+        a.sid = Some(format!("{root}-1105"));
+        a.dn = "CN=MSOL_4f2a9c1b7e30,CN=Users,DC=corp,DC=example".into();
+        // Its own tokenGroups hold the root domain's local groups: never used here.
+        a.token_groups = vec![format!("{root}-513"), format!("{root}-1201"), "S-1-5-32-544".into()];
+        l.account_token = Some(phs_model::AccountToken {
+            account_domain: "corp.example".into(),
+            read_from: "dc1.corp.example (10.0.0.1)".into(),
+            global_and_universal: vec![format!("{root}-513"), format!("{root}-1150")],
+            resource_groups: resource_groups.iter().map(|s| s.to_string()).collect(),
+            error: error.map(str::to_owned),
+        });
+        d
+    }
+
+    #[test]
+    fn an_account_of_another_domain_is_judged_with_this_domains_token() {
+        let root = "S-1-5-21-3000000001-3000000002-3000000003";
+        let both = |sid: &str| format!("(OA;;CR;{GC};;{sid})(OA;;CR;{GCA};;{sid})");
+        // Through a domain-local group of the checked domain that holds it.
+        for (aces, groups, status) in [
+            (both(&account(1400)), vec![account(1400)], Status::Pass),
+            // Through its universal group from the root domain.
+            (both(&format!("{root}-1150")), vec![], Status::Pass),
+            // The domain-local group does not hold it here.
+            (both(&account(1400)), vec![], Status::Fail),
+            // BUILTIN\Administrators (which holds both rights here) is in
+            // its tokenGroups at home, not in this domain: it must not count.
+            (String::new(), vec![], Status::Fail),
+            // Split: Get-Changes to its universal group, Get-Changes-All to a local one.
+            (format!("(OA;;CR;{GC};;{root}-1150)(OA;;CR;{GCA};;{})", account(1400)), vec![account(1400)], Status::Pass),
+        ] {
+            let mut d = foreign(&groups.iter().map(String::as_str).collect::<Vec<_>>(), None);
+            d.ldap.as_mut().unwrap().domain_root_sd = Some(domain_root_sd(&aces));
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, status, "{aces} {groups:?}: {f:#?}");
+            let tg = f.evidence.iter().find(|e| e.label == "Token groups").expect("token evidence");
+            assert!(tg.value.contains("from corp.example") && tg.value.contains("of fabrikam.com"), "{}", tg.value);
+        }
+    }
+
+    #[test]
+    fn a_token_that_could_not_be_built_is_an_error() {
+        for why in [
+            "no DC of the account's domain corp.example could be located through DNS",
+            "domain-local groups of DC=fabrikam,DC=com holding the account: timed out after 10 s",
+            "tokenGroupsGlobalAndUniversal of CN=MSOL,CN=Users,DC=corp,DC=example: the DC returned no value",
+        ] {
+            let mut d = foreign(&[], Some(why));
+            d.ldap.as_mut().unwrap().domain_root_sd =
+                Some(domain_root_sd(&format!("(OA;;CR;{GC};;{g})(OA;;CR;{GCA};;{g})", g = account(1400))));
+            let f = run(&snapshot_with_ad(vec![d]), check).remove(0);
+            assert_eq!(f.status, Status::Error, "{why}: {f:#?}");
+            assert!(f.message.contains(why), "{}", f.message);
+        }
+    }
+
+    #[test]
+    fn a_conditional_ace_that_could_reverse_the_answer_is_an_error() {
+        let grant = format!("(OA;;CR;{GC};;{a})(OA;;CR;{GCA};;{a})", a = account(1105));
+        // A conditional deny (callback ACE, type 0x0a) before a grant,
+        // and a conditional allow (type 0x09) before a missing right.
+        for (extra, status) in [
+            (format!("(XD;;CR;;;{}){grant}", account(1107)), Status::Error),
+            (format!("(XA;;CR;;;{})", account(1106)), Status::Error),
+            // A conditional allow before a grant cannot take it away.
+            (format!("(XA;;CR;;;{}){grant}", account(1106)), Status::Pass),
+        ] {
+            let f = judged(&extra);
+            assert_eq!(f.status, status, "{extra}: {f:#?}");
+            if status == Status::Error {
+                assert!(f.message.contains("conditional"), "{}", f.message);
+            }
+        }
     }
 }

@@ -17,8 +17,12 @@
 //! (whose send errors would carry the request).
 
 mod entry;
+mod membership;
 mod names;
 mod tls;
+mod token;
+
+pub use token::build_token;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -300,7 +304,7 @@ pub async fn inspect_account_gated(
     }
 
     if facts.bind.ok {
-        read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts).await;
+        read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts, secret, opts).await;
         // The bind worked and the reads then got no answer: another DC can
         // do the reads (binding again costs no bad-password count). After a
         // refused bind the refusal stands, whatever the connection does next.
@@ -340,7 +344,14 @@ pub fn parse_sub_code(text: &str) -> Option<String> {
 // ------------------------------------------------------------------ steps
 
 /// Everything read as the bound account; each step records its own error.
-async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Option<&str>, facts: &mut LdapFacts) {
+async fn read_as_account(
+    conn: &mut Conn,
+    target: &DomainTarget,
+    config_nc: Option<&str>,
+    facts: &mut LdapFacts,
+    secret: &Secret,
+    opts: &AdOptions,
+) {
     let netbios = netbios_name(conn, target, config_nc).await;
 
     match read_account(conn, target).await {
@@ -350,6 +361,20 @@ async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Opti
         }
         Err(e) => facts.account_error = Some(e),
     }
+    // An account of another domain of the forest (the usual single connector
+    // account in the forest root): read it at home, build this domain's token.
+    if facts.account.is_none() {
+        if let Some(home) = token::foreign_domain(target, &netbios) {
+            let (account, built) = token::read_foreign_account(conn, target, &home, config_nc, secret, opts).await;
+            if account.is_some() {
+                facts.account_error = None;
+            } else if let Some(e) = &built.error {
+                facts.account_error = Some(format!("the account is in {home}, not {}: {e}", target.domain));
+            }
+            facts.account = account;
+            facts.account_token = Some(built);
+        }
+    }
 
     let dacl_sids = read_domain_root(conn, &target.partition_dn, facts).await;
 
@@ -358,9 +383,17 @@ async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Opti
         let own = account.sid.iter().chain(&account.token_groups);
         sids.extend(own.filter_map(|s| s.parse::<Sid>().ok()));
     }
+    if let Some(token) = &facts.account_token {
+        let built = token.global_and_universal.iter().chain(&token.resource_groups);
+        sids.extend(built.filter_map(|s| s.parse::<Sid>().ok()));
+    }
     // The domain SID for naming Domain Admins & co. when a search misses
     // them: the root's objectSid, else the account's SID minus its RID.
+    // (An account of another domain says nothing of this domain's SID.)
     let domain_sid = facts.domain_sid.as_deref().and_then(|s| s.parse::<Sid>().ok()).or_else(|| {
+        if facts.account_token.is_some() {
+            return None;
+        }
         let account_sid = facts.account.as_ref()?.sid.as_deref()?.parse::<Sid>().ok()?;
         account_sid.parent()
     });
@@ -369,6 +402,14 @@ async fn read_as_account(conn: &mut Conn, target: &DomainTarget, config_nc: Opti
         names::resolve(conn, &target.partition_dn, &netbios, domain_sid.as_ref(), &sids).await;
     facts.sid_names = sid_names;
     facts.sid_names_error = lookup_error;
+    facts.rights_trustees = membership::read_rights_trustees(
+        conn,
+        &target.partition_dn,
+        &netbios,
+        domain_sid.as_ref(),
+        facts.domain_root_sd.as_deref(),
+    )
+    .await;
 }
 
 /// The domain's NetBIOS name from its crossRef in the configuration
@@ -459,7 +500,16 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
                 let values = entry.values("tokenGroups");
                 account.token_groups = values.iter().filter_map(|v| sid_text(v)).collect();
                 let bad = values.len() - account.token_groups.len();
-                (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
+                if values.is_empty() {
+                    // A token always holds the primary group: no value means
+                    // the attribute was withheld, not that there are no groups.
+                    Some(format!(
+                        "tokenGroups of {}: the DC returned no value (the account may not read it)",
+                        account.dn
+                    ))
+                } else {
+                    (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
+                }
             }
             None => Some(format!("tokenGroups of {}: the base read returned no entry", account.dn)),
         },
