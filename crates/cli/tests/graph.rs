@@ -14,16 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn run(config: &Path, extra: &[&str]) -> (Value, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-        .args([
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .args(extra)
+        .args(diagnose_json(config.to_str().unwrap(), extra))
         .env("PHS_TEST_CLIENT_SECRET", SECRET)
         .output()
         .unwrap();
@@ -84,6 +75,15 @@ async fn run_with(args: Vec<String>, env: Vec<(&'static str, String)>) -> std::p
     .unwrap()
 }
 
+/// `diagnose --format json` on the analyst's own config (`--trust-config`)
+/// for the stand-in on loopback, plus `extra` arguments.
+fn diagnose_json(config: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["diagnose", "--trust-config", "--allow-loopback-http", "--config", config]);
+    args.extend(strings(extra));
+    args.extend(strings(&["--format", "json"]));
+    args
+}
+
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
@@ -113,19 +113,9 @@ async fn a_wrong_client_secret_is_an_error_with_its_cause_for_every_tenant_check
         .mount(&server)
         .await;
     let (_dir, config) = graph_config(&server.uri());
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
-    )
-    .await;
+    let out =
+        run_with(diagnose_json(config.to_str().unwrap(), &[]), vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())])
+            .await;
     assert_eq!(out.status.code(), Some(3), "could not evaluate");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     for code in ["PHS001", "PHS011", "PHS012"] {
@@ -145,15 +135,7 @@ async fn the_azure_environment_variables_sign_in_with_graph_flag() {
     let config = dir.path().join("phs-doctor.toml");
     std::fs::write(&config, format!("[graph]\ngraph_url = \"{}\"\n", server.uri())).unwrap();
     let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
+        diagnose_json(config.to_str().unwrap(), &[]),
         vec![
             ("AZURE_TENANT_ID", TENANT.to_owned()),
             ("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555".to_owned()),
@@ -200,19 +182,7 @@ async fn the_device_code_flow_shows_the_code_and_polls_with_it() {
     let config = dir.path().join("phs-doctor.toml");
     let section = graph_section(&server.uri()).replace("flow = \"client-secret\"", "flow = \"device-code\"");
     std::fs::write(&config, section).unwrap();
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        vec![],
-    )
-    .await;
+    let out = run_with(diagnose_json(config.to_str().unwrap(), &[]), vec![]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("enter the code FQK7PZ2LM"), "{stderr}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -255,21 +225,7 @@ async fn collect_keeps_tenant_facts_but_no_secret() {
     assert_eq!(snap["tenant"]["organization"]["last_password_sync_source"], "beta");
     assert_eq!(snap["tenant"]["token_tenant_id"], TENANT);
     assert_eq!(snap["tenant"]["organization"]["verified_domains"], json!(["fabrikam.onmicrosoft.com", "fabrikam.com"]));
-    let live = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config_arg,
-            "--now",
-            &now,
-            "--format",
-            "json",
-        ]),
-        env,
-    )
-    .await;
+    let live = run_with(diagnose_json(config_arg, &["--now", &now]), env).await;
     let offline =
         run_with(strings(&["diagnose", "--snapshot", snapshot.to_str().unwrap(), "--format", "json"]), vec![]).await;
     let (l, o): (Value, Value) =
@@ -320,39 +276,13 @@ async fn a_tenant_read_today_does_not_pass_a_check_about_another_day() {
         }
     };
 
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            &config_arg,
-            "--now",
-            &week_ago,
-            "--format",
-            "json",
-        ]),
-        env(),
-    )
-    .await;
+    let out = run_with(diagnose_json(&config_arg, &["--now", &week_ago]), env()).await;
     check(&serde_json::from_slice(&out.stdout).unwrap(), "--now");
 
     let with_now = dir.path().join("with-now.toml");
     let toml = format!("{}\n[evaluation]\nnow = \"{week_ago}\"\n", graph_section(&server.uri()));
     std::fs::write(&with_now, toml).unwrap();
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            with_now.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        env(),
-    )
-    .await;
+    let out = run_with(diagnose_json(with_now.to_str().unwrap(), &[]), env()).await;
     check(&serde_json::from_slice(&out.stdout).unwrap(), "[evaluation] now");
 
     // `collect --now` keeps the tenant's own read time, not the one named.
@@ -383,11 +313,7 @@ async fn a_tenant_read_today_does_not_pass_a_check_about_another_day() {
     check(&r, "snapshot");
     assert_eq!(out.status.code(), Some(3), "could not evaluate the tenant then");
     // Without --now the same tenant passes: it is judged when it was read.
-    let out = run_with(
-        strings(&["diagnose", "--trust-config", "--allow-loopback-http", "--config", &config_arg, "--format", "json"]),
-        env(),
-    )
-    .await;
+    let out = run_with(diagnose_json(&config_arg, &[]), env()).await;
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     for code in ["PHS001", "PHS011", "PHS012"] {
         assert_eq!(finding(&r, code)["status"], "pass", "{:#}", finding(&r, code));
@@ -411,19 +337,7 @@ async fn the_tenant_asked_must_be_the_one_the_server_writes_to() {
     let dir = tempfile::tempdir().unwrap();
     let config = server_and_tenant_config(dir.path(), &contoso.uri());
     let env = vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())];
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        env.clone(),
-    )
-    .await;
+    let out = run_with(diagnose_json(config.to_str().unwrap(), &[]), env.clone()).await;
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     for code in ["PHS001", "PHS011", "PHS012"] {
         let f = finding(&r, code);
@@ -439,19 +353,7 @@ async fn the_tenant_asked_must_be_the_one_the_server_writes_to() {
     // Fabrikam answers: matched, and the evidence says on what.
     let fabrikam = stand_in_for(&FABRIKAM, 10, 200).await;
     let config = server_and_tenant_config(dir.path(), &fabrikam.uri());
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        env,
-    )
-    .await;
+    let out = run_with(diagnose_json(config.to_str().unwrap(), &[]), env).await;
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     for code in ["PHS001", "PHS011", "PHS012"] {
         let f = finding(&r, code);
@@ -518,15 +420,7 @@ async fn a_certificate_sign_in_from_one_private_pem_file() {
         &format!("flow = \"client-certificate\"\ncertificate_path = {:?}", pem.to_str().unwrap()),
     );
     std::fs::write(&config, section).unwrap();
-    let args = strings(&[
-        "diagnose",
-        "--trust-config",
-        "--allow-loopback-http",
-        "--config",
-        config.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let args = diagnose_json(config.to_str().unwrap(), &[]);
 
     // Readable by others: refused before any request, and said why.
     #[cfg(unix)]
@@ -639,19 +533,9 @@ async fn a_fresh_tenant_and_a_staging_server_say_something_else_keeps_it_fresh()
         1,
     );
     std::fs::write(&config, toml).unwrap();
-    let out = run_with(
-        strings(&[
-            "diagnose",
-            "--trust-config",
-            "--allow-loopback-http",
-            "--config",
-            config.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())],
-    )
-    .await;
+    let out =
+        run_with(diagnose_json(config.to_str().unwrap(), &[]), vec![("PHS_TEST_CLIENT_SECRET", SECRET.to_owned())])
+            .await;
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(finding(&r, "PHS002")["status"], "fail");
     for code in ["PHS011", "PHS012"] {
