@@ -474,6 +474,35 @@ mod tests {
     }
 
     #[test]
+    fn polling_is_bounded_whatever_the_server_says() {
+        use serde_json::json;
+        let p = |e: serde_json::Value, i: serde_json::Value| Polling::from_reply(Some(&e), Some(&i));
+        let capped = p(json!(u64::MAX), json!(u64::MAX)).unwrap();
+        assert_eq!((capped.lifetime, capped.interval), (Duration::from_secs(MAX_EXPIRY), MAX_POLL));
+        assert_eq!(capped.asked_lifetime, Some(u64::MAX as f64));
+        assert!(capped.timed_out().contains("phs-doctor waits 1800 s at most"), "{}", capped.timed_out());
+        let usual = p(json!(900), json!(5)).unwrap();
+        assert_eq!(
+            (usual.lifetime, usual.interval, usual.asked_lifetime),
+            (Duration::from_secs(900), Duration::from_secs(5), None)
+        );
+        let defaults = Polling::from_reply(None, None).unwrap();
+        assert_eq!((defaults.lifetime, defaults.interval), (Duration::from_secs(900), Duration::from_secs(5)));
+        assert_eq!(p(json!(900), json!(-3)).unwrap().interval, MIN_POLL);
+        assert_eq!(p(json!(900), json!(0.001)).unwrap().interval, MIN_POLL);
+        assert_eq!(p(json!(1.9), json!(0)).unwrap().lifetime, Duration::from_secs(1));
+        for bad in [json!(0), json!(-1), json!(0.99), json!(i64::MIN)] {
+            assert!(p(bad.clone(), json!(5)).unwrap_err().contains("lifetime of"), "{bad}");
+        }
+        // slow_down adds 5 s each time, up to the cap, without overflow.
+        let mut slowed = p(json!(900), json!(58)).unwrap();
+        slowed.slow_down();
+        assert_eq!(slowed.interval, MAX_POLL);
+        slowed.slow_down();
+        assert_eq!(slowed.interval, MAX_POLL);
+    }
+
+    #[test]
     fn tenant_must_be_a_name() {
         let bad = Credential::DeviceCode { tenant: "x/../y".into(), client_id: "c".into() };
         assert!(check_names(&bad).is_err());
