@@ -2,7 +2,7 @@
 //! into the domains the live Active Directory checks visit.
 
 use crate::inputs::parse_duration;
-use crate::secrets::PasswordSource;
+use crate::secrets::{PasswordSource, VarName};
 use anyhow::{bail, Result};
 use phs_model::{AdEvidence, ServerConfig};
 use phs_sources::ad::{check, AdOptions, DomainTarget, Locator, Secret, TlsOptions};
@@ -95,7 +95,8 @@ impl ConnectorSection {
     fn password_source(&self, connector: &str) -> Result<Option<PasswordSource>> {
         let mut sources = Vec::new();
         if let Some(v) = &self.password_env {
-            sources.push(PasswordSource::Env(v.clone()));
+            let setting = format!("[ad.connector.\"{connector}\"] password_env");
+            sources.push(PasswordSource::Env(VarName::parse(&setting, v).map_err(anyhow::Error::msg)?));
         }
         if let Some(p) = &self.password_file {
             sources.push(PasswordSource::File(p.clone()));

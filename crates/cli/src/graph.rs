@@ -3,7 +3,7 @@
 //! AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH) as defaults.
 
 use crate::inputs::parse_duration;
-use crate::secrets::PasswordSource;
+use crate::secrets::{PasswordSource, VarName};
 use anyhow::{anyhow, bail, Result};
 use phs_sources::graph::{check_endpoint, split_key_and_certificate, Credential, GraphOptions};
 use phs_sources::secret::Secret;
@@ -94,10 +94,14 @@ impl GraphSection {
         let client_id = self.client().ok_or_else(|| anyhow!("[graph] needs client_id (or AZURE_CLIENT_ID)"))?;
         let certificate =
             self.certificate_path.clone().or_else(|| env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from));
-        let secret_env = self.client_secret_env.clone().unwrap_or_else(|| "AZURE_CLIENT_SECRET".to_owned());
+        let secret_env = VarName::parse(
+            "[graph] client_secret_env",
+            self.client_secret_env.as_deref().unwrap_or("AZURE_CLIENT_SECRET"),
+        )
+        .map_err(anyhow::Error::msg)?;
         let secret_source = match &self.client_secret_file {
             Some(f) => Some(PasswordSource::File(f.clone())),
-            None => env(&secret_env).map(|_| PasswordSource::Env(secret_env.clone())),
+            None => env(secret_env.as_str()).map(|_| PasswordSource::Env(secret_env.clone())),
         };
         let flow = match self.flow.as_deref() {
             Some(f) => f.to_owned(),
@@ -108,7 +112,10 @@ impl GraphSection {
         Ok(match flow.as_str() {
             "client-secret" => {
                 let src = secret_source.ok_or_else(|| {
-                    anyhow!("[graph] flow client-secret: set {secret_env} or client_secret_file (never on the command line)")
+                    anyhow!(
+                        "[graph] flow client-secret: set {} or client_secret_file (never on the command line)",
+                        secret_env.as_str()
+                    )
                 })?;
                 let secret = src.read("the client secret").map_err(|e| anyhow!("[graph] client secret: {e}"))?;
                 CredentialPlan {

@@ -6,8 +6,13 @@ use crate::ad::AdSection;
 use crate::graph::{CredentialPlan, GraphSection};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use phs_model::{CollectionProblem, Snapshot, SourceKind};
+use phs_sources::graph::Credential;
 use phs_sources::graph::GraphOptions;
+use phs_sources::secret::{scrub, scrub_value, Secret};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSection>) {
@@ -51,6 +56,10 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
         return;
     }
     say_where_credentials_go(ad_job.as_ref(), graph_job.as_ref());
+    // Every secret read for the checks, to cut out of the snapshot at the end.
+    let mut passwords: Vec<Arc<Secret>> =
+        ad_job.iter().flat_map(|p| &p.work).filter_map(|(_, secret)| secret.clone()).collect();
+    passwords.dedup_by(|a, b| Arc::ptr_eq(a, b));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -114,6 +123,60 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     let _ = progress.bars.clear();
     snap.ad = ad_facts;
     snap.tenant = tenant;
+    let mut secrets: Vec<&Secret> = passwords.iter().map(|s| &**s).collect();
+    match graph_job.as_ref().map(|(plan, _)| &plan.credential) {
+        Some(Credential::ClientSecret { secret, .. }) => secrets.push(secret),
+        Some(Credential::ClientCertificate { private_key_pem, .. }) => secrets.push(private_key_pem),
+        _ => {}
+    }
+    scrub_snapshot(snap, &secrets);
+}
+
+/// Last line of defence: no secret read for the live checks (a connector
+/// password, the client secret or key), whatever its length, is left in
+/// any text of the snapshot, which is what every report and `collect`
+/// write. A server, or an evidence file, may quote one. A part that cannot
+/// be scrubbed without breaking it (a very short secret inside a
+/// timestamp, say) is dropped, and the problem says so.
+fn scrub_snapshot(snap: &mut Snapshot, secrets: &[&Secret]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let mut dropped = Vec::new();
+    if !scrub_part(&mut snap.server, secrets) {
+        snap.server = Default::default();
+        dropped.push((SourceKind::ServerConfig, "the sync server's evidence"));
+    }
+    if !scrub_part(&mut snap.ad, secrets) {
+        snap.ad = None;
+        dropped.push((SourceKind::ActiveDirectory, "the Active Directory facts"));
+    }
+    if !scrub_part(&mut snap.tenant, secrets) {
+        snap.tenant = None;
+        dropped.push((SourceKind::Graph, "the tenant facts"));
+    }
+    for p in &mut snap.problems {
+        p.location = scrub(&p.location, secrets).into_owned();
+        p.error = scrub(&p.error, secrets).into_owned();
+    }
+    for (source, what) in dropped {
+        snap.problems.push(CollectionProblem::whole(
+            source,
+            "secrets",
+            format!("{what} were dropped: a secret read for the live checks occurs in them and could not be cut out without breaking them"),
+        ));
+    }
+}
+
+/// Scrubs `part` in place; false when it does not survive the scrubbing.
+fn scrub_part<T: Serialize + DeserializeOwned>(part: &mut T, secrets: &[&Secret]) -> bool {
+    match scrub_value(part, secrets) {
+        Ok(clean) => {
+            *part = clean;
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Before any bind or sign-in: which host receives which credential, so an
@@ -157,5 +220,57 @@ impl Progress {
         bar.set_message(phs_report::neutral::line(message).into_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phs_model::graph::{Organization, TenantFacts};
+
+    fn snapshot_quoting(secret: &str) -> Snapshot {
+        let mut snap = Snapshot::new("2026-11-25T12:00:00Z".parse().unwrap());
+        snap.problems.push(CollectionProblem::whole(
+            SourceKind::ActiveDirectory,
+            format!("[ad] {secret}"),
+            format!("the DC said: bad password '{secret}'"),
+        ));
+        snap.tenant = Some(TenantFacts {
+            tenant: "contoso.onmicrosoft.com".into(),
+            flow: "client-secret".into(),
+            sign_in_error: Some(format!("AADSTS7000215: Invalid client secret provided: {secret}")),
+            organization: Some(Organization {
+                on_premises_last_sync: Some("2024-05-01T10:00:00Z".parse().unwrap()),
+                ..Organization::default()
+            }),
+            ..TenantFacts::default()
+        });
+        snap
+    }
+
+    #[test]
+    fn short_and_long_secrets_leave_the_snapshot() {
+        for secret in ["pw", "S3c!", "Lab-Passw0rd-long-enough-for-anyone"] {
+            let mut snap = snapshot_quoting(secret);
+            let s = Secret::new(secret.to_owned());
+            scrub_snapshot(&mut snap, &[&s]);
+            let text = serde_json::to_string(&snap).unwrap();
+            assert!(!text.contains(secret), "{secret}: {text}");
+            assert_eq!(snap.problems[0].error, "the DC said: bad password '***'");
+            let tenant = snap.tenant.as_ref().expect("the tenant facts are kept");
+            assert!(tenant.sign_in_error.as_deref().unwrap().ends_with("provided: ***"));
+            assert!(tenant.organization.as_ref().unwrap().on_premises_last_sync.is_some());
+        }
+    }
+
+    #[test]
+    fn a_part_that_breaks_when_scrubbed_is_dropped_and_said() {
+        // "10:0" is in the last sync time: cutting it out leaves no timestamp.
+        let mut snap = snapshot_quoting("10:0");
+        scrub_snapshot(&mut snap, &[&Secret::new("10:0".into())]);
+        assert_eq!(snap.tenant, None);
+        let last = snap.problems.last().unwrap();
+        assert!(last.error.starts_with("the tenant facts were dropped: a secret"), "{}", last.error);
+        assert!(!serde_json::to_string(&snap).unwrap().contains("10:0"));
     }
 }

@@ -422,3 +422,97 @@ fn a_record_from_the_future_is_set_aside_and_evicts_nothing() {
     assert!(problems.contains("1 record dated after the evaluation time"), "{problems}");
     assert!(problems.contains("2027-11-24"), "{problems}");
 }
+
+/// A config for the healthy example's export with `extra` sections, in a
+/// temporary folder (kept alive by the returned guard).
+fn config_with(extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let export = repo().join("examples/two-forest-healthy/server-config");
+    let path = dir.path().join("phs-doctor.toml");
+    std::fs::write(&path, format!("[server]\nconfig_dir = {:?}\n\n{extra}", export.to_str().unwrap())).unwrap();
+    (dir, path)
+}
+
+/// Everything a run shows or writes: `collect`'s snapshot and terminal
+/// output, and `diagnose` in JSON and text.
+fn everything_written(config: &Path) -> String {
+    let snapshot = config.with_file_name("snapshot.json");
+    let (config, snap) = (config.to_str().unwrap(), snapshot.to_str().unwrap());
+    let mut all = String::new();
+    for args in [
+        // The analyst's own config: its [ad] and [graph] are used.
+        &["collect", "--trust-config", "--config", config, "-o", snap][..],
+        &["diagnose", "--trust-config", "--config", config, "--format", "json"],
+        &["diagnose", "--trust-config", "--config", config, "--verbose"],
+    ] {
+        let out = phs_doctor(args);
+        all.push_str(&String::from_utf8_lossy(&out.stdout));
+        all.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    all.push_str(&std::fs::read_to_string(&snapshot).unwrap());
+    all
+}
+
+#[test]
+fn a_secret_typed_as_a_variable_name_is_never_echoed() {
+    for (extra, secret, setting) in [
+        (
+            "[ad.connector.\"fabrikam.com\"]\npassword_env = \"Fabr!kam-Sync#2026\"\n",
+            "Fabr!kam-Sync#2026",
+            "[ad.connector.\\\"fabrikam.com\\\"] password_env must be the name of an environment variable",
+        ),
+        ("[ad.connector.\"tailspintoys.com\"]\npassword_env = \"9lives\"\n", "9lives", "password_env must be the name"),
+        (
+            "[graph]\ntenant_id = \"fabrikam.onmicrosoft.com\"\nclient_id = \"2b9e4c71-8d05-4f3a-b6e2-91c7d0a5f384\"\n\
+             flow = \"client-secret\"\nclient_secret_env = \"Qx8~AbC.dEf-gh\"\n",
+            "Qx8~AbC.dEf-gh",
+            "[graph] client_secret_env must be the name of an environment variable",
+        ),
+    ] {
+        let (_dir, config) = config_with(extra);
+        let written = everything_written(&config);
+        assert!(!written.contains(secret), "{secret} was echoed:\n{written}");
+        assert!(written.contains(setting), "the setting is not named ({setting}):\n{written}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn unsafe_password_files_leave_the_domains_unchecked_and_say_why() {
+    use std::os::unix::fs::PermissionsExt;
+    const PASSWORD: &str = "Fabr1kam-Sync-Passw0rd";
+    let (dir, config) = config_with("");
+    let open = dir.path().join("open.pw");
+    std::fs::write(&open, format!("{PASSWORD}\n")).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let private = dir.path().join("private.pw");
+    std::fs::write(&private, format!("{PASSWORD}\n")).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.pw");
+    std::os::unix::fs::symlink(&private, &link).unwrap();
+    let fifo = dir.path().join("fifo.pw");
+    assert!(Command::new("mkfifo").arg("-m600").arg(&fifo).status().unwrap().success());
+    for (file, why) in [
+        (&open, "group or others have access (mode 644): refused; chmod 600 it"),
+        (&link, "a symbolic link: refused"),
+        (&fifo, "not a regular file (a FIFO): refused"),
+    ] {
+        let mut toml = std::fs::read_to_string(&config).unwrap();
+        for connector in ["fabrikam.com", "tailspintoys.com"] {
+            toml.push_str(&format!("[ad.connector.{connector:?}]\npassword_file = {:?}\n", file.to_str().unwrap()));
+        }
+        let this = dir.path().join(format!("{}.toml", file.file_name().unwrap().to_str().unwrap()));
+        std::fs::write(&this, toml).unwrap();
+        let written = everything_written(&this);
+        assert!(!written.contains(PASSWORD), "the password was echoed:\n{written}");
+        let snapshot: Value =
+            serde_json::from_str(&std::fs::read_to_string(this.with_file_name("snapshot.json")).unwrap()).unwrap();
+        let domains = snapshot["ad"]["domains"].as_array().expect("AD facts");
+        assert!(!domains.is_empty());
+        for d in domains {
+            let not_checked = d["not_checked"].as_str().unwrap_or_else(|| panic!("{d:#}"));
+            assert!(not_checked.contains(why), "{why}: {not_checked}");
+            assert!(not_checked.contains(file.to_str().unwrap()), "{not_checked}");
+        }
+    }
+}

@@ -496,3 +496,94 @@ fn the_complete_live_checklist_with_the_tenant() {
         }
     }
 }
+
+/// badPwdCount of a lab account as its DC keeps it, read as the forest's
+/// Administrator (the password in a file, not on the command line).
+fn bad_pwd_count(lab: &Value, forest: &str, account: &str) -> u64 {
+    let f = &lab["forests"][forest];
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("admin.pw");
+    std::fs::write(&pw, f["admin"]["password"].as_str().unwrap()).unwrap();
+    let out = Command::new("ldapsearch")
+        .args(["-LLL", "-x", "-o", "nettimeout=5", "-H", f["ldap_url"].as_str().unwrap()])
+        .args(["-D", f["admin"]["dn"].as_str().unwrap(), "-y", pw.to_str().unwrap()])
+        .args(["-b", f["accounts"][account]["dn"].as_str().unwrap(), "-s", "base", "(objectClass=*)", "badPwdCount"])
+        .output()
+        .expect("ldapsearch (installed by lab/lab.sh install)");
+    assert!(out.status.success(), "ldapsearch: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The attribute is absent until the first bad password.
+    text.lines().find_map(|l| l.strip_prefix("badPwdCount: ")).map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// A correct bind as the account, which resets its badPwdCount (the lab
+/// locks accounts after 3 bad passwords in a row). Runs when dropped, so a
+/// failing assertion still leaves the account usable.
+struct ResetsBadPasswords<'a> {
+    lab: &'a Value,
+    forest: &'static str,
+    account: &'static str,
+}
+
+impl Drop for ResetsBadPasswords<'_> {
+    fn drop(&mut self) {
+        let f = &self.lab["forests"][self.forest];
+        let a = &f["accounts"][self.account];
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, a["password"].as_str().unwrap()).unwrap();
+        let _ = Command::new("ldapsearch")
+            .args(["-LLL", "-x", "-o", "nettimeout=5", "-H", f["ldap_url"].as_str().unwrap()])
+            .args(["-D", a["dn"].as_str().unwrap(), "-y", pw.to_str().unwrap(), "-b", "", "-s", "base", "1.1"])
+            .output();
+    }
+}
+
+/// Password files as Windows writes them (Notepad's BOM, PowerShell 5.1's
+/// UTF-16, a lone CR) reach the DC as the right password: PHS006 passes and
+/// the account's badPwdCount does not move. A file with one character too
+/// many, the control, fails and does move it, so the count is a real witness.
+#[test]
+#[ignore = "needs the Samba lab (scripts/test.sh runs it)"]
+fn password_files_in_windows_encodings_send_the_right_password() {
+    let lab = lab();
+    // An account no other test in this file binds as, so their correct
+    // binds cannot reset the count between our reads.
+    let (forest, account) = ("lab1", "svc-norights");
+    let _reset = ResetsBadPasswords { lab: &lab, forest, account };
+    let pw = password(&lab, forest, account);
+    let utf16 = |text: &str, bom: [u8; 2], unit: fn(u16) -> [u8; 2]| {
+        bom.iter().copied().chain(text.encode_utf16().flat_map(unit)).collect::<Vec<u8>>()
+    };
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        ("UTF-8 BOM + CRLF (Notepad)", [&b"\xEF\xBB\xBF"[..], format!("{pw}\r\n").as_bytes()].concat()),
+        ("UTF-16LE BOM + CRLF (PowerShell 5.1 Out-File)", utf16(&format!("{pw}\r\n"), [0xFF, 0xFE], u16::to_le_bytes)),
+        ("UTF-16BE BOM", utf16(&pw, [0xFE, 0xFF], u16::to_be_bytes)),
+        ("lone CR", format!("{pw}\r").into_bytes()),
+        ("LF", format!("{pw}\n").into_bytes()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence(dir.path(), &["--forest", &format!("{forest}:{account}")]);
+    let file = dir.path().join(format!("{forest}.password"));
+    let run = || {
+        let out =
+            phs_doctor(&["diagnose", "--config", config.to_str().unwrap(), "--rules", "PHS006", "--format", "json"]);
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (status(&report, "PHS006", LAB1), said(&report, "PHS006", LAB1))
+    };
+    let before = bad_pwd_count(&lab, forest, account);
+    for (name, bytes) in &variants {
+        // Written in place: the file keeps the mode 600 make-evidence gave it.
+        std::fs::write(&file, bytes).unwrap();
+        let (verdict, text) = run();
+        assert_eq!(verdict, "pass", "{name}: {text}");
+        assert_eq!(bad_pwd_count(&lab, forest, account), before, "{name}: a wrong password reached the DC");
+    }
+    // The control: a trailing space is part of the password, so this one is wrong.
+    std::fs::write(&file, format!("{pw} \r\n")).unwrap();
+    let (verdict, text) = run();
+    assert_eq!(verdict, "fail", "{text}");
+    assert!(text.contains("sub-code 52e"), "{text}");
+    assert!(bad_pwd_count(&lab, forest, account) > before, "the DC did not count the wrong password");
+}

@@ -139,7 +139,7 @@ async fn collect(cred: &Credential, opts: &GraphOptions) -> TenantFacts {
 /// secret, an access token, or any line of the private key.
 fn assert_no_secrets(facts: &TenantFacts) {
     let text = serde_json::to_string(facts).unwrap();
-    let mut secrets = vec![SECRET.to_owned(), TOKEN.to_owned(), user_token()];
+    let mut secrets = vec![SECRET.to_owned(), TOKEN.to_owned(), user_token(), DEVICE_CODE.to_owned()];
     for key in ["test-key.pem", "test-key-pkcs1.pem"] {
         // The short last line of a base64 body ("Aw==") could occur by
         // chance; full lines could not.
@@ -730,12 +730,18 @@ const DEVICE_MESSAGE: &str = "To sign in, use a web browser to open the page htt
 /// The `/devicecode` answer. `interval` 0 keeps the tests fast (the client
 /// polls no faster than every 200 ms).
 fn devicecode_reply(expires_in: u64) -> ResponseTemplate {
+    devicecode_reply_with(json!(expires_in), json!(0))
+}
+
+/// The `/devicecode` answer with any `expires_in` and `interval` values,
+/// numbers or not, as a hostile or broken server might send them.
+fn devicecode_reply_with(expires_in: Value, interval: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "user_code": USER_CODE,
         "device_code": DEVICE_CODE,
         "verification_uri": "https://microsoft.com/devicelogin",
         "expires_in": expires_in,
-        "interval": 0,
+        "interval": interval,
         "message": DEVICE_MESSAGE,
     }))
 }
@@ -762,11 +768,16 @@ fn pending() -> ResponseTemplate {
 /// `expires_in`), the token endpoint answers `first` for the first `n`
 /// polls and then the user's token; Graph accepts the user's token.
 async fn device_stand_in(expires_in: u64, first: ResponseTemplate, n: u64) -> MockServer {
+    device_stand_in_with(devicecode_reply(expires_in), first, n).await
+}
+
+/// [`device_stand_in`] with any `/devicecode` answer.
+async fn device_stand_in_with(devicecode: ResponseTemplate, first: ResponseTemplate, n: u64) -> MockServer {
     let server = stand_in(&user_token()).await;
     let scope = format!("{}/.default", server.uri());
     post(&devicecode_path())
         .and(form_is(&[("client_id", CLIENT_ID), ("scope", &scope)]))
-        .respond_with(devicecode_reply(expires_in))
+        .respond_with(devicecode)
         .mount(&server)
         .await;
     fault(&server, post(&token_path()).and(device_poll_form()).respond_with(first).up_to_n_times(n)).await;
@@ -864,6 +875,181 @@ async fn device_code_gives_up_when_nobody_signs_in_in_time() {
     let error = facts.sign_in_error.expect("sign-in error");
     assert!(error.contains("nobody completed the device code sign-in within 1 s"), "{error}");
     assert!(graph_requests(&server).await.is_empty());
+}
+
+fn expired() -> ResponseTemplate {
+    entra_error(400, "expired_token", 70019, "The provided value for the 'device_code' parameter is expired.")
+}
+
+#[tokio::test]
+async fn device_code_huge_lifetimes_are_capped_not_a_panic() {
+    // Once `Instant::now() + expires_in` overflowed (a panic) or the wait
+    // was endless. The expired_token answer shows the lifetime used.
+    for expires_in in [json!(u64::MAX), json!(i64::MAX), json!(1e300), json!("99999999999999999999999"), json!(86400)] {
+        let server = device_stand_in_with(devicecode_reply_with(expires_in.clone(), json!(0)), expired(), 1).await;
+
+        let (facts, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+
+        let error = facts.sign_in_error.expect("sign-in error");
+        assert!(error.contains("run again and sign in within 1800 s"), "{expires_in}: {error}");
+        assert_eq!(prompts, [DEVICE_MESSAGE], "{expires_in}");
+    }
+    // And with a huge lifetime the sign-in still completes normally.
+    let server = device_stand_in_with(devicecode_reply_with(json!(u64::MAX), json!(0)), pending(), 1).await;
+    let facts = collect(&device_cred(), &opts(&server)).await;
+    assert_eq!(facts.sign_in_error, None, "{facts:#?}");
+    assert_eq!(facts.signed_in_as.as_deref(), Some(ADMIN_UPN));
+}
+
+#[tokio::test]
+async fn device_code_huge_intervals_do_not_outwait_the_lifetime() {
+    for interval in [json!(u64::MAX), json!(1e300), json!("18446744073709551616"), json!(86400)] {
+        let server = device_stand_in_with(devicecode_reply_with(json!(1), interval.clone()), pending(), u64::MAX).await;
+        let started = Instant::now();
+
+        let facts = collect(&device_cred(), &opts(&server)).await;
+
+        let error = facts.sign_in_error.expect("sign-in error");
+        assert!(error.contains("nobody completed the device code sign-in within 1 s"), "{interval}: {error}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{interval}: waited {:?}", started.elapsed());
+    }
+}
+
+#[tokio::test]
+async fn device_code_with_no_lifetime_left_is_refused_before_the_prompt() {
+    for expires_in in
+        [json!(0), json!(-1), json!(-900), json!(i64::MIN), json!(0.5), json!("0"), json!("-5"), json!(-1e300)]
+    {
+        let server = device_stand_in_with(devicecode_reply_with(expires_in.clone(), json!(0)), pending(), 1).await;
+
+        let (facts, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+
+        let error = facts.sign_in_error.expect("sign-in error");
+        assert!(error.starts_with("the device code endpoint gave the code a lifetime of "), "{expires_in}: {error}");
+        assert!(error.contains("(expires_in)"), "{error}");
+        assert!(prompts.is_empty(), "{expires_in}: prompted {prompts:?}");
+        assert!(requests_to(&server, &token_path()).await.is_empty(), "{expires_in}: polled");
+    }
+}
+
+#[tokio::test]
+async fn device_code_zero_or_negative_interval_polls_at_the_floor() {
+    for interval in [json!(0), json!(-5), json!(-1e300), json!(i64::MIN), json!("-1"), json!(0.01)] {
+        let server = device_stand_in_with(devicecode_reply_with(json!(900), interval.clone()), pending(), 2).await;
+        let started = Instant::now();
+
+        let facts = collect(&device_cred(), &opts(&server)).await;
+
+        assert_eq!(facts.sign_in_error, None, "{interval}: {facts:#?}");
+        assert_eq!(requests_to(&server, &token_path()).await.len(), 3, "{interval}");
+        // Three polls, each after the 200 ms floor: no spinning, and not
+        // Entra's default of 5 s either.
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(600) && waited < Duration::from_secs(5), "{interval}: {waited:?}");
+    }
+}
+
+#[tokio::test]
+async fn device_code_timings_that_are_not_numbers_are_named() {
+    for (expires_in, interval, field) in [
+        (json!("soon"), json!(5), "expires_in"),
+        (json!(true), json!(5), "expires_in"),
+        (json!([900]), json!(5), "expires_in"),
+        (json!({"seconds": 900}), json!(5), "expires_in"),
+        (json!(900), json!("fast"), "interval"),
+        (json!(900), json!(false), "interval"),
+        (json!(900), json!("1e999"), "interval"),
+    ] {
+        let server = device_stand_in_with(devicecode_reply_with(expires_in, interval), pending(), 1).await;
+
+        let (facts, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+
+        let error = facts.sign_in_error.expect("sign-in error");
+        assert_eq!(error, format!("the device code endpoint's {field} is not a number of seconds"));
+        assert!(prompts.is_empty());
+    }
+    // A lifetime given as a digit string (as the older v1.0 endpoint did) is taken.
+    let server = device_stand_in_with(devicecode_reply_with(json!("900"), json!("0")), expired(), 1).await;
+    let error = collect(&device_cred(), &opts(&server)).await.sign_in_error.expect("sign-in error");
+    assert!(error.contains("sign in within 900 s"), "{error}");
+}
+
+#[tokio::test]
+async fn device_code_and_delegated_tokens_echoed_back_are_scrubbed() {
+    // The token endpoint quoting the device code in its error…
+    let echo = entra_error(400, "invalid_grant", 70000, &format!("The device_code '{DEVICE_CODE}' is malformed."));
+    let server = device_stand_in(900, echo, 1).await;
+    let facts = collect(&device_cred(), &opts(&server)).await;
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.contains("The device_code '***' is malformed."), "{error}");
+
+    // …and the sign-in message carrying it.
+    let server = stand_in(&user_token()).await;
+    let reply = ResponseTemplate::new(200).set_body_json(json!({
+        "device_code": DEVICE_CODE, "user_code": USER_CODE, "expires_in": 1, "interval": 0,
+        "message": format!("Enter {USER_CODE} (device {DEVICE_CODE})"),
+    }));
+    post(&devicecode_path()).respond_with(reply).mount(&server).await;
+    fault(&server, post(&token_path()).respond_with(pending())).await;
+    let (_, prompts) = collect_prompted(&device_cred(), &opts(&server)).await;
+    assert_eq!(prompts, [format!("Enter {USER_CODE} (device ***)")]);
+
+    // A refresh token, never used, still never shows: here Graph quotes it.
+    const REFRESH: &str = "0.AXoA-stand-in-refresh-token";
+    let server = stand_in(&user_token()).await;
+    post(&devicecode_path()).respond_with(devicecode_reply(900)).mount(&server).await;
+    let with_refresh = ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "Bearer", "expires_in": 3599, "access_token": user_token(), "refresh_token": REFRESH,
+    }));
+    fault(&server, post(&token_path()).respond_with(with_refresh)).await;
+    let echo = graph_error(401, "InvalidAuthenticationToken", &format!("Refresh token {REFRESH} sent to Graph."));
+    fault(&server, get(SYNC_PATH).respond_with(echo)).await;
+    let facts = collect(&device_cred(), &opts(&server)).await;
+    let error = facts.sync_error.expect("sync error");
+    assert!(error.contains("Refresh token *** sent to Graph."), "{error}");
+}
+
+#[tokio::test]
+async fn request_bodies_echoed_back_are_scrubbed_assertion_and_form_encoded_secret_included() {
+    // A proxy answering with the request body it refused: the client
+    // assertion as posted, the secret form-encoded (`~` as %7E).
+    let echo_body = |request: &Request| {
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_request",
+            "error_description": format!("AADSTS900144: cannot parse the request body: {body}"),
+        }))
+    };
+    let server = stand_in(TOKEN).await;
+    fault(&server, post(&token_path()).respond_with(echo_body)).await;
+    let facts = collect(&cert_cred(&fixture("test-key.pem"), &fixture("test-cert.pem")), &opts(&server)).await;
+    let error = facts.sign_in_error.expect("sign-in error");
+    let posted = form_of(&requests_to(&server, &token_path()).await[0]);
+    assert!(!error.contains(&posted["client_assertion"]), "the assertion leaked: {error}");
+    assert!(error.contains("client_assertion=***"), "{error}");
+
+    let server = stand_in(TOKEN).await;
+    fault(&server, post(&token_path()).respond_with(echo_body)).await;
+    let facts = collect(&secret_cred(), &opts(&server)).await;
+    let error = facts.sign_in_error.expect("sign-in error");
+    assert!(error.contains("client_secret=***"), "{error}");
+}
+
+#[tokio::test]
+async fn short_client_secrets_are_scrubbed_too() {
+    for short in ["x", "ab1", "Pw!2", "seven77"] {
+        let server = stand_in(TOKEN).await;
+        let echo = entra_error(401, "invalid_client", 7000215, &format!("Invalid client secret provided: [{short}]."));
+        fault(&server, post(&token_path()).respond_with(echo)).await;
+        let cred = Credential::ClientSecret {
+            tenant: TENANT.into(),
+            client_id: CLIENT_ID.into(),
+            secret: Secret::new(short.into()),
+        };
+        let facts = collect_tenant(&cred, &opts(&server), &|_| {}).await;
+        let error = facts.sign_in_error.expect("sign-in error");
+        assert!(error.contains("Invalid client secret provided: [***]."), "{short}: {error}");
+    }
 }
 
 /// Entra's answer when the app registration doesn't allow public client

@@ -200,6 +200,16 @@ async fn run_probe(addr: IpAddr, epm_port: u16, timeout: Duration, probe: &mut R
     // keeps at most one socket open per probe.
     drop(epm);
 
+    let port = drsuapi_port(&reply)?;
+    probe.drsuapi_port = Some(port);
+
+    let mut drs = connect(addr, port, timeout).await.map_err(|e| format!("DRSUAPI port {port} blocked: {e}"))?;
+    probe.drsuapi_reachable = true;
+    bind(&mut drs, DRSUAPI, 1, timeout, &format!("DRSUAPI port {port}")).await
+}
+
+/// The DRSUAPI TCP port in an ept_map answer, or why there is none.
+fn drsuapi_port(reply: &EptMapReply) -> Result<u16, String> {
     match reply.status {
         0 => {}
         EPT_S_NOT_REGISTERED => {
@@ -209,18 +219,11 @@ async fn run_probe(addr: IpAddr, epm_port: u16, timeout: Duration, probe: &mut R
         }
         status => return Err(format!("endpoint mapper failed the DRSUAPI lookup (ept_map status {status:#010x})")),
     }
-    let port = match reply.towers.iter().find_map(Tower::tcp_port) {
-        Some(port) => port,
-        None if reply.towers.is_empty() => {
-            return Err("endpoint mapper returned success but no DRSUAPI tower".to_string());
-        }
-        None => return Err("endpoint mapper returned DRSUAPI towers without a TCP port".to_string()),
-    };
-    probe.drsuapi_port = Some(port);
-
-    let mut drs = connect(addr, port, timeout).await.map_err(|e| format!("DRSUAPI port {port} blocked: {e}"))?;
-    probe.drsuapi_reachable = true;
-    bind(&mut drs, DRSUAPI, 1, timeout, &format!("DRSUAPI port {port}")).await
+    match reply.towers.iter().find_map(Tower::tcp_port) {
+        Some(port) => Ok(port),
+        None if reply.towers.is_empty() => Err("endpoint mapper returned success but no DRSUAPI tower".to_string()),
+        None => Err("endpoint mapper returned DRSUAPI towers without a TCP port".to_string()),
+    }
 }
 
 /// BIND one presentation context (`syntax` over NDR) and require the server
@@ -234,9 +237,14 @@ async fn bind(
 ) -> Result<(), String> {
     send(stream, &encode_bind(call_id, syntax), timeout, peer, "the BIND").await?;
     let pdu = read_pdu(stream, timeout, peer, "BIND").await?;
-    let header = parse_header(&pdu).map_err(|m| format!("{peer} sent a malformed BIND answer {m}"))?;
+    bind_answer(&pdu, syntax, peer)
+}
+
+/// What the answer to our BIND of `syntax` says: accepted, or why not.
+fn bind_answer(pdu: &[u8], syntax: SyntaxId, peer: &str) -> Result<(), String> {
+    let header = parse_header(pdu).map_err(|m| format!("{peer} sent a malformed BIND answer {m}"))?;
     match header.ptype {
-        PTYPE_BIND_ACK => match parse_bind_ack(&pdu).map_err(|m| format!("{peer} sent a malformed BIND_ACK {m}"))? {
+        PTYPE_BIND_ACK => match parse_bind_ack(pdu).map_err(|m| format!("{peer} sent a malformed BIND_ACK {m}"))? {
             ContextResult::Accepted => Ok(()),
             ContextResult::Rejected { result, reason } => Err(format!(
                 "{peer} rejected the {} presentation context: {} ({})",
@@ -246,11 +254,11 @@ async fn bind(
             )),
         },
         PTYPE_BIND_NAK => {
-            let reason = parse_bind_nak(&pdu).map_err(|m| format!("{peer} sent a malformed BIND_NAK {m}"))?;
+            let reason = parse_bind_nak(pdu).map_err(|m| format!("{peer} sent a malformed BIND_NAK {m}"))?;
             Err(format!("{peer} refused the {} BIND (BIND_NAK: {})", syntax.name, reject_reason_name(reason)))
         }
         PTYPE_FAULT => {
-            let status = parse_fault(&pdu).map_err(|m| format!("{peer} sent a malformed FAULT {m}"))?;
+            let status = parse_fault(pdu).map_err(|m| format!("{peer} sent a malformed FAULT {m}"))?;
             Err(format!("{peer} answered the {} BIND with a FAULT: {}", syntax.name, fault_text(status)))
         }
         other => Err(format!("{peer} answered the BIND with an unexpected {} PDU", ptype_name(other))),
@@ -308,33 +316,97 @@ async fn read_call_reply(
     let mut stub = Vec::new();
     for _ in 0..MAX_REPLY_FRAGMENTS {
         let pdu = read_pdu(stream, timeout, peer, operation).await?;
-        let malformed = |m: Malformed| format!("{peer} sent a malformed {operation} response {m}");
-        let header = parse_header(&pdu).map_err(malformed)?;
-        if header.call_id != call_id {
-            return Err(malformed(Malformed::new(
-                12,
-                format!("call_id {} answers no call of ours ({call_id})", header.call_id),
-            )));
-        }
-        match header.ptype {
-            PTYPE_RESPONSE => {
-                let part = response_stub(&pdu, &header).map_err(malformed)?;
-                if stub.len() + part.len() > MAX_STUB_LEN {
-                    return Err(format!("{peer} sent more than {MAX_STUB_LEN} bytes for {operation}"));
-                }
-                stub.extend_from_slice(part);
-                if header.flags & PFC_LAST_FRAG != 0 {
-                    return Ok(stub);
-                }
-            }
-            PTYPE_FAULT => {
-                let status = parse_fault(&pdu).map_err(malformed)?;
-                return Err(format!("{peer} answered {operation} with a FAULT: {}", fault_text(status)));
-            }
-            other => return Err(format!("{peer} answered {operation} with an unexpected {} PDU", ptype_name(other))),
+        if add_reply_fragment(&mut stub, &pdu, call_id, peer, operation)? {
+            return Ok(stub);
         }
     }
-    Err(format!("{peer} split the {operation} response into more than {MAX_REPLY_FRAGMENTS} fragments"))
+    Err(too_many_fragments(peer, operation))
+}
+
+fn too_many_fragments(peer: &str, operation: &str) -> String {
+    format!("{peer} split the {operation} response into more than {MAX_REPLY_FRAGMENTS} fragments")
+}
+
+/// Adds one RESPONSE fragment of call `call_id` to `stub`; true when it was
+/// the last one. A FAULT or any other PDU becomes an error.
+fn add_reply_fragment(
+    stub: &mut Vec<u8>,
+    pdu: &[u8],
+    call_id: u32,
+    peer: &str,
+    operation: &str,
+) -> Result<bool, String> {
+    let malformed = |m: Malformed| format!("{peer} sent a malformed {operation} response {m}");
+    let header = parse_header(pdu).map_err(malformed)?;
+    if header.call_id != call_id {
+        return Err(malformed(Malformed::new(
+            12,
+            format!("call_id {} answers no call of ours ({call_id})", header.call_id),
+        )));
+    }
+    match header.ptype {
+        PTYPE_RESPONSE => {
+            let part = response_stub(pdu, &header).map_err(malformed)?;
+            if stub.len() + part.len() > MAX_STUB_LEN {
+                return Err(format!("{peer} sent more than {MAX_STUB_LEN} bytes for {operation}"));
+            }
+            stub.extend_from_slice(part);
+            Ok(header.flags & PFC_LAST_FRAG != 0)
+        }
+        PTYPE_FAULT => {
+            let status = parse_fault(pdu).map_err(malformed)?;
+            Err(format!("{peer} answered {operation} with a FAULT: {}", fault_text(status)))
+        }
+        other => Err(format!("{peer} answered {operation} with an unexpected {} PDU", ptype_name(other))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Replaying a server's bytes
+
+/// The probe's handling of everything a server sends, over bytes instead
+/// of sockets: the endpoint mapper's BIND answer, its ept_map RESPONSE
+/// fragments (call 2), the DRSUAPI port in them and the DRSUAPI BIND
+/// answer, PDU after PDU as their `frag_length` cuts `bytes`. Each step
+/// runs even when the one before failed, and the whole input is also read
+/// as an ept_map stub. Returns what each step would record. This is the
+/// fuzz target `rpc_replies`' way in (no network): whatever the bytes, it
+/// must not panic.
+pub fn replay_server_bytes(bytes: &[u8]) -> Vec<Result<String, String>> {
+    let mut rest = bytes;
+    let mut steps = Vec::new();
+    let epm = "endpoint mapper";
+    steps.push(next_pdu(&mut rest).and_then(|pdu| bind_answer(pdu, EPM, epm)).map(|()| "EPM bound".to_owned()));
+    let mut stub = Vec::new();
+    let mut stub_done = Err(too_many_fragments(epm, "ept_map"));
+    for _ in 0..MAX_REPLY_FRAGMENTS {
+        match next_pdu(&mut rest).and_then(|pdu| add_reply_fragment(&mut stub, pdu, 2, epm, "ept_map")) {
+            Ok(false) => continue,
+            Ok(true) => stub_done = Ok(()),
+            Err(e) => stub_done = Err(e),
+        }
+        break;
+    }
+    steps.push(stub_done.map(|()| format!("{} stub bytes", stub.len())));
+    for candidate in [stub.as_slice(), bytes] {
+        let reply = parse_ept_map_stub(candidate).map_err(|m| format!("malformed ept_map response {m}"));
+        steps.push(reply.and_then(|r| drsuapi_port(&r)).map(|port| format!("DRSUAPI on {port}")));
+    }
+    steps.push(next_pdu(&mut rest).and_then(|pdu| bind_answer(pdu, DRSUAPI, "DRSUAPI port")).map(|()| "bound".into()));
+    steps
+}
+
+/// The next PDU of a byte stream, cut where its header's `frag_length`
+/// says, as [`read_pdu`] reads it from a socket.
+fn next_pdu<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], String> {
+    let header = parse_header(rest).map_err(|m| format!("malformed PDU header {m}"))?;
+    let len = usize::from(header.frag_length);
+    if rest.len() < len {
+        return Err(format!("frag_length {len} but only {} bytes left", rest.len()));
+    }
+    let (pdu, tail) = rest.split_at(len);
+    *rest = tail;
+    Ok(pdu)
 }
 
 // ---------------------------------------------------------------------------
@@ -979,6 +1051,34 @@ mod tests {
         put_syntax(&mut pdu, NDR);
         let body = pdu.split_off(HEADER_LEN);
         encode_pdu(PTYPE_BIND_ACK, call_id, &body)
+    }
+
+    #[test]
+    fn a_server_conversation_replays_as_the_probe_reads_it() {
+        let stub = ept_map_answer_stub(&[answer_tower(49152)], 0);
+        let whole = [bind_ack_pdu(1, "135", 0, 0), response_pdu(2, &stub), bind_ack_pdu(1, "49152", 0, 0)].concat();
+        let steps = replay_server_bytes(&whole);
+        assert_eq!(steps[0], Ok("EPM bound".to_owned()));
+        assert_eq!(steps[1], Ok(format!("{} stub bytes", stub.len())));
+        assert_eq!(steps[2], Ok("DRSUAPI on 49152".to_owned()));
+        assert_eq!(steps[4], Ok("bound".to_owned()));
+
+        // The stub in two fragments: the first without PFC_LAST_FRAG.
+        let (a, b) = stub.split_at(30);
+        let mut first = response_pdu(2, a);
+        first[3] = PFC_FIRST_FRAG;
+        let split = [bind_ack_pdu(1, "135", 0, 0), first, response_pdu(2, b), bind_ack_pdu(1, "49152", 2, 1)].concat();
+        let steps = replay_server_bytes(&split);
+        assert_eq!(steps[1], Ok(format!("{} stub bytes", stub.len())));
+        assert_eq!(steps[2], Ok("DRSUAPI on 49152".to_owned()));
+        let rejected = steps[4].as_ref().unwrap_err();
+        assert!(rejected.contains("rejected the DRSUAPI presentation context"), "{rejected}");
+
+        // A FAULT instead of the ept_map answer, then nothing.
+        let faulted = [bind_ack_pdu(1, "135", 0, 0), fault_pdu(2, 0x1c01_0002)].concat();
+        let steps = replay_server_bytes(&faulted);
+        assert!(steps[1].as_ref().unwrap_err().contains("answered ept_map with a FAULT"), "{:?}", steps[1]);
+        assert!(steps[4].as_ref().unwrap_err().starts_with("malformed PDU header"), "{:?}", steps[4]);
     }
 
     #[test]

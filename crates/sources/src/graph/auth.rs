@@ -4,6 +4,7 @@
 
 use super::client::{self, Reply};
 use super::{assertion, Credential, GraphOptions, Secret};
+use crate::secret::scrub;
 use crate::wording::human_duration;
 use jiff::Timestamp;
 use reqwest::Client;
@@ -20,11 +21,25 @@ const DEFAULT_POLL: u64 = 5;
 const MIN_POLL: Duration = Duration::from_millis(200);
 /// The device code's lifetime when Entra doesn't say (15 minutes).
 const DEFAULT_EXPIRY: u64 = 900;
+/// The longest phs-doctor waits for a person, whatever `expires_in` says:
+/// twice Entra's 15 minutes.
+const MAX_EXPIRY: u64 = 1800;
+/// The longest wait between two polls, whatever `interval` says.
+const MAX_POLL: Duration = Duration::from_secs(60);
 
 /// A signed-in session: the access token (memory only) and who it is.
 pub(crate) struct Session {
     pub token: Secret,
+    /// The refresh and ID tokens a delegated sign-in also hands out: never
+    /// used, kept only so that text quoting them can be scrubbed.
+    pub other_tokens: Vec<Secret>,
     pub signed_in_as: String,
+}
+
+/// What the token endpoint hands out.
+struct Tokens {
+    access: Secret,
+    others: Vec<Secret>,
 }
 
 pub(crate) async fn sign_in(
@@ -45,8 +60,8 @@ pub(crate) async fn sign_in(
                 ("client_secret", secret.expose()),
                 ("scope", scope.as_str()),
             ];
-            let token = request_token(http, opts, &token_url, &form).await?;
-            Ok(Session { token, signed_in_as: client_id.clone() })
+            let tokens = request_token(http, opts, &token_url, &form).await?;
+            Ok(Session { token: tokens.access, other_tokens: tokens.others, signed_in_as: client_id.clone() })
         }
         Credential::ClientCertificate { client_id, private_key_pem, certificate_pem, .. } => {
             let jwt =
@@ -58,13 +73,15 @@ pub(crate) async fn sign_in(
                 ("client_assertion", jwt.expose()),
                 ("scope", scope.as_str()),
             ];
-            let token = request_token(http, opts, &token_url, &form).await?;
-            Ok(Session { token, signed_in_as: client_id.clone() })
+            // A server quoting the assertion back must not put it in front of anyone.
+            let tokens =
+                request_token(http, opts, &token_url, &form).await.map_err(|e| scrub(&e, &[&jwt]).into_owned())?;
+            Ok(Session { token: tokens.access, other_tokens: tokens.others, signed_in_as: client_id.clone() })
         }
         Credential::DeviceCode { client_id, .. } => {
-            let token = device_code(http, opts, &endpoint, client_id, &scope, on_prompt).await?;
-            let signed_in_as = user_of(&token).unwrap_or_else(|| "user (device code)".to_owned());
-            Ok(Session { token, signed_in_as })
+            let tokens = device_code(http, opts, &endpoint, client_id, &scope, on_prompt).await?;
+            let signed_in_as = user_of(&tokens.access).unwrap_or_else(|| "user (device code)".to_owned());
+            Ok(Session { token: tokens.access, other_tokens: tokens.others, signed_in_as })
         }
     }
 }
@@ -82,7 +99,7 @@ fn check_names(cred: &Credential) -> Result<(), String> {
     Ok(())
 }
 
-async fn request_token(http: &Client, opts: &GraphOptions, url: &str, form: &[(&str, &str)]) -> Result<Secret, String> {
+async fn request_token(http: &Client, opts: &GraphOptions, url: &str, form: &[(&str, &str)]) -> Result<Tokens, String> {
     let reply = client::send(opts, SERVICE, url, || http.post(url).form(form)).await.map_err(|e| e.to_string())?;
     if !reply.status.is_success() {
         return Err(describe_token_error(reply.status.as_u16(), &reply.body));
@@ -93,15 +110,23 @@ async fn request_token(http: &Client, opts: &GraphOptions, url: &str, form: &[(&
 #[derive(Deserialize)]
 struct TokenReply {
     access_token: Option<String>,
+    refresh_token: Option<String>,
+    id_token: Option<String>,
 }
 
-fn token_from(mut reply: Reply) -> Result<Secret, String> {
+fn token_from(mut reply: Reply) -> Result<Tokens, String> {
     let parsed = serde_json::from_slice::<TokenReply>(&reply.body);
     // The raw answer holds the token too; don't leave it in freed memory.
     reply.body.fill(0);
     match parsed {
-        Ok(TokenReply { access_token: Some(t) }) if !t.is_empty() => Ok(Secret::new(t)),
-        Ok(_) => Err(format!("the token endpoint answered HTTP {} without an access_token", reply.status.as_u16())),
+        Ok(TokenReply { access_token: Some(t), refresh_token, id_token }) if !t.is_empty() => Ok(Tokens {
+            access: Secret::new(t),
+            others: [refresh_token, id_token].into_iter().flatten().map(Secret::new).collect(),
+        }),
+        Ok(TokenReply { refresh_token, id_token, .. }) => {
+            drop([refresh_token, id_token].map(|t| t.map(Secret::new)));
+            Err(format!("the token endpoint answered HTTP {} without an access_token", reply.status.as_u16()))
+        }
         Err(e) => Err(format!("the token endpoint's answer is not JSON: {e}")),
     }
 }
@@ -112,8 +137,76 @@ struct DeviceCodeReply {
     user_code: Option<String>,
     verification_uri: Option<String>,
     message: Option<String>,
-    expires_in: Option<u64>,
-    interval: Option<u64>,
+    expires_in: Option<serde_json::Value>,
+    interval: Option<serde_json::Value>,
+}
+
+/// How long to wait for the person, and how often to ask, from the server's
+/// `expires_in` and `interval`, each bounded: a hostile or broken server
+/// must not make phs-doctor wait for ever, spin, or overflow a clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Polling {
+    lifetime: Duration,
+    interval: Duration,
+    /// The server's lifetime, when it was over [`MAX_EXPIRY`].
+    asked_lifetime: Option<f64>,
+}
+
+impl Polling {
+    fn from_reply(
+        expires_in: Option<&serde_json::Value>,
+        interval: Option<&serde_json::Value>,
+    ) -> Result<Polling, String> {
+        let lifetime = seconds("expires_in", expires_in)?.unwrap_or(DEFAULT_EXPIRY as f64);
+        // `seconds` lets only finite numbers through.
+        if lifetime < 1.0 {
+            return Err(format!(
+                "the device code endpoint gave the code a lifetime of {lifetime} s (expires_in): it is expired before \
+                 anyone can sign in; a server answering so is broken, or is not Entra ID"
+            ));
+        }
+        let capped = lifetime > MAX_EXPIRY as f64;
+        let every = seconds("interval", interval)?.unwrap_or(DEFAULT_POLL as f64);
+        // Zero and negative intervals mean "no wait": poll at the floor.
+        let every = if every > 0.0 { Duration::from_secs_f64(every.min(MAX_POLL.as_secs_f64())) } else { MIN_POLL };
+        Ok(Polling {
+            lifetime: Duration::from_secs(lifetime.min(MAX_EXPIRY as f64) as u64),
+            interval: every.clamp(MIN_POLL, MAX_POLL),
+            asked_lifetime: capped.then_some(lifetime),
+        })
+    }
+
+    /// RFC 8628 §3.5: add five seconds to the interval for this and every
+    /// later request, within the cap.
+    fn slow_down(&mut self) {
+        self.interval = self.interval.saturating_add(Duration::from_secs(5)).min(MAX_POLL);
+    }
+
+    fn timed_out(&self) -> String {
+        let mut text = format!(
+            "nobody completed the device code sign-in within {}; run again and sign in sooner",
+            human_duration(self.lifetime)
+        );
+        if let Some(asked) = self.asked_lifetime {
+            text.push_str(&format!(" (the server allowed {asked} s; phs-doctor waits {MAX_EXPIRY} s at most)"));
+        }
+        text
+    }
+}
+
+/// A number of seconds as a device code answer gives it: a JSON number, or
+/// a string of digits as the older v1.0 endpoint sent. `None` when absent.
+fn seconds(field: &str, value: Option<&serde_json::Value>) -> Result<Option<f64>, String> {
+    let parsed = match value {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(text)) => text.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match parsed.filter(|v| v.is_finite()) {
+        Some(v) => Ok(Some(v)),
+        None => Err(format!("the device code endpoint's {field} is not a number of seconds")),
+    }
 }
 
 /// RFC 8628 as Entra implements it: get a code, show the message, poll.
@@ -124,7 +217,7 @@ async fn device_code(
     client_id: &str,
     scope: &str,
     on_prompt: &(dyn Fn(&str) + Send + Sync),
-) -> Result<Secret, String> {
+) -> Result<Tokens, String> {
     let dc_url = format!("{endpoint}/devicecode");
     let token_url = format!("{endpoint}/token");
     let form = [("client_id", client_id), ("scope", scope)];
@@ -142,6 +235,9 @@ async fn device_code(
     let Some(code) = dc.device_code.filter(|c| !c.is_empty()).map(Secret::new) else {
         return Err("the device code endpoint answered without a device_code".to_owned());
     };
+    // Whatever the server says from here on, the device code stays out of it.
+    let hide = |text: String| scrub(&text, &[&code]).into_owned();
+    let polling = Polling::from_reply(dc.expires_in.as_ref(), dc.interval.as_ref()).map_err(hide)?;
     let message = dc.message.filter(|m| !m.is_empty()).unwrap_or_else(|| {
         format!(
             "To sign in, open {} and enter the code {}.",
@@ -149,21 +245,27 @@ async fn device_code(
             dc.user_code.as_deref().unwrap_or("(none given)")
         )
     });
-    on_prompt(&message);
+    on_prompt(&hide(message));
+    poll_for_token(http, opts, &token_url, client_id, &code, polling).await.map_err(hide)
+}
 
-    let lifetime = Duration::from_secs(dc.expires_in.unwrap_or(DEFAULT_EXPIRY));
-    let deadline = Instant::now() + lifetime;
-    let mut interval = Duration::from_secs(dc.interval.unwrap_or(DEFAULT_POLL)).max(MIN_POLL);
+async fn poll_for_token(
+    http: &Client,
+    opts: &GraphOptions,
+    token_url: &str,
+    client_id: &str,
+    code: &Secret,
+    mut polling: Polling,
+) -> Result<Tokens, String> {
+    let started = Instant::now();
     loop {
-        tokio::time::sleep(interval).await;
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "nobody completed the device code sign-in within {}; run again and sign in sooner",
-                human_duration(lifetime)
-            ));
+        let remaining = polling.lifetime.saturating_sub(started.elapsed());
+        tokio::time::sleep(polling.interval.min(remaining)).await;
+        if started.elapsed() >= polling.lifetime {
+            return Err(polling.timed_out());
         }
         let form = [("grant_type", DEVICE_CODE_GRANT), ("client_id", client_id), ("device_code", code.expose())];
-        let reply = client::send(opts, SERVICE, &token_url, || http.post(&token_url).form(&form))
+        let reply = client::send(opts, SERVICE, token_url, || http.post(token_url).form(&form))
             .await
             .map_err(|e| e.to_string())?;
         if reply.status.is_success() {
@@ -172,9 +274,7 @@ async fn device_code(
         let error = serde_json::from_slice::<TokenError>(&reply.body).ok().and_then(|e| e.error);
         match error.as_deref() {
             Some("authorization_pending") => {}
-            // RFC 8628 §3.5: add five seconds to the interval for this and
-            // every later request.
-            Some("slow_down") => interval += Duration::from_secs(5),
+            Some("slow_down") => polling.slow_down(),
             Some("authorization_declined") => {
                 return Err("the sign-in was declined at the device code prompt (authorization_declined)".to_owned())
             }
@@ -182,7 +282,7 @@ async fn device_code(
                 return Err(format!(
                     "the device code expired before the sign-in was completed (expired_token); run again and sign \
                      in within {}",
-                    human_duration(lifetime)
+                    human_duration(polling.lifetime)
                 ))
             }
             Some("bad_verification_code") => {
@@ -366,6 +466,35 @@ mod tests {
         let token = Secret::new(format!("eyJhbGciOiJub25lIn0.{payload}.sig"));
         assert_eq!(user_of(&token).as_deref(), Some("admin@contoso.com"));
         assert_eq!(user_of(&Secret::new("opaque-token".into())), None);
+    }
+
+    #[test]
+    fn polling_is_bounded_whatever_the_server_says() {
+        use serde_json::json;
+        let p = |e: serde_json::Value, i: serde_json::Value| Polling::from_reply(Some(&e), Some(&i));
+        let capped = p(json!(u64::MAX), json!(u64::MAX)).unwrap();
+        assert_eq!((capped.lifetime, capped.interval), (Duration::from_secs(MAX_EXPIRY), MAX_POLL));
+        assert_eq!(capped.asked_lifetime, Some(u64::MAX as f64));
+        assert!(capped.timed_out().contains("phs-doctor waits 1800 s at most"), "{}", capped.timed_out());
+        let usual = p(json!(900), json!(5)).unwrap();
+        assert_eq!(
+            (usual.lifetime, usual.interval, usual.asked_lifetime),
+            (Duration::from_secs(900), Duration::from_secs(5), None)
+        );
+        let defaults = Polling::from_reply(None, None).unwrap();
+        assert_eq!((defaults.lifetime, defaults.interval), (Duration::from_secs(900), Duration::from_secs(5)));
+        assert_eq!(p(json!(900), json!(-3)).unwrap().interval, MIN_POLL);
+        assert_eq!(p(json!(900), json!(0.001)).unwrap().interval, MIN_POLL);
+        assert_eq!(p(json!(1.9), json!(0)).unwrap().lifetime, Duration::from_secs(1));
+        for bad in [json!(0), json!(-1), json!(0.99), json!(i64::MIN)] {
+            assert!(p(bad.clone(), json!(5)).unwrap_err().contains("lifetime of"), "{bad}");
+        }
+        // slow_down adds 5 s each time, up to the cap, without overflow.
+        let mut slowed = p(json!(900), json!(58)).unwrap();
+        slowed.slow_down();
+        assert_eq!(slowed.interval, MAX_POLL);
+        slowed.slow_down();
+        assert_eq!(slowed.interval, MAX_POLL);
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub async fn collect_tenant(
     }
     facts.organization = org.organization;
     facts.organization_error = org.error;
-    scrubbed(facts, cred, Some(&session.token))
+    scrubbed(facts, cred, Some(&session))
 }
 
 /// Now, rounded up to the second: reports need no nanoseconds, and rounding
@@ -176,41 +176,39 @@ fn read_time() -> jiff::Timestamp {
 }
 
 /// Last line of defence: no text the user sees may carry the client secret,
-/// the private key or the access token, even if a server echoed one back.
-fn scrubbed(mut facts: TenantFacts, cred: &Credential, token: Option<&Secret>) -> TenantFacts {
-    let mut secrets: Vec<&str> = Vec::new();
+/// the private key (or a line of it) or a token, whatever its length, even
+/// if a server echoed one back. Every string of the facts is scrubbed, so a
+/// field added later is covered too.
+fn scrubbed(facts: TenantFacts, cred: &Credential, session: Option<&auth::Session>) -> TenantFacts {
+    let mut key_lines: Vec<Secret> = Vec::new();
+    let mut secrets: Vec<&Secret> = Vec::new();
     match cred {
-        Credential::ClientSecret { secret, .. } => secrets.push(secret.expose()),
-        Credential::ClientCertificate { private_key_pem, .. } => secrets.push(private_key_pem.expose()),
+        Credential::ClientSecret { secret, .. } => secrets.push(secret),
+        Credential::ClientCertificate { private_key_pem, .. } => {
+            secrets.push(private_key_pem);
+            // A server quoting part of a key would quote whole base64 lines.
+            key_lines = private_key_pem
+                .expose()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+                .map(|l| Secret::new(l.to_owned()))
+                .collect();
+        }
         Credential::DeviceCode { .. } => {}
     }
-    if let Some(t) = token {
-        secrets.push(t.expose());
+    secrets.extend(key_lines.iter());
+    if let Some(s) = session {
+        secrets.push(&s.token);
+        secrets.extend(s.other_tokens.iter());
     }
-    // Very short values would blank out ordinary words; real secrets and
-    // tokens are far longer than this.
-    secrets.retain(|s| s.len() >= 8);
-    let scrub = |text: &mut String| {
-        for s in &secrets {
-            if text.contains(s) {
-                *text = text.replace(s, "***");
-            }
-        }
-    };
-    for field in
-        [&mut facts.signed_in_as, &mut facts.sign_in_error, &mut facts.sync_error, &mut facts.organization_error]
-            .into_iter()
-            .flatten()
-    {
-        scrub(field);
-    }
-    if let Some(org) = &mut facts.organization {
-        for field in [&mut org.id, &mut org.display_name, &mut org.last_password_sync_source].into_iter().flatten() {
-            scrub(field);
-        }
-        for text in org.unreadable.values_mut().chain(org.verified_domains.iter_mut()) {
-            scrub(text);
-        }
-    }
-    facts
+    crate::secret::scrub_value(&facts, &secrets).unwrap_or_else(|e| TenantFacts {
+        tenant: facts.tenant.clone(),
+        flow: facts.flow.clone(),
+        graph_url: facts.graph_url.clone(),
+        sign_in_error: Some(format!(
+            "the tenant facts were dropped: a secret occurs in them and could not be cut out without breaking them ({e})"
+        )),
+        ..TenantFacts::default()
+    })
 }

@@ -44,6 +44,16 @@ impl Entry {
         Some(Entry { dn, attrs })
     }
 
+    /// An entry from attribute values as they are, for decoding them
+    /// without the BER around them.
+    pub fn from_values(dn: &str, attributes: &[(&str, Vec<Vec<u8>>)]) -> Entry {
+        let mut attrs: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for (name, values) in attributes {
+            attrs.entry(name.to_ascii_lowercase()).or_default().extend(values.iter().cloned());
+        }
+        Entry { dn: dn.to_owned(), attrs }
+    }
+
     /// All values of `name` (case-insensitive); empty when absent.
     pub fn values(&self, name: &str) -> &[Vec<u8>] {
         self.attrs.get(&name.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[])

@@ -480,7 +480,20 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
         n => return Err(format!("{n} users match {filter} under {base}; expected one")),
     };
 
-    let mut account = AccountFacts {
+    let mut account = account_facts(&entry);
+    let token_error = match conn.search(&account.dn, Scope::Base, "(objectClass=*)", &["tokenGroups"], false).await {
+        Ok(entries) => match entries.first() {
+            Some(entry) => read_token_groups(entry, &mut account),
+            None => Some(format!("tokenGroups of {}: the base read returned no entry", account.dn)),
+        },
+        Err(e) => Some(format!("tokenGroups of {}: {e}", account.dn)),
+    };
+    Ok((account, token_error))
+}
+
+/// The account's attributes as the checks need them (tokenGroups apart).
+fn account_facts(entry: &Entry) -> AccountFacts {
+    AccountFacts {
         dn: entry.first_str("distinguishedName").filter(|d| !d.is_empty()).unwrap_or_else(|| entry.dn.clone()),
         sam_account_name: entry.first_str("sAMAccountName"),
         sid: entry.first_bytes("objectSid").and_then(sid_text),
@@ -492,30 +505,22 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
         bad_pwd_count: entry.first_u32("badPwdCount"),
         password_expiry: entry.first_i64("msDS-UserPasswordExpiryTimeComputed"),
         token_groups: Vec::new(),
-    };
+    }
+}
 
-    let token_error = match conn.search(&account.dn, Scope::Base, "(objectClass=*)", &["tokenGroups"], false).await {
-        Ok(entries) => match entries.first() {
-            Some(entry) => {
-                let values = entry.values("tokenGroups");
-                account.token_groups = values.iter().filter_map(|v| sid_text(v)).collect();
-                let bad = values.len() - account.token_groups.len();
-                if values.is_empty() {
-                    // A token always holds the primary group: no value means
-                    // the attribute was withheld, not that there are no groups.
-                    Some(format!(
-                        "tokenGroups of {}: the DC returned no value (the account may not read it)",
-                        account.dn
-                    ))
-                } else {
-                    (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
-                }
-            }
-            None => Some(format!("tokenGroups of {}: the base read returned no entry", account.dn)),
-        },
-        Err(e) => Some(format!("tokenGroups of {}: {e}", account.dn)),
-    };
-    Ok((account, token_error))
+/// Fills the account's tokenGroups SIDs; the error says what is wrong with
+/// them.
+fn read_token_groups(entry: &Entry, account: &mut AccountFacts) -> Option<String> {
+    let values = entry.values("tokenGroups");
+    account.token_groups = values.iter().filter_map(|v| sid_text(v)).collect();
+    let bad = values.len() - account.token_groups.len();
+    if values.is_empty() {
+        // A token always holds the primary group: no value means the
+        // attribute was withheld, not that there are no groups.
+        Some(format!("tokenGroups of {}: the DC returned no value (the account may not read it)", account.dn))
+    } else {
+        (bad > 0).then(|| format!("tokenGroups of {}: {bad} value(s) are not valid SIDs", account.dn))
+    }
 }
 
 /// The domain root's DACL (SD flags control) and objectSid. Returns the
@@ -525,27 +530,7 @@ async fn read_domain_root(conn: &mut Conn, partition_dn: &str, facts: &mut LdapF
     let attrs = ["nTSecurityDescriptor", "objectSid"];
     match conn.search(partition_dn, Scope::Base, "(objectClass=*)", &attrs, true).await {
         Ok(entries) => match entries.first() {
-            Some(entry) => {
-                facts.domain_sid = entry.first_bytes("objectSid").and_then(sid_text);
-                match entry.first_bytes("nTSecurityDescriptor").filter(|raw| !raw.is_empty()) {
-                    Some(raw) => {
-                        facts.domain_root_sd = Some(base64::engine::general_purpose::STANDARD.encode(raw));
-                        // Parsing here only feeds the SID names; the checks
-                        // parse the stored bytes themselves and report there.
-                        if let Ok(sd) = SecurityDescriptor::parse(raw) {
-                            if let Some(dacl) = &sd.dacl {
-                                trustees.extend(dacl.aces.iter().map(|ace| ace.sid));
-                            }
-                        }
-                    }
-                    None => {
-                        facts.domain_root_sd_error = Some(format!(
-                            "the DC returned no nTSecurityDescriptor for {partition_dn} (even with the SD flags \
-                             control): the account cannot read the domain root's permissions"
-                        ))
-                    }
-                }
-            }
+            Some(entry) => trustees = read_domain_root_entry(entry, partition_dn, facts),
             None => facts.domain_root_sd_error = Some(format!("the base read of {partition_dn} returned no entry")),
         },
         Err(e) => {
@@ -559,6 +544,61 @@ async fn read_domain_root(conn: &mut Conn, partition_dn: &str, facts: &mut LdapF
         }
     }
     trustees
+}
+
+/// The domain root's objectSid and nTSecurityDescriptor into `facts`;
+/// returns the DACL's trustees.
+fn read_domain_root_entry(entry: &Entry, partition_dn: &str, facts: &mut LdapFacts) -> BTreeSet<Sid> {
+    let mut trustees = BTreeSet::new();
+    facts.domain_sid = entry.first_bytes("objectSid").and_then(sid_text);
+    match entry.first_bytes("nTSecurityDescriptor").filter(|raw| !raw.is_empty()) {
+        Some(raw) => {
+            facts.domain_root_sd = Some(base64::engine::general_purpose::STANDARD.encode(raw));
+            // Parsing here only feeds the SID names; the checks
+            // parse the stored bytes themselves and report there.
+            if let Ok(sd) = SecurityDescriptor::parse(raw) {
+                if let Some(dacl) = &sd.dacl {
+                    trustees.extend(dacl.aces.iter().map(|ace| ace.sid));
+                }
+            }
+        }
+        None => {
+            facts.domain_root_sd_error = Some(format!(
+                "the DC returned no nTSecurityDescriptor for {partition_dn} (even with the SD flags control): the \
+                 account cannot read the domain root's permissions"
+            ))
+        }
+    }
+    trustees
+}
+
+/// What the attribute decoding makes of a DC's bytes: `ber` as one
+/// SearchResultEntry (`[APPLICATION 4]`) read both as the connector
+/// account (objectSid, userAccountControl, the FILETIMEs, badPwdCount,
+/// tokenGroups) and as the domain root (objectSid, nTSecurityDescriptor).
+/// `None` when the bytes are not such an entry. This is the fuzz target
+/// `ldap_attributes`' way in (no network): whatever the bytes, no panic.
+pub fn decode_entry_ber(ber: &[u8]) -> Option<LdapFacts> {
+    let (_, tag) = ldap3::asn1::parse_tag(ber).ok()?;
+    Some(facts_from_entry(&Entry::from_tag(tag)?))
+}
+
+/// [`decode_entry_ber`] for attribute values given directly, so the fuzzer
+/// reaches the value decoding without first finding valid BER.
+pub fn decode_attribute_values(dn: &str, attributes: &[(&str, Vec<Vec<u8>>)]) -> LdapFacts {
+    facts_from_entry(&Entry::from_values(dn, attributes))
+}
+
+fn facts_from_entry(entry: &Entry) -> LdapFacts {
+    let mut facts = LdapFacts::default();
+    let mut account = account_facts(entry);
+    facts.account_error = read_token_groups(entry, &mut account);
+    facts.account = Some(account);
+    let dn = entry.dn.clone();
+    for sid in read_domain_root_entry(entry, &dn, &mut facts) {
+        facts.sid_names.insert(sid.to_string(), sid.well_known_name(None).unwrap_or("").to_owned());
+    }
+    facts
 }
 
 async fn root_dse_on(conn: &mut Conn) -> Result<(RootDse, Option<String>), String> {
@@ -867,6 +907,79 @@ fn rc_name(rc: u32) -> &'static str {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// One BER element (definite length, long form when needed).
+    fn ber(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n <= 0xFF => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A SearchResultEntry as a DC sends it.
+    fn entry_ber(dn: &str, attrs: &[(&str, Vec<Vec<u8>>)]) -> Vec<u8> {
+        let attributes: Vec<u8> = attrs
+            .iter()
+            .flat_map(|(name, values)| {
+                let vals: Vec<u8> = values.iter().flat_map(|v| ber(0x04, v)).collect();
+                ber(0x30, &[ber(0x04, name.as_bytes()), ber(0x31, &vals)].concat())
+            })
+            .collect();
+        ber(0x64, &[ber(0x04, dn.as_bytes()), ber(0x30, &attributes)].concat())
+    }
+
+    #[test]
+    fn attribute_values_from_the_wire_decode_to_facts() {
+        let domain: Sid = "S-1-5-21-4136179694-1900811514-1665429076".parse().unwrap();
+        let account = domain.domain_relative(1105).unwrap();
+        let group = domain.domain_relative(513).unwrap();
+        let sd = SecurityDescriptor::from_sddl(
+            "O:DAG:DAD:AI(OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;S-1-5-21-4136179694-1900811514-1665429076-1105)(A;;RPLCLORC;;;AU)",
+            Some(&domain),
+        )
+        .unwrap();
+        let attrs = vec![
+            ("sAMAccountName", vec![b"svc-direct".to_vec()]),
+            ("objectSid", vec![account.to_bytes()]),
+            ("userAccountControl", vec![b"66048".to_vec()]),
+            ("msDS-User-Account-Control-Computed", vec![b"-2147483648".to_vec()]),
+            ("pwdLastSet", vec![b"134399952000000000".to_vec()]),
+            ("accountExpires", vec![b"9223372036854775807".to_vec()]),
+            ("badPwdCount", vec![b"2".to_vec()]),
+            ("tokenGroups", vec![group.to_bytes(), Sid::AUTHENTICATED_USERS.to_bytes(), b"\x01\x05junk".to_vec()]),
+            ("nTSecurityDescriptor", vec![sd.to_bytes().unwrap()]),
+        ];
+        let dn = "CN=svc-direct,CN=Users,DC=lab1,DC=example,DC=test";
+        let from_wire = decode_entry_ber(&entry_ber(dn, &attrs)).expect("a SearchResultEntry");
+        assert_eq!(from_wire, decode_attribute_values(dn, &attrs));
+        let a = from_wire.account.as_ref().unwrap();
+        assert_eq!(a.dn, dn);
+        assert_eq!(a.sid.as_deref(), Some("S-1-5-21-4136179694-1900811514-1665429076-1105"));
+        assert_eq!(a.user_account_control, Some(66048));
+        // AD's INTEGER is signed: the top bit comes back negative and is kept.
+        assert_eq!(a.user_account_control_computed, Some(0x8000_0000));
+        assert_eq!((a.pwd_last_set, a.account_expires), (Some(134399952000000000), Some(i64::MAX)));
+        assert_eq!(a.bad_pwd_count, Some(2));
+        assert_eq!(a.token_groups, [group.to_string(), "S-1-5-11".to_owned()]);
+        assert_eq!(
+            from_wire.account_error.as_deref(),
+            Some(format!("tokenGroups of {dn}: 1 value(s) are not valid SIDs").as_str())
+        );
+        assert_eq!(from_wire.domain_sid, a.sid);
+        assert!(from_wire.domain_root_sd.is_some());
+        assert!(from_wire.sid_names.contains_key("S-1-5-11") && from_wire.sid_names.contains_key(&account.to_string()));
+
+        // Not an entry at all, or cut short: None, never a panic.
+        let whole = entry_ber(dn, &attrs);
+        for cut in [0, 1, 2, 10, whole.len() / 2, whole.len() - 1] {
+            assert_eq!(decode_entry_ber(&whole[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(decode_entry_ber(&ber(0x65, b"")), None);
+    }
 
     #[test]
     fn sub_codes_from_ad_and_samba_text() {
