@@ -1,7 +1,7 @@
 //! The `[ad]` section of the config file, and turning the export's connectors
 //! into the domains the live Active Directory checks visit.
 
-use crate::inputs::parse_duration;
+use crate::values::parse_duration;
 use crate::secrets::{PasswordSource, VarName};
 use anyhow::{bail, Result};
 use phs_model::{AdEvidence, ServerConfig};

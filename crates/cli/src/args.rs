@@ -1,7 +1,9 @@
 //! The command line. Every menu action is also a subcommand, so scripts and
 //! tests never need a terminal.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::evidence::EvidencePaths;
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+use phs_model::EVIDENCE_INPUTS;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -46,21 +48,9 @@ pub struct InputArgs {
     /// (tests against a local stand-in). Never needed against Microsoft.
     #[arg(long, hide = true)]
     pub allow_loopback_http: bool,
-    /// Folder written by Get-ADSyncServerConfiguration -Path.
-    #[arg(long, value_name = "DIR")]
-    pub server_config: Option<PathBuf>,
-    /// Application event log: .evtx, or event XML (wevtutil qe /f:xml, Get-WinEvent ToXml). Repeatable.
-    #[arg(long = "events", value_name = "FILE")]
-    pub events: Vec<PathBuf>,
-    /// Get-ADSyncScheduler | ConvertTo-Json output.
-    #[arg(long, value_name = "FILE")]
-    pub scheduler: Option<PathBuf>,
-    /// Get-ADSyncAADCompanyFeature | ConvertTo-Json output.
-    #[arg(long, value_name = "FILE")]
-    pub company_features: Option<PathBuf>,
-    /// Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output.
-    #[arg(long, value_name = "FILE")]
-    pub partition_sync_state: Option<PathBuf>,
+    // The evidence files: one flag per kind of `phs_model::EVIDENCE_INPUTS`.
+    #[command(flatten)]
+    pub evidence: EvidencePaths,
     /// Run the live Active Directory checks (PHS005-PHS007, PHS014) with default
     /// settings even if the config file has no [ad] section.
     #[arg(long)]
@@ -87,7 +77,7 @@ pub struct DiagnoseArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
     /// Judge a snapshot written by `collect` instead of reading evidence.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["server_config", "events", "scheduler", "company_features", "partition_sync_state", "config"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = EVIDENCE_INPUTS.iter().map(|i| i.flag).chain(["config"]))]
     pub snapshot: Option<PathBuf>,
     /// How recent a heartbeat must be (e.g. 3h, 90m).
     #[arg(long, value_name = "DURATION")]
@@ -135,4 +125,42 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// One flag per evidence kind, made from the declaration (clap's derive
+/// needs a field per flag, which would be a second declaration).
+impl Args for EvidencePaths {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        EVIDENCE_INPUTS.iter().fold(cmd, |cmd, input| {
+            cmd.arg(
+                Arg::new(input.flag)
+                    .long(input.flag)
+                    .value_name(input.value_name)
+                    .help(input.help)
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .action(if input.repeatable { ArgAction::Append } else { ArgAction::Set }),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for EvidencePaths {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut paths = EvidencePaths::default();
+        paths.update_from_arg_matches(matches)?;
+        Ok(paths)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for input in EVIDENCE_INPUTS {
+            if let Some(given) = matches.get_many::<PathBuf>(input.flag) {
+                self.set(input.source, given.cloned().collect());
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,7 +1,7 @@
 //! The subcommands. Each returns the process exit code.
 
 use crate::args::{CollectArgs, ColorChoice, DiagnoseArgs, OutputFormat};
-use crate::inputs::{self, Evidence};
+use crate::{collect, resolve};
 use anyhow::{bail, Context as _, Result};
 use phs_model::{Snapshot, Timestamp, SCHEMA_VERSION};
 use phs_report::{Format, TextOptions};
@@ -10,9 +10,9 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
-    let resolved = inputs::resolve(&args.inputs)?;
-    let settings = inputs::settings(
-        &resolved.config,
+    let plan = resolve::plan(&args.inputs)?;
+    let settings = resolve::settings(
+        &plan,
         args.heartbeat_window.as_deref(),
         args.error_window.as_deref(),
         args.persistent_errors,
@@ -20,17 +20,12 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
     let snapshot = match &args.snapshot {
         Some(path) => read_snapshot(path)?,
         None => {
-            require_evidence(&resolved.evidence, resolved.graph.is_some())?;
-            inputs::collect(
-                &resolved.evidence,
-                resolved.ad.as_ref(),
-                resolved.graph.as_ref(),
-                resolved.now.unwrap_or_else(current_time),
-            )
+            plan.require_evidence()?;
+            collect::snapshot(&plan, plan.now.unwrap_or_else(current_time))
         }
     };
     // Default evaluation time: the collection time (of the snapshot, or now).
-    let now = resolved.now.unwrap_or(snapshot.collected_at);
+    let now = plan.now.unwrap_or(snapshot.collected_at);
     let mut diagnosis = phs_rules::evaluate(&snapshot, now, &settings);
     if !args.rules.is_empty() {
         let mut codes = Vec::new();
@@ -63,14 +58,9 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
 }
 
 pub fn collect(args: &CollectArgs) -> Result<i32> {
-    let resolved = inputs::resolve(&args.inputs)?;
-    require_evidence(&resolved.evidence, resolved.graph.is_some())?;
-    let snapshot = inputs::collect(
-        &resolved.evidence,
-        resolved.ad.as_ref(),
-        resolved.graph.as_ref(),
-        resolved.now.unwrap_or_else(current_time),
-    );
+    let plan = resolve::plan(&args.inputs)?;
+    plan.require_evidence()?;
+    let snapshot = collect::snapshot(&plan, plan.now.unwrap_or_else(current_time));
     let mut json = serde_json::to_string_pretty(&snapshot).context("cannot serialise the snapshot")?;
     json.push('\n');
     let out = (args.output.as_os_str() != "-").then_some(args.output.as_path());
@@ -123,15 +113,6 @@ pub fn explain(code: Option<&str>) -> Result<i32> {
 /// The current time to the second: reports need no nanoseconds.
 fn current_time() -> Timestamp {
     Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| Timestamp::now())
-}
-
-fn require_evidence(e: &Evidence, live_tenant: bool) -> Result<()> {
-    if e.is_empty() && !live_tenant {
-        bail!(
-            "no evidence given: use --config FILE, or --server-config DIR, --events FILE, --scheduler FILE, --company-features FILE, --partition-sync-state FILE, or --snapshot FILE"
-        );
-    }
-    Ok(())
 }
 
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {

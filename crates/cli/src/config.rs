@@ -11,8 +11,12 @@
 //! hosts) is the analyst's alone: flags, the environment, or a config file
 //! passed with `--trust-config`.
 
+use crate::evidence::EvidencePaths;
 use anyhow::{anyhow, bail, Result};
+use phs_model::{EvidenceInput, EVIDENCE_INPUTS};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,19 +32,72 @@ pub struct ConfigFile {
     pub graph: Option<crate::graph::GraphSection>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The `[server]` section: one key per evidence kind (the `config_key` of
+/// `phs_model::EVIDENCE_INPUTS`, a list for repeatable kinds), and
+/// `gathered_at`. Unknown keys are refused, as in every other section.
+#[derive(Debug, Default)]
 pub struct ServerSection {
-    pub config_dir: Option<PathBuf>,
-    #[serde(default)]
-    pub events: Vec<PathBuf>,
-    pub scheduler: Option<PathBuf>,
-    pub company_features: Option<PathBuf>,
-    pub partition_sync_state: Option<PathBuf>,
+    pub evidence: EvidencePaths,
     /// When the gather script exported this evidence (RFC 3339, UTC). The
     /// event log is then known to be complete up to this time, and it is
     /// the default evaluation time of a run that reads no live source.
     pub gathered_at: Option<String>,
+}
+
+/// A key of `[server]`, checked while it is read so a TOML error points at it.
+enum ServerKey {
+    Evidence(&'static EvidenceInput),
+    GatheredAt,
+}
+
+impl<'de> Deserialize<'de> for ServerKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ServerKey, D::Error> {
+        let key = String::deserialize(d)?;
+        if key == "gathered_at" {
+            return Ok(ServerKey::GatheredAt);
+        }
+        match EVIDENCE_INPUTS.iter().find(|i| i.config_key == key) {
+            Some(input) => Ok(ServerKey::Evidence(input)),
+            None => {
+                let expected: Vec<String> = EVIDENCE_INPUTS
+                    .iter()
+                    .map(|i| i.config_key)
+                    .chain(["gathered_at"])
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                Err(de::Error::custom(format!("unknown field `{key}`, expected one of {}", expected.join(", "))))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerSection {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ServerSection, D::Error> {
+        struct Section;
+        impl<'de> Visitor<'de> for Section {
+            type Value = ServerSection;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the [server] section")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ServerSection, A::Error> {
+                let mut section = ServerSection::default();
+                while let Some(key) = map.next_key::<ServerKey>()? {
+                    match key {
+                        ServerKey::GatheredAt => section.gathered_at = Some(map.next_value()?),
+                        ServerKey::Evidence(input) => {
+                            let paths =
+                                if input.repeatable { map.next_value()? } else { vec![map.next_value::<PathBuf>()?] };
+                            section.evidence.set(input.source, paths);
+                        }
+                    }
+                }
+                Ok(section)
+            }
+        }
+        d.deserialize_map(Section)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,15 +138,8 @@ impl ConfigFile {
             Ok(placed) => *p = placed,
             Err(e) => problems.push(e),
         };
-        let s = &mut cfg.server;
-        for p in [&mut s.config_dir, &mut s.scheduler, &mut s.company_features, &mut s.partition_sync_state]
-            .into_iter()
-            .flatten()
-        {
+        for p in cfg.server.evidence.paths_mut() {
             place(p);
-        }
-        for e in &mut s.events {
-            place(e);
         }
         if let Some(first) = problems.into_iter().next() {
             bail!("config file {}: {first}", path.display());
@@ -196,6 +246,7 @@ fn hide_quoted(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use phs_model::SourceKind;
 
     /// The documented example of every setting must stay a valid config: it
     /// parses (unknown keys are refused), its paths rebase onto its folder,
@@ -204,9 +255,9 @@ mod tests {
     fn the_full_example_is_a_valid_config() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/phs-doctor.full.toml");
         let cfg = ConfigFile::load(&path, Trust::Analyst).expect("examples/phs-doctor.full.toml parses");
-        let export = cfg.server.config_dir.as_ref().expect("config_dir");
+        let export = cfg.server.evidence.get(SourceKind::ServerConfig).first().expect("config_dir");
         assert!(export.join("Connectors").is_dir(), "{} is not an export", export.display());
-        assert!(cfg.server.events.iter().all(|e| e.is_file()));
+        assert!(cfg.server.evidence.get(SourceKind::Events).iter().all(|e| e.is_file()));
         assert_eq!(cfg.evaluation.password_sync_window.as_deref(), Some("2h"));
         assert_eq!(cfg.evaluation.directory_sync_window.as_deref(), Some("3h"));
         cfg.ad.as_ref().expect("[ad]").options().expect("[ad] options");
@@ -237,7 +288,7 @@ mod tests {
         let p = write(dir.path(), "phs-doctor.toml", text);
         let evidence = ConfigFile::load(&p, Trust::Evidence).unwrap();
         assert!(evidence.ad.is_none() && evidence.graph.is_none());
-        assert_eq!(evidence.server.config_dir, Some(dir.path().join("export")));
+        assert_eq!(evidence.server.evidence.get(SourceKind::ServerConfig), [dir.path().join("export")]);
         let analyst = ConfigFile::load(&p, Trust::Analyst).unwrap();
         assert!(analyst.ad.is_some() && analyst.graph.is_some());
     }
@@ -266,7 +317,10 @@ mod tests {
         }
         std::fs::write(inner.join("real.xml"), "<Events/>").unwrap();
         let p = write(&inner, "phs-doctor.toml", "[server]\nevents = [\"./real.xml\"]\n");
-        assert_eq!(ConfigFile::load(&p, Trust::Evidence).unwrap().server.events, vec![inner.join("./real.xml")]);
+        assert_eq!(
+            ConfigFile::load(&p, Trust::Evidence).unwrap().server.evidence.get(SourceKind::Events),
+            [inner.join("./real.xml")]
+        );
     }
 
     /// A parse error says where, never what: the line may hold a password.

@@ -2,7 +2,7 @@
 //! the usual environment conventions (AZURE_TENANT_ID, AZURE_CLIENT_ID,
 //! AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH) as defaults.
 
-use crate::inputs::parse_duration;
+use crate::values::parse_duration;
 use crate::secrets::{PasswordSource, VarName};
 use anyhow::{anyhow, bail, Result};
 use phs_sources::graph::{check_endpoint, split_key_and_certificate, Credential, GraphOptions};

@@ -3,15 +3,24 @@
 //! A thin binary over the library crates: sources collect facts into a
 //! snapshot, rules judge it, renderers present the findings.
 
+// The modules form one-way layers (checked by tests/module_layers.rs):
+// values, secrets, evidence: pure data and value parsers;
+// ad, graph: their config sections, and the live work they prepare;
+// config, args: the config file and the flags;
+// resolve: flags and config into a plan; collect (with live): the plan into
+// a snapshot; commands, menu: what the user runs.
 mod ad;
 mod args;
+mod collect;
 mod commands;
 mod config;
+mod evidence;
 mod graph;
-mod inputs;
 mod live;
 mod menu;
+mod resolve;
 mod secrets;
+mod values;
 
 use clap::Parser;
 use std::io::IsTerminal;

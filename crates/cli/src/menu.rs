@@ -6,6 +6,7 @@ use crate::args::{ColorChoice, DiagnoseArgs, InputArgs, OutputFormat};
 use crate::commands;
 use anyhow::Result;
 use inquire::{InquireError, Select, Text};
+use phs_model::SourceKind;
 use std::path::PathBuf;
 
 const PHS_MENU: &str = "Troubleshoot password hash synchronization";
@@ -99,7 +100,9 @@ fn run_diagnosis(inputs: InputArgs, rules: Vec<String>) {
 /// Uses the config or flags given at start; otherwise asks where the
 /// evidence is. None when the user backs out.
 fn ask_for_evidence(given: &InputArgs) -> Result<Option<InputArgs>> {
-    let has_evidence = given.config.is_some() || given.server_config.is_some() || !given.events.is_empty();
+    let has_evidence = given.config.is_some()
+        || !given.evidence.get(SourceKind::ServerConfig).is_empty()
+        || !given.evidence.get(SourceKind::Events).is_empty();
     if has_evidence {
         return Ok(Some(given.clone()));
     }
@@ -123,10 +126,10 @@ fn ask_for_evidence(given: &InputArgs) -> Result<Option<InputArgs>> {
     };
     let mut out = given.clone();
     if !export.trim().is_empty() {
-        out.server_config = Some(PathBuf::from(export.trim()));
+        out.evidence.set(SourceKind::ServerConfig, vec![PathBuf::from(export.trim())]);
     }
     if !events.trim().is_empty() {
-        out.events = vec![PathBuf::from(events.trim())];
+        out.evidence.set(SourceKind::Events, vec![PathBuf::from(events.trim())]);
     }
     Ok(Some(out))
 }
@@ -136,7 +139,7 @@ fn ask_for_evidence(given: &InputArgs) -> Result<Option<InputArgs>> {
 /// the device code flow). None when the user backs out.
 fn ask_for_tenant(given: &InputArgs) -> Result<Option<InputArgs>> {
     let mut out = InputArgs { graph: true, ..given.clone() };
-    let configured = crate::inputs::resolve(&out).ok().and_then(|r| r.graph).unwrap_or_default();
+    let configured = crate::resolve::plan(&out).ok().and_then(|r| r.graph).unwrap_or_default();
     let questions: [(&str, &str, bool, &mut Option<String>); 2] = [
         (
             "Tenant (id or domain, e.g. contoso.onmicrosoft.com):",

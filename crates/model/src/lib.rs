@@ -26,7 +26,9 @@ pub use export::{
 pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
 pub use graph::{OnPremisesSync, Organization, TenantFacts};
 pub use guid::Guid;
-pub use snapshot::{CollectionProblem, ServerEvidence, Snapshot, SourceKind, SCHEMA_VERSION};
+pub use snapshot::{
+    CollectionProblem, EvidenceInput, ServerEvidence, Snapshot, SourceKind, EVIDENCE_INPUTS, SCHEMA_VERSION,
+};
 pub use version::{ParseVersionError, ProductVersion};
 
 /// The evaluation time and every other instant in the model.

@@ -1,5 +1,14 @@
 //! The snapshot: every fact collected, plus what could not be collected and why.
 //! It never holds a secret.
+//!
+//! It also declares the evidence files an analyst can hand over
+//! ([`EVIDENCE_INPUTS`]), next to the [`ServerEvidence`] fields they fill:
+//! the command-line flags, the config file's `[server]` keys and the
+//! collection loop are all derived from that one table, so a new evidence
+//! file is one row, one field and its reader. A table of plain data was
+//! chosen over a macro that would generate the fields: the struct stays
+//! readable as it is serialised, and the table is checked against the
+//! collection loop by the CLI's tests.
 
 use crate::{AdEvidence, CompanyFeatures, EventLog, PartitionSyncState, SchedulerState, ServerConfig};
 use jiff::Timestamp;
@@ -42,7 +51,7 @@ pub struct ServerEvidence {
 
 /// Which source the problem belongs to, so a rule can say "could not evaluate"
 /// instead of "evidence not supplied".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     ServerConfig,
@@ -53,6 +62,69 @@ pub enum SourceKind {
     ActiveDirectory,
     Graph,
 }
+
+/// One kind of evidence file from the sync server: how the analyst names it
+/// and where its facts go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceInput {
+    /// The kind, also the source its reading problems are filed under.
+    pub source: SourceKind,
+    /// Command-line flag, without the leading dashes.
+    pub flag: &'static str,
+    /// Key of the config file's `[server]` section.
+    pub config_key: &'static str,
+    /// Placeholder in the flag's help (`FILE`, `DIR`).
+    pub value_name: &'static str,
+    /// More than one file: the flag repeats and the key takes a list.
+    pub repeatable: bool,
+    /// What the analyst passes, for `--help`.
+    pub help: &'static str,
+}
+
+/// Every evidence file phs-doctor reads from the sync server, in the order
+/// of `--help`. Each row fills one field of [`ServerEvidence`].
+pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
+    EvidenceInput {
+        source: SourceKind::ServerConfig,
+        flag: "server-config",
+        config_key: "config_dir",
+        value_name: "DIR",
+        repeatable: false,
+        help: "Folder written by Get-ADSyncServerConfiguration -Path.",
+    },
+    EvidenceInput {
+        source: SourceKind::Events,
+        flag: "events",
+        config_key: "events",
+        value_name: "FILE",
+        repeatable: true,
+        help: "Application event log: .evtx, or event XML (wevtutil qe /f:xml, Get-WinEvent ToXml). Repeatable.",
+    },
+    EvidenceInput {
+        source: SourceKind::Scheduler,
+        flag: "scheduler",
+        config_key: "scheduler",
+        value_name: "FILE",
+        repeatable: false,
+        help: "Get-ADSyncScheduler | ConvertTo-Json output.",
+    },
+    EvidenceInput {
+        source: SourceKind::CompanyFeatures,
+        flag: "company-features",
+        config_key: "company_features",
+        value_name: "FILE",
+        repeatable: false,
+        help: "Get-ADSyncAADCompanyFeature | ConvertTo-Json output.",
+    },
+    EvidenceInput {
+        source: SourceKind::PartitionSyncState,
+        flag: "partition-sync-state",
+        config_key: "partition_sync_state",
+        value_name: "FILE",
+        repeatable: false,
+        help: "Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output.",
+    },
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionProblem {
