@@ -77,7 +77,7 @@ pub struct EvidenceInput {
     pub value_name: &'static str,
     /// More than one file: the flag repeats and the key takes a list.
     pub repeatable: bool,
-    /// What the analyst passes, for `--help`.
+    /// What the analyst passes, for `--help` (no final period, as clap shows doc comments).
     pub help: &'static str,
 }
 
@@ -90,7 +90,7 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         config_key: "config_dir",
         value_name: "DIR",
         repeatable: false,
-        help: "Folder written by Get-ADSyncServerConfiguration -Path.",
+        help: "Folder written by Get-ADSyncServerConfiguration -Path",
     },
     EvidenceInput {
         source: SourceKind::Events,
@@ -98,7 +98,7 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         config_key: "events",
         value_name: "FILE",
         repeatable: true,
-        help: "Application event log: .evtx, or event XML (wevtutil qe /f:xml, Get-WinEvent ToXml). Repeatable.",
+        help: "Application event log: .evtx, or event XML (wevtutil qe /f:xml, Get-WinEvent ToXml). Repeatable",
     },
     EvidenceInput {
         source: SourceKind::Scheduler,
@@ -106,7 +106,7 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         config_key: "scheduler",
         value_name: "FILE",
         repeatable: false,
-        help: "Get-ADSyncScheduler | ConvertTo-Json output.",
+        help: "Get-ADSyncScheduler | ConvertTo-Json output",
     },
     EvidenceInput {
         source: SourceKind::CompanyFeatures,
@@ -114,7 +114,7 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         config_key: "company_features",
         value_name: "FILE",
         repeatable: false,
-        help: "Get-ADSyncAADCompanyFeature | ConvertTo-Json output.",
+        help: "Get-ADSyncAADCompanyFeature | ConvertTo-Json output",
     },
     EvidenceInput {
         source: SourceKind::PartitionSyncState,
@@ -122,7 +122,7 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         config_key: "partition_sync_state",
         value_name: "FILE",
         repeatable: false,
-        help: "Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output.",
+        help: "Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output",
     },
 ];
 
