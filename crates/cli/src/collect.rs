@@ -31,8 +31,10 @@ fn read(kind: SourceKind, paths: &[PathBuf], gathered_at: Option<Timestamp>, sna
             problems.extend(found);
         }
         SourceKind::Events => {
-            let opts =
-                events::EventReadOptions { exported_at: gathered_at, ..events::EventReadOptions::at(snap.collected_at) };
+            let opts = events::EventReadOptions {
+                exported_at: gathered_at,
+                ..events::EventReadOptions::at(snap.collected_at)
+            };
             let (log, found) = events::read_event_files(paths, &opts);
             server.events = log;
             problems.extend(found);
@@ -81,7 +83,11 @@ mod tests {
             let snap = snapshot(&plan(evidence), "2026-11-25T12:00:00Z".parse().unwrap());
             let filed: Vec<&CollectionProblem> = snap.problems_for(input.source).collect();
             assert!(!filed.is_empty(), "{}: no problem in {:?}", input.flag, snap.problems);
-            assert!(filed.iter().any(|p| p.location.contains(&*missing.to_string_lossy())), "{}: {filed:?}", input.flag);
+            assert!(
+                filed.iter().any(|p| p.location.contains(&*missing.to_string_lossy())),
+                "{}: {filed:?}",
+                input.flag
+            );
             assert!(snap.problems.iter().all(|p| p.source == input.source), "{}: {:?}", input.flag, snap.problems);
         }
     }

@@ -11,6 +11,9 @@
 //! hosts) is the analyst's alone: flags, the environment, or a config file
 //! passed with `--trust-config`.
 
+pub mod ad;
+pub mod graph;
+
 use crate::evidence::EvidencePaths;
 use anyhow::{anyhow, bail, Result};
 use phs_model::{EvidenceInput, EVIDENCE_INPUTS};
@@ -27,9 +30,9 @@ pub struct ConfigFile {
     #[serde(default)]
     pub evaluation: EvaluationSection,
     /// Live Active Directory checks; present = enabled (trusted configs only).
-    pub ad: Option<crate::ad::AdSection>,
+    pub ad: Option<ad::AdSection>,
     /// The tenant through Microsoft Graph; present = enabled (trusted configs only).
-    pub graph: Option<crate::graph::GraphSection>,
+    pub graph: Option<graph::GraphSection>,
 }
 
 /// The `[server]` section: one key per evidence kind (the `config_key` of
@@ -265,7 +268,7 @@ mod tests {
         let opts = graph.options().expect("[graph] options");
         assert_eq!(opts.timeout, std::time::Duration::from_secs(10));
         assert_eq!(graph.flow.as_deref(), Some("device-code"));
-        let cred = graph.credential().expect("a device code credential needs no secret").credential;
+        let cred = crate::graph::credential(graph).expect("a device code credential needs no secret").credential;
         assert_eq!(cred.flow(), "device-code");
         assert_eq!(cred.tenant(), "fabrikam.onmicrosoft.com");
     }

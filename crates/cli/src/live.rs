@@ -2,8 +2,9 @@
 //! runtime while a terminal shows a progress line per domain and one for the
 //! tenant. Their secrets are read first, so prompts never fight the display.
 
-use crate::ad::AdSection;
-use crate::graph::{CredentialPlan, GraphSection};
+use crate::config::ad::AdSection;
+use crate::config::graph::GraphSection;
+use crate::graph::CredentialPlan;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use phs_model::{CollectionProblem, Snapshot, SourceKind};
 use phs_sources::graph::Credential;
@@ -34,7 +35,7 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
             None
         }
     });
-    let graph_job = graph.and_then(|g| match g.credential().and_then(|c| Ok((c, g.options()?))) {
+    let graph_job = graph.and_then(|g| match crate::graph::credential(g).and_then(|c| Ok((c, g.options()?))) {
         Ok(job) => {
             if matches!(job.0.credential, phs_sources::graph::Credential::DeviceCode { .. })
                 && !std::io::stdin().is_terminal()

@@ -3,12 +3,13 @@
 //! A thin binary over the library crates: sources collect facts into a
 //! snapshot, rules judge it, renderers present the findings.
 
-// The modules form one-way layers (checked by tests/module_layers.rs):
-// values, secrets, evidence: pure data and value parsers;
-// ad, graph: their config sections, and the live work they prepare;
-// config, args: the config file and the flags;
-// resolve: flags and config into a plan; collect (with live): the plan into
-// a snapshot; commands, menu: what the user runs.
+// The modules form one-way layers, each using only those above it
+// (tests/module_layers.rs fails on a cycle):
+//   values, secrets, evidence   value parsers, secret sources, evidence paths
+//   config (ad, graph), args    the config file's sections; the flags
+//   resolve                     flags and config into a plan
+//   ad, graph, live, collect    the plan into a snapshot, live sources included
+//   commands, menu              what the user runs
 mod ad;
 mod args;
 mod collect;

@@ -3,10 +3,10 @@
 //! Nothing here reads evidence or touches the network; `collect` does.
 
 use crate::args::InputArgs;
-use crate::ad::AdSection;
+use crate::config::ad::AdSection;
+use crate::config::graph::GraphSection;
 use crate::config::{ConfigFile, EvaluationSection, Trust};
 use crate::evidence::EvidencePaths;
-use crate::graph::GraphSection;
 use crate::values::{parse_duration, parse_time};
 use anyhow::{anyhow, bail, Result};
 use phs_model::{Timestamp, EVIDENCE_INPUTS};

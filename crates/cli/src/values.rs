@@ -1,5 +1,5 @@
-//! Parsers for the values flags and config files give as text (times,
-//! durations). They depend on nothing else in the binary, so every layer
+//! Parsers for the values flags, config files and the environment give as
+//! text (times, durations, variables). They depend on nothing else in the binary, so every layer
 //! above (config sections, resolution) can use them without a cycle.
 
 use anyhow::{anyhow, bail, Result};
@@ -19,4 +19,9 @@ pub fn parse_duration(what: &str, text: &str) -> Result<SignedDuration> {
         bail!("{what} must be positive, got {text:?}");
     }
     Ok(d)
+}
+
+/// An environment variable's value, unless unset or empty.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
