@@ -164,3 +164,48 @@ impl FromArgMatches for EvidencePaths {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use phs_model::SourceKind;
+
+    /// clap's own consistency check: among others, every id `--snapshot`
+    /// conflicts with is a flag that exists.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn evidence_of(args: &[&str]) -> Result<EvidencePaths, clap::Error> {
+        let cli = Cli::try_parse_from(["phs-doctor", "collect", "-o", "-"].iter().chain(args))?;
+        match cli.command {
+            Some(Command::Collect(c)) => Ok(c.inputs.evidence),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Each declared kind has its flag; repeatable ones collect every
+    /// value, the others refuse a second.
+    #[test]
+    fn every_declared_kind_has_its_flag() {
+        for input in EVIDENCE_INPUTS {
+            let flag = format!("--{}", input.flag);
+            let once = evidence_of(&[&flag, "a"]).unwrap();
+            assert_eq!(once.get(input.source), [PathBuf::from("a")], "{flag}");
+            assert_eq!(once.iter().count(), 1, "{flag}");
+            let twice = evidence_of(&[&flag, "a", &flag, "b"]);
+            match input.repeatable {
+                true => assert_eq!(twice.unwrap().get(input.source), [PathBuf::from("a"), PathBuf::from("b")]),
+                false => assert!(twice.is_err(), "{flag} given twice"),
+            }
+        }
+        assert!(evidence_of(&[]).unwrap().is_empty());
+        let e =
+            Cli::try_parse_from(["phs-doctor", "diagnose", "--snapshot", "s.json", "--scheduler", "x"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let mixed = evidence_of(&["--events", "a.evtx", "--server-config", "export"]).unwrap();
+        assert_eq!(mixed.get(SourceKind::ServerConfig), [PathBuf::from("export")]);
+    }
+}

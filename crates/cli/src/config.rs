@@ -326,6 +326,44 @@ mod tests {
         );
     }
 
+    /// `[server]` has one key per declared evidence kind (a list where the
+    /// kind repeats) and `gathered_at`; a key no kind declares is refused
+    /// where it stands, as serde refuses unknown keys elsewhere.
+    #[test]
+    fn server_keys_are_the_declared_evidence_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("[server]\n");
+        for input in EVIDENCE_INPUTS {
+            let (key, flag) = (input.config_key, input.flag);
+            text += &if input.repeatable {
+                format!("{key} = [\"{flag}-1\", \"{flag}-2\"]\n")
+            } else {
+                format!("{key} = \"{flag}\"\n")
+            };
+        }
+        text += "gathered_at = \"2026-11-24T12:00:00Z\"\n";
+        let cfg = ConfigFile::load(&write(dir.path(), "c.toml", &text), Trust::Evidence).unwrap();
+        for input in EVIDENCE_INPUTS {
+            let names: Vec<String> = if input.repeatable {
+                vec![format!("{}-1", input.flag), format!("{}-2", input.flag)]
+            } else {
+                vec![input.flag.to_owned()]
+            };
+            let expected: Vec<PathBuf> = names.iter().map(|n| dir.path().join(n)).collect();
+            assert_eq!(cfg.server.evidence.get(input.source), expected, "{}", input.config_key);
+        }
+        assert_eq!(cfg.server.gathered_at.as_deref(), Some("2026-11-24T12:00:00Z"));
+
+        for (text, line, says) in [
+            ("[server]\nconfig_dir = \"x\"\nconfigdir = \"y\"\n", "line 3", "unknown field `configdir`"),
+            ("[server]\nevents = \"one.xml\"\n", "line 2", "sequence"),
+            ("[server]\nscheduler = [\"a.json\"]\n", "line 2", "string"),
+        ] {
+            let e = ConfigFile::load(&write(dir.path(), "c.toml", text), Trust::Evidence).unwrap_err().to_string();
+            assert!(e.contains(line) && e.contains(says), "{text:?} -> {e}");
+        }
+    }
+
     /// A parse error says where, never what: the line may hold a password.
     #[test]
     fn toml_errors_never_echo_a_secret() {
