@@ -1,6 +1,7 @@
-//! Where connector account passwords come from: an environment variable, a
-//! file only its owner can read, or a hidden prompt on a terminal. Never the
-//! command line, never a log, report or snapshot.
+//! Where secrets come from (connector account passwords, the Graph client
+//! secret and certificate key): an environment variable named in the config,
+//! a file only its owner can read, or a hidden prompt on a terminal. Never
+//! the command line, never a log, report or snapshot.
 
 use phs_sources::ad::Secret;
 use phs_sources::evidence_file;

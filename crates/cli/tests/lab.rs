@@ -566,8 +566,16 @@ fn password_files_in_windows_encodings_send_the_right_password() {
     let config = evidence(dir.path(), &["--forest", &format!("{forest}:{account}")]);
     let file = dir.path().join(format!("{forest}.password"));
     let run = || {
-        let out =
-            phs_doctor(&["diagnose", "--config", config.to_str().unwrap(), "--rules", "PHS006", "--format", "json"]);
+        let out = phs_doctor(&[
+            "diagnose",
+            "--trust-config",
+            "--config",
+            config.to_str().unwrap(),
+            "--rules",
+            "PHS006",
+            "--format",
+            "json",
+        ]);
         let report: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         (status(&report, "PHS006", LAB1), said(&report, "PHS006", LAB1))
