@@ -10,6 +10,11 @@
 //! password sources, transports; [graph]: secret sources, sign-in and Graph
 //! hosts) is the analyst's alone: flags, the environment, or a config file
 //! passed with `--trust-config`.
+//!
+//! This layer is data and value parsing only (the `[ad]` and `[graph]`
+//! sections are in `config/ad.rs` and `config/graph.rs`): nothing here
+//! connects, prompts or reads a secret; `ad`, `graph` and `live` do, from
+//! the plan `resolve` makes.
 
 pub mod ad;
 pub mod graph;
