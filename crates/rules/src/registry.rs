@@ -4,6 +4,7 @@
 
 use crate::checks;
 use crate::context::Context;
+pub use crate::needs::Need;
 use phs_model::{Finding, ScopeKind};
 
 pub struct Rule {
@@ -17,7 +18,21 @@ pub struct Rule {
     /// Markdown with the sections "What it checks", "Why it matters", "How to fix".
     pub doc: &'static str,
     pub references: &'static [&'static str],
+    /// What must be there before `check` can judge, in the order they are
+    /// tried; applied by [`Rule::run`] with one wording per need.
+    pub needs: &'static [Need],
     pub check: fn(&Context) -> Vec<Finding>,
+}
+
+impl Rule {
+    /// The rule's findings: its needs applied, then its check.
+    pub fn run(&self, cx: &Context) -> Vec<Finding> {
+        crate::needs::run(self, cx)
+    }
+
+    pub fn needs(&self, need: Need) -> bool {
+        self.needs.contains(&need)
+    }
 }
 
 /// Every rule, in the order of Microsoft's troubleshooter: tenant, server,

@@ -1,6 +1,6 @@
 use crate::context::{filetime, human_duration, Context};
 use crate::knowledge::bind_codes;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use jiff::SignedDuration;
 use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
 
@@ -66,6 +66,7 @@ credential when the bind was not tried.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/ldap-errors-and-meanings",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 

@@ -1,7 +1,7 @@
 use super::domain_acl::domain_acl;
 use super::effective_rights::{who_can_replicate, Reach, Who};
 use crate::context::Context;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use phs_model::{DomainFacts, Finding, Scope, ScopeKind, Status};
 use phs_secdesc::{check_replication_rights, replication_deciding_trustees, replication_principals, Sid, Token};
 
@@ -48,6 +48,7 @@ expanded with the cause.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",
         "https://attack.mitre.org/techniques/T1003/006/",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 
@@ -56,7 +57,6 @@ fn check(cx: &Context) -> Vec<Finding> {
     // may be granted rights in each of its domains.
     let connector_accounts: Vec<Sid> = cx
         .ad_domains()
-        .unwrap_or_default()
         .iter()
         .filter_map(|d| d.ldap.as_ref()?.account.as_ref()?.sid.as_deref()?.parse().ok())
         .collect();

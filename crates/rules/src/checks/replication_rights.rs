@@ -1,7 +1,7 @@
 use super::domain_acl::{domain_acl, DomainAcl};
 use crate::command;
 use crate::context::Context;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
 use phs_secdesc::{replication_denies_outside, AccessDecision, Guid, Sid, Token};
 
@@ -50,6 +50,7 @@ For each right: granted or not, and the deciding ACE with its trustee.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 

@@ -1,13 +1,11 @@
 //! PHS011 and PHS012: what Entra ID itself says about the last syncs.
 
 use crate::context::{human_duration, Context};
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use crate::tenant_view::{fresh_elsewhere, server_quiet, TenantView};
 use phs_model::graph::fields::{LAST_PASSWORD_SYNC, LAST_SYNC, SYNC_ENABLED};
 use phs_model::graph::{Organization, TenantFacts};
-use phs_model::{Finding, Scope, ScopeKind, SourceKind, Status};
-
-const NOT_ASKED: &str = "The tenant was not asked (configure [graph], or --graph with the AZURE_* variables).";
+use phs_model::{Finding, Scope, ScopeKind, Status};
 
 pub const RECENCY: Rule = Rule {
     code: "PHS011",
@@ -51,6 +49,7 @@ read, the organization's name and id, and how it matched this server.
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/graph/api/resources/organization",
     ],
+    needs: &[Need::Tenant],
     check: recency,
 };
 
@@ -91,14 +90,14 @@ this server.
         "https://learn.microsoft.com/graph/api/resources/organization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-feature-scheduler",
     ],
+    needs: &[Need::Tenant],
     check: directory_sync,
 };
 
 fn recency(cx: &Context) -> Vec<Finding> {
     let scope = Scope::tenant();
     let Some(view) = TenantView::of(cx) else {
-        let (status, why) = cx.absent(SourceKind::Graph, NOT_ASKED);
-        return vec![RECENCY.finding(status, scope, why).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let tenant = view.facts;
     if tenant.sync.as_ref().and_then(|s| s.password_sync_enabled) == Some(false) {
@@ -234,8 +233,7 @@ fn organization(tenant: &TenantFacts) -> Result<&Organization, String> {
 fn directory_sync(cx: &Context) -> Vec<Finding> {
     let scope = Scope::tenant();
     let Some(view) = TenantView::of(cx) else {
-        let (status, why) = cx.absent(SourceKind::Graph, NOT_ASKED);
-        return vec![DIRECTORY_SYNC.finding(status, scope, why).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let org = match organization(view.facts) {
         Ok(org) => org,
@@ -596,7 +594,11 @@ mod tests {
     #[test]
     fn a_graph_setup_problem_is_an_error() {
         let mut s = snapshot_with_export();
-        s.problems.push(problem(SourceKind::Graph, "[graph]", "[graph] needs tenant_id (or AZURE_TENANT_ID)"));
+        s.problems.push(problem(
+            phs_model::SourceKind::Graph,
+            "[graph]",
+            "[graph] needs tenant_id (or AZURE_TENANT_ID)",
+        ));
         let f = run(&s, directory_sync);
         assert_eq!(statuses(&f), [Status::Error]);
         assert!(f[0].message.contains("AZURE_TENANT_ID"));
