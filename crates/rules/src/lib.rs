@@ -54,7 +54,7 @@ mod tenant_view;
 
 pub use context::{Context, Settings};
 pub use coverage::{is_windowed, COVERAGE_DOC};
-pub use registry::{rule, Need, Rule, RULES};
+pub use registry::{rule, unassigned, Lifecycle, Need, Rule, Unassigned, RULES, UNASSIGNED};
 
 use phs_model::{Finding, Snapshot, Status, Timestamp};
 use serde::{Deserialize, Serialize};
