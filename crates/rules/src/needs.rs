@@ -143,7 +143,8 @@ mod tests {
     /// could not be read is an error naming the file and the cause.
     #[test]
     fn a_missing_source_gives_one_wording_in_every_scope() {
-        let cases: [(Need, fn(&mut Snapshot), SourceKind, &str); 3] = [
+        type Strip = fn(&mut Snapshot);
+        let cases: [(Need, Strip, SourceKind, &str); 3] = [
             (Need::EventLog, |_| {}, SourceKind::Events, NO_EVENTS),
             (Need::Tenant, |_| {}, SourceKind::Graph, NO_TENANT),
             (Need::ServerConfig, |s| s.server.config = None, SourceKind::ServerConfig, NO_EXPORT),
