@@ -155,29 +155,19 @@ fn unreadable() -> Snapshot {
     s
 }
 
+/// Each deployment's findings, recorded under its name.
 #[test]
-fn nothing_supplied() {
-    insta::assert_snapshot!(rendered(&snapshot()));
-}
-
-#[test]
-fn the_export_alone() {
-    insta::assert_snapshot!(rendered(&snapshot_with_export()));
-}
-
-#[test]
-fn every_source_unreadable() {
-    insta::assert_snapshot!(rendered(&unreadable()));
-}
-
-#[test]
-fn a_healthy_deployment() {
-    insta::assert_snapshot!(rendered(&healthy()));
-}
-
-#[test]
-fn a_broken_deployment() {
-    insta::assert_snapshot!(rendered(&broken()));
+fn every_rule_over_each_deployment() {
+    let deployments: [(&str, fn() -> Snapshot); 5] = [
+        ("nothing_supplied", snapshot),
+        ("the_export_alone", snapshot_with_export),
+        ("every_source_unreadable", unreadable),
+        ("a_healthy_deployment", healthy),
+        ("a_broken_deployment", broken),
+    ];
+    for (name, deployment) in deployments {
+        insta::assert_snapshot!(name, rendered(&deployment()));
+    }
 }
 
 /// The deployments together judge every rule at least once (a verdict,
