@@ -6,8 +6,6 @@ use crate::args::{ColorChoice, DiagnoseArgs, InputArgs, OutputFormat};
 use crate::commands;
 use anyhow::Result;
 use inquire::{InquireError, Select, Text};
-use phs_model::ScopeKind;
-use phs_rules::Need;
 use std::path::PathBuf;
 
 const PHS_MENU: &str = "Troubleshoot password hash synchronization";
@@ -75,12 +73,12 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
 
 /// The rules the Entra ID connectivity item runs: those judging the tenant.
 fn tenant_rules() -> Vec<String> {
-    phs_rules::RULES.iter().filter(|r| r.scope == ScopeKind::Tenant).map(|r| r.code.to_owned()).collect()
+    phs_rules::RULES.iter().filter(|r| r.scope == phs_model::ScopeKind::Tenant).map(|r| r.code.to_owned()).collect()
 }
 
 /// The rules the AD connectivity item runs: those needing the live AD checks.
 fn ad_rules() -> Vec<String> {
-    phs_rules::RULES.iter().filter(|r| r.needs(Need::LiveAd)).map(|r| r.code.to_owned()).collect()
+    phs_rules::RULES.iter().filter(|r| r.needs(phs_rules::Need::LiveAd)).map(|r| r.code.to_owned()).collect()
 }
 
 /// Runs `diagnose` (all rules, or only `rules`) and waits for the user.
