@@ -158,7 +158,8 @@ fn unreadable() -> Snapshot {
 /// Each deployment's findings, recorded under its name.
 #[test]
 fn every_rule_over_each_deployment() {
-    let deployments: [(&str, fn() -> Snapshot); 5] = [
+    type Deployment = fn() -> Snapshot;
+    let deployments: [(&str, Deployment); 5] = [
         ("nothing_supplied", snapshot),
         ("the_export_alone", snapshot_with_export),
         ("every_source_unreadable", unreadable),
