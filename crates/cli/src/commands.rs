@@ -91,20 +91,35 @@ pub fn explain(code: Option<&str>) -> Result<i32> {
             for r in RULES {
                 out.push_str(&format!("  {}  {:<34} {:<9}  {}\n", r.code, r.name, r.scope.as_str(), r.title));
             }
-        }
-        Some(c) => {
-            let Some(r) = phs_rules::rule(c) else {
-                bail!("no rule {c:?}; `phs-doctor explain` lists them");
-            };
-            out.push_str(&format!("{} {}\n{}\nScope: {}\n\n{}\n", r.code, r.name, r.title, r.scope.as_str(), r.doc));
-            if phs_rules::is_windowed(r.code) {
-                out.push_str(&format!("\n{}\n", phs_rules::COVERAGE_DOC));
-            }
-            out.push_str("\n## References\n");
-            for link in r.references {
-                out.push_str(&format!("- {link}\n"));
+            for u in phs_rules::UNASSIGNED {
+                out.push_str(&format!("  {}  ({})\n", u.code, u.lifecycle.as_str()));
             }
         }
+        Some(c) => match (phs_rules::rule(c), phs_rules::unassigned(c)) {
+            (None, None) => bail!("no rule {c:?}; `phs-doctor explain` lists them"),
+            (None, Some(u)) => out.push_str(&format!("{} is {}: {}.\n", u.code, u.lifecycle.as_str(), u.note)),
+            (Some(r), _) => {
+                out.push_str(&format!(
+                    "{} {}\n{}\nScope: {}\n\n{}\n",
+                    r.code,
+                    r.name,
+                    r.title,
+                    r.scope.as_str(),
+                    r.doc
+                ));
+                if !r.needs.is_empty() {
+                    let needs: Vec<&str> = r.needs.iter().map(|n| n.describe()).collect();
+                    out.push_str(&format!("\nNeeds: {}.\n", needs.join(", ")));
+                }
+                if phs_rules::is_windowed(r.code) {
+                    out.push_str(&format!("\n{}\n", phs_rules::COVERAGE_DOC));
+                }
+                out.push_str("\n## References\n");
+                for link in r.references {
+                    out.push_str(&format!("- {link}\n"));
+                }
+            }
+        },
     }
     write_output(None, &out)?;
     Ok(0)

@@ -13,10 +13,6 @@ const PHS_MENU: &str = "Troubleshoot password hash synchronization";
 const EXPLAIN: &str = "Explain a check (rule documentation)";
 const TEST_AD: &str = "Test Active Directory connectivity";
 const TEST_ENTRA: &str = "Test Entra ID connectivity";
-/// The tenant rules the Entra ID connectivity item runs.
-const TENANT_RULES: &[&str] = &["PHS001", "PHS011", "PHS012"];
-/// The live Active Directory rules the AD connectivity item runs.
-const AD_RULES: &[&str] = &["PHS005", "PHS006", "PHS007", "PHS014"];
 const QUIT: &str = "Quit";
 const NOT_AT_ALL: &str = "Password hash synchronization does NOT work at all";
 const BACK: &str = "Back";
@@ -38,14 +34,14 @@ pub fn run(inputs: &InputArgs) -> Result<i32> {
             TEST_ENTRA => {
                 // The tenant alone needs no server evidence.
                 if let Some(graph_inputs) = ask_for_tenant(inputs)? {
-                    run_diagnosis(graph_inputs, TENANT_RULES.iter().map(|c| (*c).to_owned()).collect());
+                    run_diagnosis(graph_inputs, tenant_rules());
                 }
                 Next::Stay
             }
             TEST_AD => {
                 let ad_inputs = InputArgs { ad: true, ..inputs.clone() };
                 if let Some(inputs) = ask_for_evidence(&ad_inputs)? {
-                    run_diagnosis(inputs, AD_RULES.iter().map(|c| (*c).to_owned()).collect());
+                    run_diagnosis(inputs, ad_rules());
                 }
                 Next::Stay
             }
@@ -74,6 +70,16 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
             _ => return Ok(Next::Quit),
         }
     }
+}
+
+/// The rules the Entra ID connectivity item runs: those judging the tenant.
+fn tenant_rules() -> Vec<String> {
+    phs_rules::RULES.iter().filter(|r| r.scope == phs_model::ScopeKind::Tenant).map(|r| r.code.to_owned()).collect()
+}
+
+/// The rules the AD connectivity item runs: those needing the live AD checks.
+fn ad_rules() -> Vec<String> {
+    phs_rules::RULES.iter().filter(|r| r.needs(phs_rules::Need::LiveAd)).map(|r| r.code.to_owned()).collect()
 }
 
 /// Runs `diagnose` (all rules, or only `rules`) and waits for the user.
@@ -189,5 +195,20 @@ fn cancelled(e: InquireError) -> Result<i32> {
     match e {
         InquireError::OperationCanceled | InquireError::OperationInterrupted => Ok(0),
         e => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists derived from the registry are the ones the menu offered
+    /// when they were written out by hand.
+    #[test]
+    fn the_connectivity_items_run_the_tenant_and_live_ad_rules() {
+        let mut tenant = tenant_rules();
+        tenant.sort();
+        assert_eq!(tenant, ["PHS001", "PHS011", "PHS012"]);
+        assert_eq!(ad_rules(), ["PHS005", "PHS006", "PHS007", "PHS014"]);
     }
 }

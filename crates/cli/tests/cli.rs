@@ -273,6 +273,25 @@ fn explain_documents_every_code() {
     assert_eq!(unknown.status.code(), Some(3));
 }
 
+/// A code without a rule is listed and explained, not "no rule".
+#[test]
+fn explain_says_why_a_code_has_no_rule() {
+    let list = String::from_utf8_lossy(&phs_doctor(&["explain"]).stdout).into_owned();
+    assert!(list.lines().any(|l| l.trim() == "PHS013  (reserved)"), "{list}");
+    let one = phs_doctor(&["explain", "phs013"]);
+    assert!(one.status.success());
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(text.starts_with("PHS013 is reserved: Never assigned to a rule"), "{text}");
+    // A rule's needs are part of its explanation.
+    let heartbeat = String::from_utf8_lossy(&phs_doctor(&["explain", "PHS004"]).stdout).into_owned();
+    assert!(
+        heartbeat.contains(
+            "Needs: the Application event log, the configuration export, password hash sync enabled on the connector."
+        ),
+        "{heartbeat}"
+    );
+}
+
 #[test]
 fn snapshot_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();

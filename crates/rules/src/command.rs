@@ -188,6 +188,7 @@ mod templates {
         t.extend(bind_codes::CODES.iter().flat_map(|c| c.commands.iter().copied()));
         t.extend(crate::checks::replication_rights::WINDOWS_GRANT);
         t.push(crate::checks::replication_rights::SAMBA_GRANT);
+        t.extend(crate::checks::credentials::TROUBLE_COMMANDS);
         t.extend(crate::checks::reachability::LOCATE_COMMANDS);
         t.extend(crate::checks::reachability::REACH_COMMANDS);
         t.push(crate::checks::exposure::REMOVE_PRINCIPAL);

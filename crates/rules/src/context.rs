@@ -7,9 +7,6 @@ use phs_model::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The reason every event-log rule gives when no log was supplied.
-pub const NO_EVENTS: &str = "No Application event log supplied (--events).";
-
 /// Thresholds a user may change (config file `[evaluation]` or flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -102,53 +99,27 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Runs `judge` on every domain the live AD checks visited; domains that
-    /// were not checked, or a run without AD checks, become skipped (or error)
-    /// findings of `rule` with the reason.
+    /// Runs `judge` on every domain the live AD checks visited; a domain
+    /// they did not check becomes a skipped finding of `rule` with the reason.
+    /// (A run without the AD checks never gets here: see [`crate::needs`].)
     pub fn per_ad_domain(
         &self,
         rule: &crate::Rule,
         judge: impl Fn(&DomainFacts) -> phs_model::Finding,
     ) -> Vec<phs_model::Finding> {
-        match self.ad_domains() {
-            Err(skips) => skips.into_iter().map(|(s, st, why)| rule.finding(st, s, why).done()).collect(),
-            Ok(domains) => domains
-                .into_iter()
-                .map(|d| match &d.not_checked {
-                    Some(why) => {
-                        rule.finding(Status::Skipped, Scope::domain(&d.connector, &d.domain), why.clone()).done()
-                    }
-                    None => judge(d),
-                })
-                .collect(),
-        }
+        self.ad_domains()
+            .into_iter()
+            .map(|d| match &d.not_checked {
+                Some(why) => rule.finding(Status::Skipped, Scope::domain(&d.connector, &d.domain), why.clone()).done(),
+                None => judge(d),
+            })
+            .collect()
     }
 
-    /// The live Active Directory facts per domain; or, when the AD checks did
-    /// not run, the scopes to report as skipped (or error) and why.
-    pub fn ad_domains(&self) -> Result<Vec<&'a DomainFacts>, Vec<(Scope, Status, String)>> {
-        if let Some(ad) = &self.snapshot.ad {
-            return Ok(ad.domains.iter().collect());
-        }
-        let (status, why) = match self.snapshot.problems_for(SourceKind::ActiveDirectory).next() {
-            Some(p) => (Status::Error, format!("The Active Directory checks could not run: {}", p.error)),
-            None => (
-                Status::Skipped,
-                "The live Active Directory checks did not run (diagnose with a config file that has an [ad] section, or --ad).".to_owned(),
-            ),
-        };
-        let mut scopes: Vec<(Scope, Status, String)> = self
-            .ad_connectors()
-            .into_iter()
-            .flat_map(|(c, ad)| {
-                ad.partitions.iter().filter(|p| p.selected).map(|p| Scope::domain(&c.name, &partition_fqdn(p)))
-            })
-            .map(|s| (s, status, why.clone()))
-            .collect();
-        if scopes.is_empty() {
-            scopes.push((Scope::server(), status, why));
-        }
-        Err(scopes)
+    /// The live Active Directory facts per domain (none when the AD checks
+    /// did not run).
+    pub fn ad_domains(&self) -> Vec<&'a DomainFacts> {
+        self.snapshot.ad.iter().flat_map(|ad| &ad.domains).collect()
     }
 
     /// How long ago `t` was, for people: "12 min ago", "5 h 3 min ago".

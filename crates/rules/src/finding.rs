@@ -139,6 +139,7 @@ mod tests {
         title: "test",
         doc: "",
         references: &[],
+        needs: &[],
         check: |_| Vec::new(),
     };
 

@@ -48,12 +48,13 @@ mod coverage;
 mod finding;
 pub mod knowledge;
 mod mentions;
+mod needs;
 pub mod registry;
 mod tenant_view;
 
 pub use context::{Context, Settings};
 pub use coverage::{is_windowed, COVERAGE_DOC};
-pub use registry::{rule, Rule, RULES};
+pub use registry::{rule, unassigned, Lifecycle, Need, Rule, Unassigned, RULES, UNASSIGNED};
 
 use phs_model::{Finding, Snapshot, Status, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -94,7 +95,7 @@ impl Diagnosis {
 /// Runs every registered rule against the snapshot at the given time.
 pub fn evaluate(snapshot: &Snapshot, now: Timestamp, settings: &Settings) -> Diagnosis {
     let cx = Context::new(snapshot, now, settings);
-    let findings = RULES.iter().flat_map(|r| (r.check)(&cx)).collect();
+    let findings = RULES.iter().flat_map(|r| r.run(&cx)).collect();
     Diagnosis { evaluated_at: now, findings }
 }
 

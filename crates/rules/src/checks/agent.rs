@@ -1,10 +1,9 @@
 use crate::channel::ChannelState;
-use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{meaning, AgentState};
-use crate::registry::Rule;
-use phs_model::{Event, Finding, Scope, ScopeKind, SourceKind, Status, WindowCoverage};
+use crate::registry::{Need, Rule};
+use phs_model::{Event, Finding, Scope, ScopeKind, Status, WindowCoverage};
 
 pub const RULE: Rule = Rule {
     code: "PHS010",
@@ -47,13 +46,13 @@ The newest lifecycle event and the newest activity after it.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-feature-scheduler",
     ],
+    needs: &[Need::EventLog, Need::PhsOnConnector],
     check,
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
     let Some(cov) = cx.window_coverage(cx.settings.error_window) else {
-        let (status, message) = cx.absent(SourceKind::Events, NO_EVENTS);
-        return vec![RULE.finding(status, Scope::server(), message).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let Some(cfg) = &cx.snapshot.server.config else {
         // Without the export no channel can be named: judge the manager.
@@ -69,15 +68,6 @@ fn check(cx: &Context) -> Vec<Finding> {
         .into_iter()
         .map(|(c, ad)| {
             let scope = Scope::connector(&c.name);
-            if !ad.phs.as_ref().is_some_and(|p| p.enabled) {
-                return RULE
-                    .finding(
-                        Status::Skipped,
-                        scope,
-                        "Password hash synchronization is disabled for this connector (see PHS003), so its channel is not expected to run.",
-                    )
-                    .done();
-            }
             judge(cx, &cov, scope, &format!("the password hash sync channel of {}", c.name), cx.channel_state(c, ad))
         })
         .collect()

@@ -1,9 +1,8 @@
-use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{meaning, AGENT_ERRORS, HEALTH_TASK_FAILED, MD5_KEY_FAILED};
-use crate::registry::Rule;
-use phs_model::{Event, Finding, Scope, ScopeKind, SourceKind, Status};
+use crate::registry::{Need, Rule};
+use phs_model::{Event, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS016",
@@ -44,6 +43,7 @@ of the window the log shows (see the coverage rules of `phs-doctor explain`).",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-password-hash-synchronization",
     ],
+    needs: &[Need::EventLog],
     check,
 };
 
@@ -51,8 +51,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let scope = Scope::server();
     let window = cx.settings.error_window;
     let Some(cov) = cx.window_coverage(window) else {
-        let (status, message) = cx.absent(SourceKind::Events, NO_EVENTS);
-        return vec![RULE.finding(status, scope, message).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let what = "the agent's internal errors";
     let errors: Vec<&Event> = cx.recent(AGENT_ERRORS, window).collect();

@@ -1,10 +1,9 @@
-use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::cloud_errors::{aadsts, classify, CloudErrorClass};
 use crate::knowledge::event_ids::CLOUD_FAILURES;
-use crate::registry::Rule;
-use phs_model::{Event, Finding, Scope, ScopeKind, SourceKind, Status};
+use crate::registry::{Need, Rule};
+use phs_model::{Event, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS009",
@@ -37,6 +36,7 @@ meaning.",
         "https://learn.microsoft.com/troubleshoot/entra/entra-id/user-prov-sync/troubleshoot-pwd-sync",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
     ],
+    needs: &[Need::EventLog],
     check,
 };
 
@@ -44,8 +44,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let scope = Scope::server();
     let window = cx.settings.error_window;
     let Some(cov) = cx.window_coverage(window) else {
-        let (status, message) = cx.absent(SourceKind::Events, NO_EVENTS);
-        return vec![RULE.finding(status, scope, message).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let what = "the cloud provisioning errors";
     let errors: Vec<&Event> = cx.recent(CLOUD_FAILURES, window).collect();

@@ -1,6 +1,6 @@
 use crate::context::Context;
-use crate::registry::Rule;
-use phs_model::{ConnectorKind, Finding, Scope, ScopeKind, ServerConfig, SourceKind, Status};
+use crate::registry::{Need, Rule};
+use phs_model::{ConnectorKind, Finding, Scope, ScopeKind, ServerConfig, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS003",
@@ -36,17 +36,13 @@ The connector file, its switch and target, and the matching sync rules.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-selective-password-hash-synchronization",
     ],
+    needs: &[Need::ServerConfig],
     check,
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
     let Some(cfg) = &cx.snapshot.server.config else {
-        let problem = cx.snapshot.problems_for(SourceKind::ServerConfig).find(|p| !p.partial);
-        let (status, message) = match problem {
-            Some(p) => (Status::Error, format!("Could not read the configuration export {}: {}", p.location, p.error)),
-            None => (Status::Skipped, "No configuration export supplied (--server-config).".to_owned()),
-        };
-        return vec![RULE.finding(status, Scope::server(), message).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
 
     let mut findings = server_topology(cfg);

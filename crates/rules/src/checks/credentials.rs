@@ -1,6 +1,6 @@
 use crate::context::{filetime, human_duration, Context};
 use crate::knowledge::bind_codes;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use jiff::SignedDuration;
 use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
 
@@ -66,6 +66,7 @@ credential when the bind was not tried.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/ldap-errors-and-meanings",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 
@@ -110,14 +111,41 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
             .done();
     }
     let weak = weak_transport(b);
-    let mut f = RULE.finding(Status::Pass, scope, String::new()).evidence("Identity", b.identity.clone()).evidence(
+    let account = ldap.account.as_ref();
+    let outcome = if !b.ok {
+        match &b.error {
+            Some(err) => {
+                let lower = err.to_lowercase();
+                Bind::NotTried { error: err.clone(), tls: lower.contains("certificate") || lower.contains("tls") }
+            }
+            None => match b.sub_code.as_deref().and_then(bind_codes::lookup) {
+                Some(code) => Bind::Refused(code),
+                None if b.result_code == Some(8) => Bind::StrongerAuthRequired,
+                None if b.server_message.as_deref().is_some_and(|m| m.contains("80090346")) => Bind::ChannelBinding,
+                None => Bind::RefusedWithoutCause,
+            },
+        }
+    } else {
+        match account {
+            None => Bind::AccountUnread { why: ldap.account_error.clone().unwrap_or_else(|| "not found".into()) },
+            Some(a) => {
+                let warnings = upcoming_trouble(cx, a);
+                match weak {
+                    Some(weak) => Bind::Weak { weak, warnings },
+                    None if warnings.is_empty() => Bind::Bound,
+                    None => Bind::Trouble { warnings },
+                }
+            }
+        }
+    };
+
+    let (status, message) = outcome.words(d, ldap);
+    let mut f = RULE.finding(status, scope, message).evidence("Identity", b.identity.clone()).evidence(
         "Transport",
         format!("{} to {}{}", b.transport, ldap.dc, weak.map_or(String::new(), |w| format!(" ({w})"))),
     );
-    if !d.ldap_skipped.is_empty() {
-        for skip in &d.ldap_skipped {
-            f = f.evidence("DC passed over", format!("{}: {}", skip.dc, skip.reason));
-        }
+    for skip in &d.ldap_skipped {
+        f = f.evidence("DC passed over", format!("{}: {}", skip.dc, skip.reason));
     }
     if let Some(rc) = b.result_code {
         f = f.evidence(
@@ -128,119 +156,126 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
     if let Some(m) = &b.server_message {
         f = f.evidence("Server message", m.clone());
     }
-    let account_name = d.account.rsplit('\\').next().unwrap_or(&d.account).to_owned();
-
-    if !b.ok {
-        if let Some(err) = &b.error {
-            let (status, msg) = if err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls") {
-                (
-                    Status::Error,
-                    format!("Could not test the credentials: the TLS connection to {} failed: {err}", ldap.dc),
-                )
-            } else {
-                (Status::Error, format!("Could not test the credentials on {}: {err}", ldap.dc))
-            };
-            return with_message(f, status, msg)
-                .fix("Trust the DCs' certificate authority (tls_ca_file in the [ad] section) or check the LDAPS/StartTLS path to the DC.", &[])
-                .done();
-        }
-        if let Some(code) = b.sub_code.as_deref().and_then(bind_codes::lookup) {
-            let cmds = crate::command::fill_all(code.commands, &[("<account>", &account_name)]);
-            return with_message(
-                f,
-                Status::Fail,
-                format!(
-                    "The connector account {} cannot bind to {}: {} (AD sub-code {}).",
-                    b.identity, d.domain, code.cause, code.code
-                ),
-            )
-            .fix_commands(code.fix, cmds)
-            .done();
-        }
-        if b.result_code == Some(8) {
-            // Not a verdict on the password: the DC refused this kind of bind.
-            return with_message(
-                f,
-                Status::Error,
-                format!(
-                    "Could not test the credentials this way: {} refused a {} simple bind because it requires \
-                     stronger authentication (signing or TLS), before looking at the password.",
-                    ldap.dc,
-                    if b.transport == "ldap" { "plain LDAP" } else { "TLS" }
-                ),
-            )
-            .fix(
-                "Bind over LDAPS or StartTLS (the default: leave allow_plain_ldap off); the DC requires LDAP \
-                 signing, which a simple bind can only meet inside TLS.",
-                &[],
-            )
-            .done();
-        }
-        let (msg, fix) = match b.result_code {
-            _ if b.server_message.as_deref().is_some_and(|m| m.contains("80090346")) => (
-                format!("{} refused the bind because of channel binding (80090346).", ldap.dc),
-                "The DC enforces LDAP channel binding; bind over TLS with a certificate whose signature algorithm supports channel binding tokens.",
-            ),
-            _ => (
-                format!(
-                    "The connector account {} cannot bind to {} (LDAP result {}).",
-                    b.identity,
-                    d.domain,
-                    b.result_code.map_or("unknown".to_owned(), |c| c.to_string())
-                ),
-                "Check the connector account's user name and password in Synchronization Service Manager.",
-            ),
-        };
-        return with_message(f, Status::Fail, msg).fix(fix, &[]).done();
+    if let (true, Some(a)) = (b.ok, account) {
+        f = f.evidence("Account", a.dn.clone());
     }
-
-    let Some(account) = &ldap.account else {
-        let why = ldap.account_error.clone().unwrap_or_else(|| "not found".into());
-        return with_message(
-            f,
-            Status::Warn,
-            format!("The connector account {} binds, but its object could not be read: {why}.", b.identity),
-        )
-        .done();
-    };
-    f = f.evidence("Account", account.dn.clone());
-    let warnings = upcoming_trouble(cx, account);
-    if let Some(weak) = weak {
-        // The bind worked, but not in a way that can be left quiet.
-        let mut f = f;
-        for w in &warnings {
+    if let Bind::Weak { warnings, .. } | Bind::Trouble { warnings } = &outcome {
+        for w in warnings {
             f = f.evidence("Attention", w.clone());
         }
-        let later = if warnings.is_empty() { String::new() } else { format!(" Also: {}.", warnings.join("; ")) };
-        return with_message(
-            f,
-            Status::Warn,
-            format!("The connector account {} binds to {}, but over {weak}.{later}", b.identity, d.domain),
-        )
-        .fix(
-            "Bind over verified TLS: trust the DCs' CA with tls_ca_file in the [ad] section, keep tls_verify on and \
-             allow_plain_ldap off.",
-            &[],
-        )
-        .done();
     }
-    if warnings.is_empty() {
-        return with_message(f, Status::Pass, format!("The connector account {} binds to {}.", b.identity, d.domain))
-            .done();
+    let account_name = d.account.rsplit('\\').next().unwrap_or(&d.account).to_owned();
+    match outcome.fix(&account_name) {
+        Some((summary, commands)) => f.fix_owned(summary, commands).done(),
+        None => f.done(),
     }
-    for w in &warnings {
-        f = f.evidence("Attention", w.clone());
+}
+
+const TROUBLE_FIX: &str = "Act before synchronisation breaks: give the connector account a password that does not expire (or a managed rotation that also updates Entra Connect), remove its expiry, and find what is failing logons with it.";
+pub(crate) const TROUBLE_COMMANDS: &[&str] =
+    &["Get-ADUser '<account>' -Properties PasswordLastSet,PasswordNeverExpires,AccountExpirationDate,badPwdCount,LockedOut"];
+
+/// What PHS006 decides from a bind that was tried, before
+/// [`Bind::words`] and [`Bind::fix`] put it in words.
+enum Bind {
+    /// The connection failed before the DC judged the credential.
+    NotTried { error: String, tls: bool },
+    /// Refused with a sub-code AD documents.
+    Refused(&'static bind_codes::BindCode),
+    /// LDAP result 8: the DC wants signing or TLS before it looks at the password.
+    StrongerAuthRequired,
+    /// Refused because of channel binding (80090346).
+    ChannelBinding,
+    /// Refused, and the DC said nothing that names the cause.
+    RefusedWithoutCause,
+    /// Bound, but the account's object could not be read.
+    AccountUnread { why: String },
+    /// Bound over a transport that exposes the password or the DC's identity.
+    Weak { weak: &'static str, warnings: Vec<String> },
+    /// Bound, and nothing threatens it.
+    Bound,
+    /// Bound, but something will stop sync soon.
+    Trouble { warnings: Vec<String> },
+}
+
+impl Bind {
+    fn words(&self, d: &DomainFacts, ldap: &phs_model::LdapFacts) -> (Status, String) {
+        let b = &ldap.bind;
+        let (who, dc, domain) = (&b.identity, &ldap.dc, &d.domain);
+        match self {
+            Bind::NotTried { error, tls: true } => {
+                (Status::Error, format!("Could not test the credentials: the TLS connection to {dc} failed: {error}"))
+            }
+            Bind::NotTried { error, tls: false } => {
+                (Status::Error, format!("Could not test the credentials on {dc}: {error}"))
+            }
+            Bind::Refused(code) => (
+                Status::Fail,
+                format!(
+                    "The connector account {who} cannot bind to {domain}: {} (AD sub-code {}).",
+                    code.cause, code.code
+                ),
+            ),
+            Bind::StrongerAuthRequired => (
+                Status::Error,
+                format!(
+                    "Could not test the credentials this way: {dc} refused a {} simple bind because it requires \
+                     stronger authentication (signing or TLS), before looking at the password.",
+                    if b.transport == "ldap" { "plain LDAP" } else { "TLS" }
+                ),
+            ),
+            Bind::ChannelBinding => {
+                (Status::Fail, format!("{dc} refused the bind because of channel binding (80090346)."))
+            }
+            Bind::RefusedWithoutCause => (
+                Status::Fail,
+                format!(
+                    "The connector account {who} cannot bind to {domain} (LDAP result {}).",
+                    b.result_code.map_or("unknown".to_owned(), |c| c.to_string())
+                ),
+            ),
+            Bind::AccountUnread { why } => {
+                (Status::Warn, format!("The connector account {who} binds, but its object could not be read: {why}."))
+            }
+            Bind::Weak { weak, warnings } => {
+                let later =
+                    if warnings.is_empty() { String::new() } else { format!(" Also: {}.", warnings.join("; ")) };
+                (Status::Warn, format!("The connector account {who} binds to {domain}, but over {weak}.{later}"))
+            }
+            Bind::Bound => (Status::Pass, format!("The connector account {who} binds to {domain}.")),
+            Bind::Trouble { warnings } => {
+                (Status::Warn, format!("The connector account {who} binds to {domain}, but {}.", warnings.join("; ")))
+            }
+        }
     }
-    with_message(
-        f,
-        Status::Warn,
-        format!("The connector account {} binds to {}, but {}.", b.identity, d.domain, warnings.join("; ")),
-    )
-    .fix(
-        "Act before synchronisation breaks: give the connector account a password that does not expire (or a managed rotation that also updates Entra Connect), remove its expiry, and find what is failing logons with it.",
-        &[&format!("Get-ADUser {account_name} -Properties PasswordLastSet,PasswordNeverExpires,AccountExpirationDate,badPwdCount,LockedOut")],
-    )
-    .done()
+
+    /// The fix's summary and commands; values are filled in quoted.
+    fn fix(&self, account_name: &str) -> Option<(String, Vec<String>)> {
+        let plain = |summary: &str| Some((summary.to_owned(), Vec::new()));
+        match self {
+            Bind::NotTried { .. } => plain("Trust the DCs' certificate authority (tls_ca_file in the [ad] section) or check the LDAPS/StartTLS path to the DC."),
+            Bind::Refused(code) => {
+                let (commands, note) = crate::command::fill_all(code.commands, &[("<account>", account_name)]);
+                Some((format!("{}{}", code.fix, note.unwrap_or_default()), commands))
+            }
+            Bind::StrongerAuthRequired => plain(
+                "Bind over LDAPS or StartTLS (the default: leave allow_plain_ldap off); the DC requires LDAP \
+                 signing, which a simple bind can only meet inside TLS.",
+            ),
+            Bind::ChannelBinding => plain("The DC enforces LDAP channel binding; bind over TLS with a certificate whose signature algorithm supports channel binding tokens."),
+            Bind::RefusedWithoutCause => plain("Check the connector account's user name and password in Synchronization Service Manager."),
+            Bind::AccountUnread { .. } | Bind::Bound => None,
+            Bind::Weak { .. } => plain(
+                "Bind over verified TLS: trust the DCs' CA with tls_ca_file in the [ad] section, keep tls_verify on and \
+                 allow_plain_ldap off.",
+            ),
+            Bind::Trouble { .. } => {
+                // The name comes from the export: quoted like every value.
+                let (commands, note) = crate::command::fill_all(TROUBLE_COMMANDS, &[("<account>", account_name)]);
+                Some((format!("{TROUBLE_FIX}{}", note.unwrap_or_default()), commands))
+            }
+        }
+    }
 }
 
 /// Why the transport of a working bind deserves a warning, if it does.
@@ -252,11 +287,6 @@ fn weak_transport(b: &phs_model::BindFacts) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-fn with_message(mut d: crate::finding::Draft, status: Status, message: String) -> crate::finding::Draft {
-    d.set(status, message);
-    d
 }
 
 /// Account states that do not stop the bind today but will stop sync.
@@ -452,6 +482,29 @@ mod tests {
         assert_eq!(statuses(&f), [Status::Warn]);
         assert!(f[0].message.contains("password expires at 2026-11-30T00:00:00Z (in 5 days 12 h)"), "{}", f[0].message);
         assert!(f[0].message.contains("2 recent failed logons"));
+    }
+
+    /// The account name in the fix comes from the export: quoted, its
+    /// quotes doubled, so it cannot end the string or add a command.
+    #[test]
+    fn the_fix_for_what_breaks_later_quotes_the_account() {
+        for (account, shown) in [
+            ("FABRIKAM\\MSOL_4f2a9c1b7e30", "'MSOL_4f2a9c1b7e30'"),
+            ("FABRIKAM\\o'brien-sync", "'o''brien-sync'"),
+            ("FABRIKAM\\x; Remove-ADUser y", "'x; Remove-ADUser y'"),
+        ] {
+            let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
+            d.account = account.into();
+            d.ldap.as_mut().unwrap().account = Some(AccountFacts {
+                dn: "CN=MSOL,DC=fabrikam,DC=com".into(),
+                bad_pwd_count: Some(3),
+                ..Default::default()
+            });
+            let f = run(&snapshot_with_ad(vec![d]), check);
+            let fix = f[0].remediation.as_ref().expect("a fix");
+            assert_eq!(fix.commands.len(), 1, "{fix:?}");
+            assert!(fix.commands[0].starts_with(&format!("Get-ADUser {shown} -Properties ")), "{}", fix.commands[0]);
+        }
     }
 
     #[test]

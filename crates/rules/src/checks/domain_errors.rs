@@ -3,7 +3,7 @@ use crate::context::{human_duration, partition_fqdn, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{AGENT_CYCLE, DOMAIN_SYNC_FAILED, HEARTBEAT, PREFERRED_DC_FAILED};
 use crate::knowledge::sync_errors::{classify, SyncErrorClass};
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use phs_model::COVERAGE_SLACK;
 use phs_model::{
     AdConnector, Connector, CycleStatus, Event, Finding, Partition, PartitionSyncState, Scope, ScopeKind, SourceKind,
@@ -65,6 +65,7 @@ Count, first and last occurrence, the classes seen, the newest message.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
     ],
+    needs: &[Need::PhsOnConnector],
     check,
 };
 
@@ -72,21 +73,9 @@ fn check(cx: &Context) -> Vec<Finding> {
     let states = cx.snapshot.server.partition_sync_state.as_deref().unwrap_or(&[]);
     let mut out = Vec::new();
     for (connector, ad) in cx.ad_connectors() {
-        let enabled = ad.phs.as_ref().is_some_and(|p| p.enabled);
         for partition in ad.partitions.iter().filter(|p| p.selected) {
             let fqdn = partition_fqdn(partition);
             let scope = Scope::domain(&connector.name, &fqdn);
-            if !enabled {
-                out.push(
-                    RULE.finding(
-                        Status::Skipped,
-                        scope,
-                        "Password hash synchronization is disabled for this connector (see PHS003).",
-                    )
-                    .done(),
-                );
-                continue;
-            }
             let state = states.iter().find(|s| {
                 s.dn.eq_ignore_ascii_case(&partition.dn) && s.connector_id.as_ref().is_none_or(|id| *id == connector.id)
             });

@@ -1,7 +1,7 @@
 use super::domain_acl::domain_acl;
 use super::effective_rights::{who_can_replicate, Reach, Who};
 use crate::context::Context;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use phs_model::{DomainFacts, Finding, Scope, ScopeKind, Status};
 use phs_secdesc::{check_replication_rights, replication_deciding_trustees, replication_principals, Sid, Token};
 
@@ -48,6 +48,7 @@ expanded with the cause.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",
         "https://attack.mitre.org/techniques/T1003/006/",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 
@@ -56,7 +57,6 @@ fn check(cx: &Context) -> Vec<Finding> {
     // may be granted rights in each of its domains.
     let connector_accounts: Vec<Sid> = cx
         .ad_domains()
-        .unwrap_or_default()
         .iter()
         .filter_map(|d| d.ldap.as_ref()?.account.as_ref()?.sid.as_deref()?.parse().ok())
         .collect();
@@ -153,7 +153,18 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
         }
     };
 
-    let mut f = RULE.finding(Status::Pass, scope, String::new());
+    let unknown_names: Vec<String> = found.unknown.iter().map(|(s, _)| short(&acl.name(s))).collect();
+    let outcome = match (&unconfirmed, found.reach.is_empty(), found.unknown.is_empty()) {
+        (Some(who), true, true) => Exposure::Unconfirmed { who: who.clone() },
+        (_, true, false) => Exposure::Undetermined { unread: list(&unknown_names) },
+        (_, true, true) => Exposure::OnlyExpected { own_holders: holders.len() },
+        (_, false, _) => Exposure::Exposed {
+            everyone: found.reach.iter().any(|r| matches!(r.who, Who::Everyone { .. })),
+            names: found.reach.iter().map(label).collect(),
+            unread: (!found.unknown.is_empty()).then(|| list(&unknown_names)),
+        },
+    };
+    let mut f = RULE.finding(outcome.status(), scope, outcome.message(&d.domain));
     f = f.evidence("Trustees deciding the rights", format!("{} SIDs in the domain root's DACL", deciding.len()));
     for (sid, why) in found.unknown.iter().take(LISTED) {
         f = f.evidence("Could not expand", format!("{}: {why}", acl.name(sid)));
@@ -162,8 +173,6 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
         f = f.evidence("Could not expand", format!("... and {} more", found.unknown.len() - LISTED));
     }
     f = acl.naming_evidence(f);
-    let unknown_names: Vec<String> = found.unknown.iter().map(|(s, _)| short(&acl.name(s))).collect();
-
     if let Some(who) = &unconfirmed {
         let why = acl.ldap.account_error.as_deref().unwrap_or("not returned");
         f = f.evidence(
@@ -171,60 +180,9 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
             format!("its object could not be read ({why}); {who} holds both rights and has its name, so it is taken to be it"),
         );
     }
-    if found.reach.is_empty() && found.unknown.is_empty() {
-        if let Some(who) = &unconfirmed {
-            f.set(
-                Status::Error,
-                format!(
-                    "Besides the domain controllers and Administrators, only {who} can replicate password hashes from {}, and it has the connector account's name; but the connector account's object could not be read (see PHS006), so that it is the connector account is not confirmed.",
-                    d.domain
-                ),
-            );
-            return f.done();
-        }
-    }
-    if found.reach.is_empty() {
-        if !found.unknown.is_empty() {
-            f.set(
-                Status::Error,
-                format!(
-                    "Who can replicate password hashes from {} could not be fully determined: the members of {} could not be read, and one of their members may hold both rights (see the evidence for each cause).",
-                    d.domain,
-                    list(&unknown_names)
-                ),
-            );
-            return f.done();
-        }
-        f.set(
-            Status::Pass,
-            format!(
-                "Only domain controllers, Administrators and the connector account can replicate password hashes from {} ({} principals hold both rights through their own ACEs; every deciding group's members were checked).",
-                d.domain,
-                holders.len()
-            ),
-        );
+    if !matches!(outcome, Exposure::Exposed { .. }) {
         return f.done();
     }
-
-    let everyone = found.reach.iter().any(|r| matches!(r.who, Who::Everyone { .. }));
-    let names: Vec<String> = found.reach.iter().map(label).collect();
-    let shown: Vec<String> = names.iter().take(NAMED_IN_MESSAGE).cloned().collect();
-    let more = names.len().saturating_sub(NAMED_IN_MESSAGE);
-    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-    let incomplete = if found.unknown.is_empty() {
-        String::new()
-    } else {
-        format!(" The members of {} could not be read, so there may be more.", list(&unknown_names))
-    };
-    f.set(
-        if everyone { Status::Fail } else { Status::Warn },
-        format!(
-            "{} principal(s) besides the domain controllers, Administrators and the connector account can replicate every password hash of {} (DCSync): {}{more}.{incomplete}",
-            found.reach.len(),
-            d.domain,
-            shown.join(", ")
-        ),
-    );
     for r in found.reach.iter().take(LISTED) {
         let sid = match &r.who {
             Who::MembersOf(s) | Who::Principal { sid: s, .. } => Some(*s),
@@ -331,6 +289,61 @@ fn list(names: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// What PHS014 decides for a domain whose deciding trustees were read,
+/// before [`Exposure::message`] puts it in words.
+enum Exposure {
+    /// Only one principal besides the expected ones holds both rights, and
+    /// it has the connector account's name, but that account's object could
+    /// not be read to confirm it.
+    Unconfirmed { who: String },
+    /// Nobody unexpected found, but some groups' members (`unread`) could not be read.
+    Undetermined { unread: String },
+    /// Only the expected principals; `own_holders` hold both rights by their own ACEs.
+    OnlyExpected { own_holders: usize },
+    /// Unexpected principals can replicate; `everyone` when a broad group
+    /// (every user or computer) can; `unread` groups may hide more.
+    Exposed { everyone: bool, names: Vec<String>, unread: Option<String> },
+}
+
+impl Exposure {
+    fn status(&self) -> Status {
+        match self {
+            Exposure::Unconfirmed { .. } | Exposure::Undetermined { .. } => Status::Error,
+            Exposure::OnlyExpected { .. } => Status::Pass,
+            Exposure::Exposed { everyone: true, .. } => Status::Fail,
+            Exposure::Exposed { everyone: false, .. } => Status::Warn,
+        }
+    }
+
+    fn message(&self, domain: &str) -> String {
+        match self {
+            Exposure::Unconfirmed { who } => format!(
+                "Besides the domain controllers and Administrators, only {who} can replicate password hashes from {domain}, and it has the connector account's name; but the connector account's object could not be read (see PHS006), so that it is the connector account is not confirmed."
+            ),
+            Exposure::Undetermined { unread } => format!(
+                "Who can replicate password hashes from {domain} could not be fully determined: the members of {unread} could not be read, and one of their members may hold both rights (see the evidence for each cause)."
+            ),
+            Exposure::OnlyExpected { own_holders } => format!(
+                "Only domain controllers, Administrators and the connector account can replicate password hashes from {domain} ({own_holders} principals hold both rights through their own ACEs; every deciding group's members were checked)."
+            ),
+            Exposure::Exposed { names, unread, .. } => {
+                let shown: Vec<&str> = names.iter().take(NAMED_IN_MESSAGE).map(String::as_str).collect();
+                let more = names.len().saturating_sub(NAMED_IN_MESSAGE);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let incomplete = unread
+                    .as_ref()
+                    .map(|u| format!(" The members of {u} could not be read, so there may be more."))
+                    .unwrap_or_default();
+                format!(
+                    "{} principal(s) besides the domain controllers, Administrators and the connector account can replicate every password hash of {domain} (DCSync): {}{more}.{incomplete}",
+                    names.len(),
+                    shown.join(", ")
+                )
+            }
+        }
     }
 }
 

@@ -1,9 +1,8 @@
-use crate::context::NO_EVENTS;
 use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{HEARTBEAT, PASSWORD_ACTIVITY};
-use crate::registry::Rule;
-use phs_model::{Event, Finding, Scope, ScopeKind, SourceKind, Status};
+use crate::registry::{Need, Rule};
+use phs_model::{Event, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS004",
@@ -40,46 +39,22 @@ activity in the window.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-health-alert-catalog",
     ],
+    needs: &[Need::EventLog, Need::ServerConfig, Need::PhsOnConnector],
     check,
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
     let connectors = cx.ad_connectors();
+    // Heartbeats are matched to connectors by GUID, so this needs the export too.
     let Some(cov) = cx.window_coverage(cx.settings.heartbeat_window) else {
-        let (status, why) = cx.absent(SourceKind::Events, NO_EVENTS);
-        let scopes: Vec<Scope> = if connectors.is_empty() {
-            vec![Scope::server()]
-        } else {
-            connectors.iter().map(|(c, _)| Scope::connector(&c.name)).collect()
-        };
-        return scopes.into_iter().map(|s| RULE.finding(status, s, why.clone()).done()).collect();
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
-    if cx.snapshot.server.config.is_none() {
-        return vec![RULE
-            .finding(
-                Status::Skipped,
-                Scope::server(),
-                "Heartbeats are matched to connectors by GUID: supply the configuration export (--server-config).",
-            )
-            .done()];
-    }
 
     let window = cx.settings.heartbeat_window;
     let window_start = cx.now - window;
     let mut out = Vec::new();
     for (connector, ad) in connectors {
         let scope = Scope::connector(&connector.name);
-        if !ad.phs.as_ref().is_some_and(|p| p.enabled) {
-            out.push(
-                RULE.finding(
-                    Status::Skipped,
-                    scope,
-                    "Password hash synchronization is disabled for this connector (see PHS003), so no heartbeat is expected.",
-                )
-                .done(),
-            );
-            continue;
-        }
         // A heartbeat is the connector's when it names its GUID, or, from
         // older builds that wrote no forest-info, names no GUID at all while
         // there is only one connector.

@@ -19,3 +19,5 @@ pub mod tenant_sync;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod snapshots;

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::finding::capped_list;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use phs_model::{DcFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
@@ -72,6 +72,7 @@ DRSUAPI port.",
         "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/how-domain-controllers-are-located",
         "https://learn.microsoft.com/openspecs/windows_protocols/ms-adts/3d71aefb-787e-4d14-9a8a-a70def9e1f6c",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 

@@ -1,7 +1,7 @@
 use super::domain_acl::{domain_acl, DomainAcl};
 use crate::command;
 use crate::context::Context;
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
 use phs_secdesc::{replication_denies_outside, AccessDecision, Guid, Sid, Token};
 
@@ -50,6 +50,7 @@ For each right: granted or not, and the deciding ACE with its trustee.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
     ],
+    needs: &[Need::LiveAd],
     check,
 };
 
@@ -95,13 +96,11 @@ fn judge(d: &DomainFacts) -> Finding {
     let token = Token::new(account_sid, groups.iter().copied());
     let access = acl.sd.check_replication_rights(&token);
 
-    let mut f = RULE
-        .finding(Status::Pass, scope, String::new())
-        .evidence("Account", format!("{} ({})", d.account, account_sid));
-    f = match &acl.ldap.account_token {
-        Some(t) => f.evidence(
-            "Token groups",
-            format!(
+    let mut evidence: Vec<(&str, String)> = vec![("Account", format!("{} ({})", d.account, account_sid))];
+    evidence.push((
+        "Token groups",
+        match &acl.ldap.account_token {
+            Some(t) => format!(
                 "{} groups: {} global and universal from {} ({}), {} domain-local and BUILTIN of {}",
                 groups.len(),
                 t.global_and_universal.len(),
@@ -110,17 +109,17 @@ fn judge(d: &DomainFacts) -> Finding {
                 t.resource_groups.len(),
                 d.domain
             ),
-        ),
-        None => f.evidence("Token groups", format!("{} groups", groups.len())),
-    };
-    f = acl.naming_evidence(f);
+            None => format!("{} groups", groups.len()),
+        },
+    ));
+    let mut naming = Vec::new();
     for decision in [&access.get_changes, &access.get_changes_all] {
-        f = f.evidence(right_name(&decision.right), explain(&acl, decision));
+        naming.push((right_name(&decision.right), explain(&acl, decision)));
         for u in &decision.unevaluated {
-            f = f.evidence(
+            naming.push((
                 "Not evaluated",
                 format!("{} (an ACE type phs-doctor does not evaluate)", acl.describe(u.index, &u.ace)),
-            );
+            ));
         }
     }
     // A conditional (callback) ACE for the account's token that comes before
@@ -129,45 +128,29 @@ fn judge(d: &DomainFacts) -> Finding {
         let against = if d.granted { [0x0a, 0x0c] } else { [0x09, 0x0b] };
         d.unevaluated.iter().find(|u| matches!(u.ace.kind, phs_secdesc::AceType::Other(t) if against.contains(&t)))
     });
-    if let Some(u) = reversible {
-        f.set(
-            Status::Error,
-            format!(
-                "Whether {} holds both replication rights on {} cannot be decided: the conditional {} comes first and phs-doctor does not evaluate its condition.",
-                d.account,
-                d.partition_dn,
-                acl.describe(u.index, &u.ace)
-            ),
-        );
-        return f.done();
+    let outcome = match reversible {
+        Some(u) => Outcome::Conditional { ace: acl.describe(u.index, &u.ace) },
+        None if access.granted() => Outcome::Granted,
+        None => Outcome::Lacking {
+            missing: access.missing().iter().map(right_name).collect(),
+            deny: [&access.get_changes, &access.get_changes_all]
+                .into_iter()
+                .find(|x| !x.granted && x.reason == phs_secdesc::Reason::Denied)
+                .and_then(|x| x.deciding.first())
+                .map(|r| acl.describe(r.index, &r.ace)),
+        },
+    };
+    let mut f = RULE.finding(outcome.status(), scope, outcome.message(d));
+    for (label, value) in evidence {
+        f = f.evidence(label, value);
     }
-    if access.granted() {
-        f.set(
-            Status::Pass,
-            format!(
-                "{} holds Replicating Directory Changes and Replicating Directory Changes All on {}.",
-                d.account, d.partition_dn
-            ),
-        );
-        return f.done();
+    f = acl.naming_evidence(f);
+    for (label, value) in naming {
+        f = f.evidence(label, value);
     }
-    let missing: Vec<&str> = access.missing().iter().map(right_name).collect();
-    let denied = [&access.get_changes, &access.get_changes_all]
-        .into_iter()
-        .find(|x| !x.granted && x.reason == phs_secdesc::Reason::Denied)
-        .and_then(|x| x.deciding.first())
-        .map(|r| format!(" An explicit deny overrides the grant: {}.", acl.describe(r.index, &r.ace)))
-        .unwrap_or_default();
-    f.set(
-        Status::Fail,
-        format!(
-            "{} lacks {} on the domain root {}; password hash sync of {} fails with RPC error 8453.{denied}",
-            d.account,
-            missing.join(" and "),
-            d.partition_dn,
-            d.domain
-        ),
-    );
+    let Outcome::Lacking { deny, .. } = &outcome else {
+        return f.done();
+    };
     let (user, dom) = split_account(&d.account);
     // Account names, DNs and the DC come from the export and the directory:
     // they are filled in quoted, never pasted raw.
@@ -190,7 +173,7 @@ fn judge(d: &DomainFacts) -> Finding {
         commands.extend(samba);
         note = note.or(samba_note);
     }
-    let summary = if denied.is_empty() {
+    let summary = if deny.is_none() {
         "Grant both replication rights on the domain root (this object only) to the connector account, on Windows with the AdSyncConfig module or dsacls, on Samba with samba-tool dsacl:"
     } else {
         "Remove the deny ACE (or take the account out of the denied group), then make sure both rights are granted:"
@@ -234,8 +217,13 @@ fn without_groups(d: &DomainFacts, acl: &DomainAcl, scope: Scope, account_sid: S
         .into_iter()
         .flat_map(|decision| dacl.map(|dacl| replication_denies_outside(dacl, &token, decision)).unwrap_or_default())
         .collect();
+    let outcome = if access.granted() && risky.is_empty() {
+        Outcome::GrantedWithoutGroups { why: why.to_owned() }
+    } else {
+        Outcome::GroupsUnknown { why: why.to_owned(), own_aces_grant: access.granted() }
+    };
     let mut f = RULE
-        .finding(Status::Error, scope, String::new())
+        .finding(outcome.status(), scope, outcome.message(d))
         .evidence("Account", format!("{} ({})", d.account, account_sid))
         .evidence("Token groups", format!("unknown: {why}"));
     for decision in [&access.get_changes, &access.get_changes_all] {
@@ -244,29 +232,64 @@ fn without_groups(d: &DomainFacts, acl: &DomainAcl, scope: Scope, account_sid: S
     for r in &risky {
         f = f.evidence("Deny that may apply", acl.describe(r.index, &r.ace));
     }
-    if access.granted() && risky.is_empty() {
-        f.set(
-            Status::Pass,
-            format!(
-                "{} holds Replicating Directory Changes and Replicating Directory Changes All on {} through its own ACEs; its groups are unknown ({why}), but no deny ACE for any group comes first, so they cannot take the rights away.",
-                d.account, d.partition_dn
-            ),
-        );
-        return f.done();
-    }
-    let detail = if access.granted() {
-        " Its own ACEs grant both rights, but a deny ACE for a group it may be in comes first (see the evidence)."
-    } else {
-        " The rights granted to the account itself do not cover both, and rights through its groups cannot be judged without them."
-    };
-    f.set(
-        Status::Error,
-        format!(
-            "Whether {} holds both replication rights on {} cannot be decided: {why}.{detail}",
-            d.account, d.partition_dn
-        ),
-    );
     f.done()
+}
+
+/// What PHS007 decides for a domain whose account and DACL were read,
+/// before it is put in words by [`Outcome::message`].
+enum Outcome {
+    /// Both rights, through the account's token.
+    Granted,
+    /// Both rights through the account's own ACEs; its groups are unknown
+    /// (`why`), but no deny ACE for any group comes first.
+    GrantedWithoutGroups { why: String },
+    /// A conditional ACE comes before the decision and could reverse it.
+    Conditional { ace: String },
+    /// The groups are unknown (`why`) and could decide.
+    GroupsUnknown { why: String, own_aces_grant: bool },
+    /// Rights the token lacks; `deny` is the ACE that overrides a grant.
+    Lacking { missing: Vec<&'static str>, deny: Option<String> },
+}
+
+impl Outcome {
+    fn status(&self) -> Status {
+        match self {
+            Outcome::Granted | Outcome::GrantedWithoutGroups { .. } => Status::Pass,
+            Outcome::Conditional { .. } | Outcome::GroupsUnknown { .. } => Status::Error,
+            Outcome::Lacking { .. } => Status::Fail,
+        }
+    }
+
+    fn message(&self, d: &DomainFacts) -> String {
+        let (account, root) = (&d.account, &d.partition_dn);
+        match self {
+            Outcome::Granted => format!(
+                "{account} holds Replicating Directory Changes and Replicating Directory Changes All on {root}."
+            ),
+            Outcome::GrantedWithoutGroups { why } => format!(
+                "{account} holds Replicating Directory Changes and Replicating Directory Changes All on {root} through its own ACEs; its groups are unknown ({why}), but no deny ACE for any group comes first, so they cannot take the rights away."
+            ),
+            Outcome::Conditional { ace } => format!(
+                "Whether {account} holds both replication rights on {root} cannot be decided: the conditional {ace} comes first and phs-doctor does not evaluate its condition."
+            ),
+            Outcome::GroupsUnknown { why, own_aces_grant } => {
+                let detail = if *own_aces_grant {
+                    " Its own ACEs grant both rights, but a deny ACE for a group it may be in comes first (see the evidence)."
+                } else {
+                    " The rights granted to the account itself do not cover both, and rights through its groups cannot be judged without them."
+                };
+                format!("Whether {account} holds both replication rights on {root} cannot be decided: {why}.{detail}")
+            }
+            Outcome::Lacking { missing, deny } => {
+                let deny = deny.as_ref().map(|a| format!(" An explicit deny overrides the grant: {a}.")).unwrap_or_default();
+                format!(
+                    "{account} lacks {} on the domain root {root}; password hash sync of {} fails with RPC error 8453.{deny}",
+                    missing.join(" and "),
+                    d.domain
+                )
+            }
+        }
+    }
 }
 
 /// Granting both rights on Windows: the AdSyncConfig module, or dsacls.

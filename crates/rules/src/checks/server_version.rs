@@ -1,9 +1,9 @@
 use crate::context::Context;
 use crate::knowledge::server_versions::{self, HardStop, Lifecycle, Placement};
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use phs_model::{Finding, ProductVersion, Scope, ScopeKind, SourceKind, Status};
+use phs_model::{Finding, ProductVersion, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS015",
@@ -62,6 +62,7 @@ date). To correct or extend the table, edit
         "https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-version-history-archive",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-upgrade-previous-version",
     ],
+    needs: &[Need::ServerConfig],
     check,
 };
 
@@ -247,8 +248,7 @@ fn days_words(days: i32) -> String {
 fn check(cx: &Context) -> Vec<Finding> {
     let scope = Scope::server();
     let Some(cfg) = &cx.snapshot.server.config else {
-        let (status, why) = cx.absent(SourceKind::ServerConfig, "No configuration export supplied (--server-config).");
-        return vec![RULE.finding(status, scope, why).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let label = format!("Export {VERSION_PARAMETER}");
     let Some(raw) = cfg.global(VERSION_PARAMETER) else {
@@ -510,7 +510,11 @@ mod tests {
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Skipped]);
         assert!(f[0].message.contains("--server-config"));
-        s.problems.push(CollectionProblem::whole(SourceKind::ServerConfig, "server-config", "no such folder"));
+        s.problems.push(CollectionProblem::whole(
+            phs_model::SourceKind::ServerConfig,
+            "server-config",
+            "no such folder",
+        ));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Error]);
         assert!(f[0].message.contains("no such folder"), "{}", f[0].message);

@@ -30,6 +30,7 @@ The export's global parameter and the scheduler's field, each with its file.",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-staging-server",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
     ],
+    needs: &[],
     check,
 };
 

@@ -46,6 +46,7 @@ organization's name and id, and how it matched this server.
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-password-hash-synchronization",
     ],
+    needs: &[],
     check,
 };
 

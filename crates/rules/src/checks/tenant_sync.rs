@@ -1,13 +1,11 @@
 //! PHS011 and PHS012: what Entra ID itself says about the last syncs.
 
 use crate::context::{human_duration, Context};
-use crate::registry::Rule;
+use crate::registry::{Need, Rule};
 use crate::tenant_view::{fresh_elsewhere, server_quiet, TenantView};
 use phs_model::graph::fields::{LAST_PASSWORD_SYNC, LAST_SYNC, SYNC_ENABLED};
 use phs_model::graph::{Organization, TenantFacts};
-use phs_model::{Finding, Scope, ScopeKind, SourceKind, Status};
-
-const NOT_ASKED: &str = "The tenant was not asked (configure [graph], or --graph with the AZURE_* variables).";
+use phs_model::{Finding, Scope, ScopeKind, Status};
 
 pub const RECENCY: Rule = Rule {
     code: "PHS011",
@@ -51,6 +49,7 @@ read, the organization's name and id, and how it matched this server.
         "https://learn.microsoft.com/entra/identity/hybrid/connect/tshoot-connect-password-hash-synchronization",
         "https://learn.microsoft.com/graph/api/resources/organization",
     ],
+    needs: &[Need::Tenant],
     check: recency,
 };
 
@@ -91,14 +90,14 @@ this server.
         "https://learn.microsoft.com/graph/api/resources/organization",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-feature-scheduler",
     ],
+    needs: &[Need::Tenant],
     check: directory_sync,
 };
 
 fn recency(cx: &Context) -> Vec<Finding> {
     let scope = Scope::tenant();
     let Some(view) = TenantView::of(cx) else {
-        let (status, why) = cx.absent(SourceKind::Graph, NOT_ASKED);
-        return vec![RECENCY.finding(status, scope, why).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let tenant = view.facts;
     if tenant.sync.as_ref().and_then(|s| s.password_sync_enabled) == Some(false) {
@@ -140,57 +139,100 @@ fn recency(cx: &Context) -> Vec<Finding> {
     };
     let window = cx.settings.password_sync_window;
     let dir_window = cx.settings.directory_sync_window;
-    let mut d = RECENCY
-        .finding(Status::Pass, scope, String::new())
+    let outcome = match (last_pwd.and_then(|t| view.skew(t)), last_pwd) {
+        (Some(skew), _) => Recency::Skewed(skew),
+        (None, Some(t)) if view.within(t, window) => Recency::Fresh { at: t, server_quiet: server_quiet(cx) },
+        // Directory sync within its own window (PHS012's) means a server
+        // reaches the tenant.
+        _ => Recency::Silent {
+            last: last_pwd,
+            directory_recent: org.on_premises_last_sync.is_some_and(|t| view.within(t, dir_window)),
+        },
+    };
+    let (status, message) = outcome.words(cx, &view, org);
+    let d = RECENCY
+        .finding(status, scope, message)
         .evidence("Last password sync (onPremisesLastPasswordSyncDateTime)", view.describe(last_pwd))
         .evidence("Last directory sync (onPremisesLastSyncDateTime)", last_sync_shown(&view, org));
-    if let Some(skew) = last_pwd.and_then(|t| view.skew(t)) {
-        d.set(Status::Warn, skew_message(LAST_PASSWORD_SYNC, skew));
-        return vec![view.judged(cx, d.fix(SKEW_FIX, &[])).done()];
-    }
-    if let Some(t) = last_pwd.filter(|t| view.within(*t, window)) {
-        let mut message = format!("Entra ID received a password sync {}.", view.age(t));
-        let mut status = Status::Pass;
-        if let Some(quiet) = server_quiet(cx) {
-            message.push_str(&fresh_elsewhere(&quiet, &view.identity));
-            status = Status::Warn;
+    let d = match outcome.fix() {
+        Some((summary, commands)) => d.fix(summary, commands),
+        None => d,
+    };
+    vec![view.judged(cx, d).done()]
+}
+
+/// What PHS011 decides from a readable last password sync time, before
+/// [`Recency::words`] puts it in words.
+enum Recency {
+    /// The time is after the read by more than the tolerated skew.
+    Skewed(jiff::SignedDuration),
+    /// A password sync within the window; `server_quiet` says why this
+    /// server cannot be the one that sent it.
+    Fresh { at: phs_model::Timestamp, server_quiet: Option<String> },
+    /// None within the window (`last` None: never); whether directory sync
+    /// still reaches the tenant tells which side is silent.
+    Silent { last: Option<phs_model::Timestamp>, directory_recent: bool },
+}
+
+impl Recency {
+    fn words(&self, cx: &Context, view: &TenantView, org: &Organization) -> (Status, String) {
+        let window = cx.settings.password_sync_window;
+        match self {
+            Recency::Skewed(skew) => (Status::Warn, skew_message(LAST_PASSWORD_SYNC, *skew)),
+            Recency::Fresh { at, server_quiet: None } => {
+                (Status::Pass, format!("Entra ID received a password sync {}.", view.age(*at)))
+            }
+            Recency::Fresh { at, server_quiet: Some(quiet) } => (
+                Status::Warn,
+                format!(
+                    "Entra ID received a password sync {}.{}",
+                    view.age(*at),
+                    fresh_elsewhere(quiet, &view.identity)
+                ),
+            ),
+            Recency::Silent { last, directory_recent } => {
+                let silent = match last {
+                    Some(t) => format!(
+                        "No password sync reached Entra ID for {} before the read (more than {})",
+                        human_duration(view.at().duration_since(*t)),
+                        human_duration(window)
+                    ),
+                    None => "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null)"
+                        .to_owned(),
+                };
+                let message = if *directory_recent {
+                    format!(
+                        "{silent}, while directory sync ran {}: directory sync reaches the tenant, only password hash sync is silent.",
+                        view.describe(org.on_premises_last_sync)
+                    )
+                } else {
+                    format!(
+                        "{silent}, and no directory sync within {} either (last {}): the whole sync server is silent, and no other reaches the tenant.",
+                        human_duration(cx.settings.directory_sync_window),
+                        last_sync_shown(view, org)
+                    )
+                };
+                (Status::Warn, message)
+            }
         }
-        d.set(status, message);
-        if status != Status::Pass {
-            d = d.fix(ELSEWHERE_FIX, &[]);
-        }
-        return vec![view.judged(cx, d).done()];
     }
-    let silent = match last_pwd {
-        Some(t) => format!(
-            "No password sync reached Entra ID for {} before the read (more than {})",
-            human_duration(view.at().duration_since(t)),
-            human_duration(window)
-        ),
-        None => "Entra ID has never received a password sync (onPremisesLastPasswordSyncDateTime is null)".to_owned(),
-    };
-    // Directory sync within its own window (PHS012's) means a server reaches
-    // the tenant.
-    let dir_recent = org.on_premises_last_sync.is_some_and(|t| view.within(t, dir_window));
-    let message = if dir_recent {
-        format!(
-            "{silent}, while directory sync ran {}: directory sync reaches the tenant, only password hash sync is silent.",
-            view.describe(org.on_premises_last_sync)
-        )
-    } else {
-        format!(
-            "{silent}, and no directory sync within {} either (last {}): the whole sync server is silent, and no other reaches the tenant.",
-            human_duration(dir_window),
-            last_sync_shown(&view, org)
-        )
-    };
-    d.set(Status::Warn, message);
-    let fix = if dir_recent {
-        "Follow the password hash sync findings on the server (PHS004 heartbeat, PHS008 domain errors, PHS009 cloud errors, PHS010 agent state)."
-    } else {
-        "Check that the ADSync service runs on the sync server, that it is not in staging mode, and that it can reach Entra ID."
-    };
-    vec![view.judged(cx, d.fix(fix, &["Get-ADSyncScheduler", "Get-Service ADSync"])).done()]
+
+    fn fix(&self) -> Option<(&'static str, &'static [&'static str])> {
+        const SERVER_COMMANDS: &[&str] = &["Get-ADSyncScheduler", "Get-Service ADSync"];
+        match self {
+            Recency::Skewed(_) => Some((SKEW_FIX, &[])),
+            Recency::Fresh { server_quiet: None, .. } => None,
+            Recency::Fresh { server_quiet: Some(_), .. } => Some((ELSEWHERE_FIX, &[])),
+            Recency::Silent { directory_recent: true, .. } => Some((
+                "Follow the password hash sync findings on the server (PHS004 heartbeat, PHS008 domain errors, PHS009 cloud errors, PHS010 agent state).",
+                SERVER_COMMANDS,
+            )),
+            Recency::Silent { directory_recent: false, .. } => Some((
+                "Check that the ADSync service runs on the sync server, that it is not in staging mode, and that it can reach Entra ID.",
+                SERVER_COMMANDS,
+            )),
+        }
+    }
 }
 
 const SKEW_FIX: &str = "Set the clock of the machine that read the tenant right (w32tm /resync on Windows, chronyc makestep or timedatectl on Linux), then read the tenant again.";
@@ -234,8 +276,7 @@ fn organization(tenant: &TenantFacts) -> Result<&Organization, String> {
 fn directory_sync(cx: &Context) -> Vec<Finding> {
     let scope = Scope::tenant();
     let Some(view) = TenantView::of(cx) else {
-        let (status, why) = cx.absent(SourceKind::Graph, NOT_ASKED);
-        return vec![DIRECTORY_SYNC.finding(status, scope, why).done()];
+        return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let org = match organization(view.facts) {
         Ok(org) => org,
@@ -246,53 +287,88 @@ fn directory_sync(cx: &Context) -> Vec<Finding> {
         Some(why) => format!("could not be read: {why}"),
         None => org.on_premises_sync_enabled.map_or("null (never synchronized)".to_owned(), |v| v.to_string()),
     };
-    let mut d = DIRECTORY_SYNC
-        .finding(Status::Pass, scope, String::new())
-        .evidence("onPremisesSyncEnabled", enabled_shown)
-        .evidence("Last directory sync (onPremisesLastSyncDateTime)", last_sync_shown(&view, org));
     let unreadable = org.unreadable(SYNC_ENABLED).map(|why| (SYNC_ENABLED, why)).or_else(|| {
         org.unreadable(LAST_SYNC).filter(|_| org.on_premises_sync_enabled == Some(true)).map(|why| (LAST_SYNC, why))
     });
-    if let Some((field, why)) = unreadable {
-        d.set(Status::Error, format!("Could not read the tenant's {field}: {why}."));
+    let outcome = match (unreadable, org.on_premises_sync_enabled, org.on_premises_last_sync) {
+        (Some((field, why)), _, _) => DirectorySync::Unreadable { field, why: why.to_owned() },
+        (None, None, _) => DirectorySync::NeverEnabled,
+        (None, Some(false), _) => DirectorySync::TurnedOff,
+        (None, Some(true), Some(t)) => match (view.skew(t), view.within(t, window)) {
+            (Some(skew), _) => DirectorySync::Skewed(skew),
+            (None, true) => DirectorySync::Recent { at: t, server_quiet: server_quiet(cx) },
+            (None, false) => DirectorySync::Stale { last: Some(t) },
+        },
+        (None, Some(true), None) => DirectorySync::Stale { last: None },
+    };
+    let d = DIRECTORY_SYNC
+        .finding(outcome.status(), scope, outcome.message(&view, window))
+        .evidence("onPremisesSyncEnabled", enabled_shown)
+        .evidence("Last directory sync (onPremisesLastSyncDateTime)", last_sync_shown(&view, org));
+    if let DirectorySync::Unreadable { .. } = outcome {
         return vec![view.with_evidence(d).done()];
     }
-    const WIZARD_FIX: &str = "Run the Entra Connect wizard to turn directory synchronization on, or if it is on, check the scheduler, the ADSync service and staging mode on the sync server.";
-    const WIZARD_COMMANDS: &[&str] = &["Get-ADSyncScheduler", "Start-ADSyncSyncCycle -PolicyType Delta"];
-    let (status, message, fix) = match (org.on_premises_sync_enabled, org.on_premises_last_sync) {
-        (None, _) => (
-            Status::Fail,
-            "Directory synchronization was never enabled for this tenant.".to_owned(),
-            Some((WIZARD_FIX, WIZARD_COMMANDS)),
-        ),
-        (Some(false), _) => (
-            Status::Fail,
-            "Directory synchronization is turned off for the tenant (it was on before): nothing, passwords included, is synchronized.".to_owned(),
-            Some((WIZARD_FIX, WIZARD_COMMANDS)),
-        ),
-        (Some(true), Some(t)) => match (view.skew(t), view.within(t, window), server_quiet(cx)) {
-            (Some(skew), _, _) => (Status::Warn, skew_message(LAST_SYNC, skew), Some((SKEW_FIX, &[][..]))),
-            (None, true, None) => {
-                (Status::Pass, format!("Directory synchronization is on; the last sync was {}.", view.age(t)), None)
-            }
-            (None, true, Some(quiet)) => (
-                Status::Warn,
-                format!(
-                    "Directory synchronization is on; the last sync was {}.{}",
-                    view.age(t),
-                    fresh_elsewhere(&quiet, &view.identity)
-                ),
-                Some((ELSEWHERE_FIX, &[][..])),
-            ),
-            (None, false, _) => (Status::Fail, stale(&view, window, Some(t)), Some((WIZARD_FIX, WIZARD_COMMANDS))),
-        },
-        (Some(true), None) => (Status::Fail, stale(&view, window, None), Some((WIZARD_FIX, WIZARD_COMMANDS))),
+    let d = match outcome.fix() {
+        Some((summary, commands)) => d.fix(summary, commands),
+        None => d,
     };
-    d.set(status, message);
-    if let Some((summary, commands)) = fix {
-        d = d.fix(summary, commands);
-    }
     vec![view.judged(cx, d).done()]
+}
+
+/// What PHS012 decides from the organization, before it is put in words.
+enum DirectorySync {
+    /// A field the verdict depends on could not be read.
+    Unreadable { field: &'static str, why: String },
+    /// `onPremisesSyncEnabled` is null.
+    NeverEnabled,
+    /// `onPremisesSyncEnabled` is false: it was on before.
+    TurnedOff,
+    /// The last sync is after the read by more than the tolerated skew.
+    Skewed(jiff::SignedDuration),
+    /// A sync within the window; `server_quiet` says why this server
+    /// cannot be the one that ran it.
+    Recent { at: phs_model::Timestamp, server_quiet: Option<String> },
+    /// No sync within the window (`last` None: no time at all).
+    Stale { last: Option<phs_model::Timestamp> },
+}
+
+impl DirectorySync {
+    fn status(&self) -> Status {
+        match self {
+            DirectorySync::Unreadable { .. } => Status::Error,
+            DirectorySync::NeverEnabled | DirectorySync::TurnedOff | DirectorySync::Stale { .. } => Status::Fail,
+            DirectorySync::Skewed(_) | DirectorySync::Recent { server_quiet: Some(_), .. } => Status::Warn,
+            DirectorySync::Recent { server_quiet: None, .. } => Status::Pass,
+        }
+    }
+
+    fn message(&self, view: &TenantView, window: jiff::SignedDuration) -> String {
+        match self {
+            DirectorySync::Unreadable { field, why } => format!("Could not read the tenant's {field}: {why}."),
+            DirectorySync::NeverEnabled => "Directory synchronization was never enabled for this tenant.".to_owned(),
+            DirectorySync::TurnedOff => "Directory synchronization is turned off for the tenant (it was on before): nothing, passwords included, is synchronized.".to_owned(),
+            DirectorySync::Skewed(skew) => skew_message(LAST_SYNC, *skew),
+            DirectorySync::Recent { at, server_quiet } => format!(
+                "Directory synchronization is on; the last sync was {}.{}",
+                view.age(*at),
+                server_quiet.as_deref().map(|q| fresh_elsewhere(q, &view.identity)).unwrap_or_default()
+            ),
+            DirectorySync::Stale { last } => stale(view, window, *last),
+        }
+    }
+
+    fn fix(&self) -> Option<(&'static str, &'static [&'static str])> {
+        const WIZARD_FIX: &str = "Run the Entra Connect wizard to turn directory synchronization on, or if it is on, check the scheduler, the ADSync service and staging mode on the sync server.";
+        const WIZARD_COMMANDS: &[&str] = &["Get-ADSyncScheduler", "Start-ADSyncSyncCycle -PolicyType Delta"];
+        match self {
+            DirectorySync::Unreadable { .. } | DirectorySync::Recent { server_quiet: None, .. } => None,
+            DirectorySync::NeverEnabled | DirectorySync::TurnedOff | DirectorySync::Stale { .. } => {
+                Some((WIZARD_FIX, WIZARD_COMMANDS))
+            }
+            DirectorySync::Skewed(_) => Some((SKEW_FIX, &[])),
+            DirectorySync::Recent { server_quiet: Some(_), .. } => Some((ELSEWHERE_FIX, &[])),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -596,7 +672,11 @@ mod tests {
     #[test]
     fn a_graph_setup_problem_is_an_error() {
         let mut s = snapshot_with_export();
-        s.problems.push(problem(SourceKind::Graph, "[graph]", "[graph] needs tenant_id (or AZURE_TENANT_ID)"));
+        s.problems.push(problem(
+            phs_model::SourceKind::Graph,
+            "[graph]",
+            "[graph] needs tenant_id (or AZURE_TENANT_ID)",
+        ));
         let f = run(&s, directory_sync);
         assert_eq!(statuses(&f), [Status::Error]);
         assert!(f[0].message.contains("AZURE_TENANT_ID"));
