@@ -11,8 +11,11 @@ pub mod export;
 pub mod finding;
 pub mod graph;
 pub mod guid;
+pub mod names;
+pub mod net;
 pub mod snapshot;
 pub mod version;
+pub mod words;
 
 pub use ad::{
     AccountFacts, AccountToken, AdEvidence, BindFacts, DcFacts, DcLocator, DcSkip, DomainFacts, LdapFacts, LdapPing,
@@ -26,8 +29,11 @@ pub use export::{
 pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
 pub use graph::{OnPremisesSync, Organization, TenantFacts};
 pub use guid::Guid;
+pub use names::{dn_to_fqdn, AccountName};
+pub use net::NetFailure;
 pub use snapshot::{CollectionProblem, ServerEvidence, Snapshot, SourceKind, SCHEMA_VERSION};
 pub use version::{ParseVersionError, ProductVersion};
+pub use words::{human_age, human_duration, human_std_duration};
 
 /// The evaluation time and every other instant in the model.
 pub use jiff::Timestamp;

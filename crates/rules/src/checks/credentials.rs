@@ -2,7 +2,7 @@ use crate::context::{filetime, human_duration, Context};
 use crate::knowledge::bind_codes;
 use crate::registry::Rule;
 use jiff::SignedDuration;
-use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
+use phs_model::{AccountFacts, AccountName, DomainFacts, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS006",
@@ -128,7 +128,11 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
     if let Some(m) = &b.server_message {
         f = f.evidence("Server message", m.clone());
     }
-    let account_name = d.account.rsplit('\\').next().unwrap_or(&d.account).to_owned();
+    // `DOMAIN\user` loses its domain; a UPN stays whole (cmdlets take it as is).
+    let account_name = match AccountName::parse(&d.account) {
+        AccountName::DownLevel { user, .. } => user.to_owned(),
+        _ => d.account.clone(),
+    };
 
     if !b.ok {
         if let Some(err) = &b.error {

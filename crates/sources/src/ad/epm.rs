@@ -26,7 +26,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::tcp::{connect, millis};
-use crate::wording::{describe_io_error, human_duration};
+use crate::wording::describe_io_error;
+use phs_model::human_std_duration;
 
 /// The well-known endpoint mapper port of ncacn_ip_tcp.
 pub const EPM_PORT: u16 = 135;
@@ -269,7 +270,7 @@ async fn send(stream: &mut TcpStream, bytes: &[u8], timeout: Duration, peer: &st
     match tokio::time::timeout(timeout, stream.write_all(bytes)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(format!("sending {what} to the {peer} failed: {}", describe_io_error(&err))),
-        Err(_) => Err(format!("sending {what} to the {peer} timed out after {}", human_duration(timeout))),
+        Err(_) => Err(format!("sending {what} to the {peer} timed out after {}", human_std_duration(timeout))),
     }
 }
 
@@ -300,7 +301,7 @@ async fn read_exact(
         Ok(Err(err)) => {
             Err(format!("reading the {awaiting} answer from the {peer} failed: {}", describe_io_error(&err)))
         }
-        Err(_) => Err(format!("{peer} did not answer the {awaiting} within {}", human_duration(timeout))),
+        Err(_) => Err(format!("{peer} did not answer the {awaiting} within {}", human_std_duration(timeout))),
     }
 }
 

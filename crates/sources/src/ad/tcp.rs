@@ -5,8 +5,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::wording::{describe_io_error, human_duration};
+use crate::wording::describe_io_error;
 use phs_model::ad::PortProbe;
+use phs_model::human_std_duration;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
@@ -76,7 +77,7 @@ pub(crate) async fn connect(addr: IpAddr, port: u16, timeout: Duration) -> Resul
     match tokio::time::timeout(timeout, TcpStream::connect(SocketAddr::new(addr, port))).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(err)) => Err(describe_io_error(&err)),
-        Err(_) => Err(format!("timed out after {}", human_duration(timeout))),
+        Err(_) => Err(format!("timed out after {}", human_std_duration(timeout))),
     }
 }
 

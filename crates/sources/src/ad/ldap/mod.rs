@@ -40,8 +40,9 @@ use tokio::task::JoinHandle;
 use super::bind_gate::{BindGate, Refusal};
 use super::tcp::{connect as tcp_connect, millis};
 use super::{AdOptions, DomainTarget, Secret};
-use crate::wording::{describe_io_error, human_duration};
+use crate::wording::describe_io_error;
 use entry::{escape_value, Entry};
+use phs_model::human_std_duration;
 
 /// LDAP_SERVER_SD_FLAGS_OID.
 pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
@@ -779,7 +780,7 @@ async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOpt
 
     // The handshake is an exchange with the DC, not a connect: a busy DC
     // gets the operation timeout.
-    let waited = human_duration(opts.operation_timeout);
+    let waited = human_std_duration(opts.operation_timeout);
     match tokio::time::timeout(opts.operation_timeout, LdapConnAsync::with_settings(settings, &url)).await {
         Ok(Ok((conn, ldap))) => {
             let driver = tokio::spawn(async move {
@@ -852,7 +853,7 @@ fn describe_connect_error(
 /// errors would include the request, which for a bind holds the password.
 fn op_error(e: &LdapError, timeout: Duration) -> String {
     match e {
-        LdapError::Timeout { .. } => format!("timed out after {}", human_duration(timeout)),
+        LdapError::Timeout { .. } => format!("timed out after {}", human_std_duration(timeout)),
         LdapError::LdapResult { result } => describe_result(result),
         LdapError::Io { source } => describe_io_error(source),
         LdapError::OpSend { .. } | LdapError::ResultRecv { .. } => "the connection to the DC was closed".to_string(),
