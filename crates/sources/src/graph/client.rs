@@ -399,7 +399,7 @@ mod tests {
             retries: 3,
             retry_after: Some(Duration::from_secs(120)),
         };
-        assert_eq!(e.to_string(), "throttled by Graph: gave up after 3 retries (Retry-After 120 s)");
+        assert_eq!(e.to_string(), "throttled by Graph: gave up after 3 retries (Retry-After 2 min)");
         let e = SendError::GaveUp { service: "Graph", status: 503, retries: 1, retry_after: None };
         assert_eq!(e.to_string(), "Graph unavailable (HTTP 503): gave up after 1 retry (no Retry-After)");
     }
