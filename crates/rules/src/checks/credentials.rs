@@ -2,7 +2,7 @@ use crate::context::{filetime, human_duration, Context};
 use crate::knowledge::bind_codes;
 use crate::registry::Rule;
 use jiff::SignedDuration;
-use phs_model::{AccountFacts, AccountName, DomainFacts, Finding, Scope, ScopeKind, Status};
+use phs_model::{AccountFacts, AccountName, DomainFacts, Finding, NetFailure, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS006",
@@ -136,7 +136,7 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
 
     if !b.ok {
         if let Some(err) = &b.error {
-            let (status, msg) = if err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls") {
+            let (status, msg) = if b.failure == Some(NetFailure::Tls) {
                 (
                     Status::Error,
                     format!("Could not test the credentials: the TLS connection to {} failed: {err}", ldap.dc),
@@ -298,6 +298,7 @@ mod tests {
             server_message: Some(message.into()),
             sub_code: code.map(Into::into),
             error: None,
+            failure: None,
             elapsed_ms: 4,
             refused_in: None,
         }
@@ -358,10 +359,33 @@ mod tests {
         }
         let mut b = refused(None, 0, "");
         b.result_code = None;
-        b.error = Some("TLS handshake failed: invalid peer certificate: UnknownIssuer".into());
+        b.error =
+            Some("ldaps dc1 (10.0.0.10:636): TLS handshake failed: invalid peer certificate: UnknownIssuer".into());
+        b.failure = Some(NetFailure::Tls);
         let f = judged(b);
         assert_eq!(f.status, Status::Error);
-        assert!(f.message.contains("TLS"));
+        assert!(f.message.contains("the TLS connection to"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_connection_failure_is_told_by_its_kind_not_its_words() {
+        // The transport's name holds "tls" but the TCP connect was refused:
+        // no TLS was ever spoken, so the finding must not blame TLS.
+        for (text, kind, tls) in [
+            ("starttls dc1 (10.0.0.10:389): TCP connection refused", NetFailure::Refused, false),
+            ("ldaps dc1 (10.0.0.10:636): TCP timed out after 3 s", NetFailure::TimedOut, false),
+            ("starttls dc1 (10.0.0.10:389): StartTLS refused: rc 2 (protocolError)", NetFailure::Tls, true),
+            ("ldaps dc1 (10.0.0.10:636): certificate not trusted: UnknownIssuer", NetFailure::Tls, true),
+        ] {
+            let mut b = refused(None, 0, "");
+            b.result_code = None;
+            b.error = Some(text.into());
+            b.failure = Some(kind);
+            let f = judged(b);
+            assert_eq!(f.status, Status::Error, "{text}");
+            assert_eq!(f.message.contains("the TLS connection to"), tls, "{text}: {}", f.message);
+            assert!(f.message.contains(text), "{}", f.message);
+        }
     }
 
     fn good(transport: &str, verified: bool) -> BindFacts {

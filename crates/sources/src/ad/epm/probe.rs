@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use phs_model::ad::RpcProbe;
-use phs_model::human_std_duration;
+use phs_model::{human_std_duration, NetFailure};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -50,12 +50,9 @@ pub(super) async fn run_probe(
     probe: &mut RpcProbe,
 ) -> Result<(), String> {
     let peer = "endpoint mapper";
-    let mut epm = connect(addr, epm_port, timeout).await.map_err(|e| {
-        if e == "connection refused" {
-            format!("endpoint mapper refused the connection (nothing listens on TCP {epm_port})")
-        } else {
-            format!("endpoint mapper (TCP {epm_port}) not reachable: {e}")
-        }
+    let mut epm = connect(addr, epm_port, timeout).await.map_err(|e| match e.kind {
+        NetFailure::Refused => format!("endpoint mapper refused the connection (nothing listens on TCP {epm_port})"),
+        _ => format!("endpoint mapper (TCP {epm_port}) not reachable: {e}"),
     })?;
     bind(&mut epm, EPM, 1, timeout, peer).await?;
 

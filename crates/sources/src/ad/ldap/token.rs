@@ -143,7 +143,7 @@ pub(crate) async fn bind(
                 return match conn.bind(identity, secret).await {
                     Ok(r) if r.rc == 0 => Ok(conn),
                     Ok(r) => Err(format!("bind as {identity} on {dc_host} refused: {}", super::describe_result(&r))),
-                    Err(e) => Err(format!("bind as {identity} on {dc_host}: {e}")),
+                    Err((words, _)) => Err(format!("bind as {identity} on {dc_host}: {words}")),
                 };
             }
             Err(f) => {
