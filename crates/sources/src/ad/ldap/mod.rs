@@ -42,7 +42,7 @@ use super::tcp::{connect as tcp_connect, millis};
 use super::{AdOptions, DomainTarget, Secret};
 use crate::wording::{describe_io_error, io_failure};
 use entry::{escape_value, Entry};
-use phs_model::{human_std_duration, NetFailure};
+use phs_model::{human_std_duration, AccountName, NetFailure};
 
 /// LDAP_SERVER_SD_FLAGS_OID.
 pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
@@ -437,14 +437,9 @@ async fn netbios_name(conn: &mut Conn, target: &DomainTarget, config_nc: Option<
     if !from_domain.is_empty() {
         return from_domain.to_ascii_uppercase();
     }
-    // No domain name either: the first DC= of the partition DN.
-    target
-        .partition_dn
-        .split(',')
-        .find_map(|rdn| {
-            let (attr, value) = rdn.split_once('=')?;
-            attr.trim().eq_ignore_ascii_case("DC").then(|| value.trim().to_ascii_uppercase())
-        })
+    // No domain name either: the first label of the partition DN.
+    phs_model::dn_to_fqdn(&target.partition_dn)
+        .and_then(|fqdn| fqdn.split('.').next().map(str::to_ascii_uppercase))
         .unwrap_or_default()
 }
 
@@ -456,10 +451,10 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
     let user = target.account_user.trim();
     let base = target.partition_dn.as_str();
     let person = "(objectCategory=person)(objectClass=user)";
-    let mut filter = if user.contains('@') {
-        format!("(&{person}(userPrincipalName={}))", escape_value(user))
-    } else {
-        format!("(&{person}(sAMAccountName={}))", escape_value(user))
+    let name = AccountName::parse(user);
+    let mut filter = match name {
+        AccountName::Upn { .. } => format!("(&{person}(userPrincipalName={}))", escape_value(user)),
+        _ => format!("(&{person}(sAMAccountName={}))", escape_value(user)),
     };
     let mut entries = conn
         .search(base, Scope::Subtree, &filter, ACCOUNT_ATTRS, false)
@@ -468,7 +463,7 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
     // An implicit UPN (sAMAccountName@domain) binds without userPrincipalName
     // being set, so look it up the way the DC resolved it.
     if entries.is_empty() {
-        if let Some((name, suffix)) = user.split_once('@') {
+        if let AccountName::Upn { user: name, suffix } = name {
             if suffix.eq_ignore_ascii_case(target.domain.trim_end_matches('.')) {
                 filter = format!("(&{person}(sAMAccountName={}))", escape_value(name));
                 entries = conn
