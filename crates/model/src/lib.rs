@@ -3,6 +3,15 @@
 //! Sources collect facts into a [`Snapshot`]; rules read a snapshot and emit
 //! [`Finding`]s; renderers present findings. Everything here is plain serde
 //! data: no I/O, no clock, no formatting for one output only.
+//!
+//! Concepts several crates need have their one home here: a partition's
+//! domain name ([`Partition::domain_name`], from the export or its DN via
+//! [`dn_to_fqdn`]), account names ([`AccountName`]: `DOMAIN\user`, UPN,
+//! bare), durations in words ([`words`]), GUIDs in text form ([`Guid`]; the
+//! 16-byte wire form of ACEs and RPC interfaces is `phs_secdesc::Guid`, and
+//! the two meet through the text form) and why a network exchange failed
+//! ([`NetFailure`]). The event ID table is knowledge, so it lives with the
+//! rules (`phs_rules::knowledge::event_ids`).
 
 pub mod ad;
 pub mod cmdlets;
