@@ -19,6 +19,7 @@ use crate::wording::describe_io_error;
 /// The well-known endpoint mapper port of ncacn_ip_tcp.
 pub const EPM_PORT: u16 = 135;
 
+/// A reply to ept_map with 4 towers is well under 1 KiB; these caps only stop
 /// a hostile server from making us buffer without end.
 const MAX_REPLY_FRAGMENTS: usize = 16;
 const MAX_STUB_LEN: usize = 256 * 1024;

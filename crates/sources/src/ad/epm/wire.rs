@@ -83,7 +83,6 @@ pub(super) const MAX_FRAG: u16 = 4280;
 pub(super) const OPNUM_EPT_MAP: u16 = 3;
 /// How many towers we ask for. The IDL caps the range at 500.
 pub(super) const MAX_TOWERS: u32 = 4;
-/// A reply to ept_map with 4 towers is well under 1 KiB; these caps only stop
 
 // Tower floor protocol identifiers (C706 appendix I / MS-RPCE §2.2.1.1).
 pub(super) const FLOOR_UUID: u8 = 0x0d;
