@@ -5,7 +5,7 @@
 use crate::config::ad::{parse_dns_server, AdSection};
 use crate::secrets::PasswordSource;
 use anyhow::{bail, Result};
-use phs_model::{AdEvidence, ServerConfig};
+use phs_model::{AccountName, AdEvidence, ServerConfig};
 use phs_sources::ad::{check, AdOptions, DomainTarget, Locator, Secret};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub fn targets(cfg: &ServerConfig, ad: &AdSection) -> Result<Vec<(DomainTarget, 
             out.push((
                 DomainTarget {
                     connector: connector.name.clone(),
-                    domain: p.fqdn.clone().unwrap_or_else(|| dn_to_fqdn(&p.dn)),
+                    domain: p.domain_name(),
                     partition_dn: p.dn.clone(),
                     account_user: user,
                     account_domain: domain,
@@ -61,20 +61,14 @@ pub fn targets(cfg: &ServerConfig, ad: &AdSection) -> Result<Vec<(DomainTarget, 
     Ok(out)
 }
 
+/// The `account` of an `[ad.connector]` section as the bind needs it:
+/// `DOMAIN\user` as (user, DOMAIN); a UPN or a bare name whole, without a
+/// domain (the bind presents a UPN as it is).
 fn split_account(a: &str) -> (String, String) {
-    match a.split_once('\\') {
-        Some((d, u)) => (u.to_owned(), d.to_owned()),
-        None => (a.to_owned(), String::new()),
+    match AccountName::parse(a) {
+        AccountName::DownLevel { domain, user } => (user.to_owned(), domain.to_owned()),
+        _ => (a.to_owned(), String::new()),
     }
-}
-
-fn dn_to_fqdn(dn: &str) -> String {
-    dn.split(',')
-        .filter_map(|rdn| {
-            rdn.split_once('=').filter(|(k, _)| k.trim().eq_ignore_ascii_case("DC")).map(|(_, v)| v.trim())
-        })
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// The live AD work, ready to run: each connector's password read once (one

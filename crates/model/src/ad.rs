@@ -2,6 +2,7 @@
 //! were found, which ports answer, the rootDSE, the connector account's bind
 //! and object, and the domain root's security descriptor. Never a password.
 
+use crate::NetFailure;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -119,6 +120,9 @@ pub struct PortProbe {
     pub elapsed_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of failure `error` is, for rules to match on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<NetFailure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -271,6 +275,12 @@ pub struct BindFacts {
     /// Connection or TLS failure before any LDAP result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of failure `error` is: [`NetFailure::Tls`] when any
+    /// transport tried failed in TLS (handshake, certificate, StartTLS),
+    /// else the last one's kind. None when the bind was not tried for a
+    /// reason of its own (no port open, no password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<NetFailure>,
     pub elapsed_ms: u64,
     /// The bind was not tried because the same credential (connector and
     /// identity) was refused with result 49 in this domain earlier in the run:

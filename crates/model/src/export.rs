@@ -86,12 +86,13 @@ impl Connector {
         if self.kind != ConnectorKind::EntraId {
             return None;
         }
-        let from_account = self
-            .entra
-            .as_ref()
-            .and_then(|e| e.account.as_deref())
-            .and_then(|a| a.rsplit_once('@'))
-            .map(|(_, domain)| domain);
+        let from_account =
+            self.entra.as_ref().and_then(|e| e.account.as_deref()).and_then(
+                |a| match crate::names::AccountName::parse(a) {
+                    crate::names::AccountName::Upn { suffix, .. } => Some(suffix),
+                    _ => None,
+                },
+            );
         let from_name = self.name.strip_suffix(" - AAD").map(str::trim);
         [from_account, from_name].into_iter().flatten().find(|d| looks_like_domain(d)).map(str::to_ascii_lowercase)
     }
@@ -153,9 +154,11 @@ pub struct Partition {
 }
 
 impl Partition {
-    /// The name people use for the domain: its FQDN when known, else its DN.
-    pub fn domain_name(&self) -> &str {
-        self.fqdn.as_deref().unwrap_or(&self.dn)
+    /// The domain's DNS name, the one heading every report gives it: the
+    /// export's own FQDN when present, else the `DC=` labels of the DN, else
+    /// the DN itself (a partition without `DC=` labels has no DNS name).
+    pub fn domain_name(&self) -> String {
+        self.fqdn.clone().or_else(|| crate::names::dn_to_fqdn(&self.dn)).unwrap_or_else(|| self.dn.clone())
     }
 }
 

@@ -128,23 +128,10 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The domain FQDN of a partition: from the export, else derived from the DN.
+/// The domain FQDN of a partition; its one home is
+/// [`Partition::domain_name`].
 pub fn partition_fqdn(p: &Partition) -> String {
-    if let Some(f) = &p.fqdn {
-        return f.clone();
-    }
-    let labels: Vec<&str> =
-        p.dn.split(',')
-            .filter_map(|rdn| {
-                let (k, v) = rdn.split_once('=')?;
-                k.trim().eq_ignore_ascii_case("DC").then_some(v.trim())
-            })
-            .collect();
-    if labels.is_empty() {
-        p.dn.clone()
-    } else {
-        labels.join(".")
-    }
+    p.domain_name()
 }
 
 /// Microsoft's script looks for " " + domain so that `contoso.com` does not
@@ -163,25 +150,8 @@ pub(crate) fn names_domain(text: &str, fqdn: &str) -> bool {
     })
 }
 
-pub fn human_age(d: SignedDuration) -> String {
-    let secs = d.as_secs();
-    if secs < 0 {
-        return format!("{} after the evaluation time", human_age(-d).trim_end_matches(" ago"));
-    }
-    let (h, m) = (secs / 3600, (secs % 3600) / 60);
-    match (h, m) {
-        (0, 0) => format!("{secs} s ago"),
-        (0, m) => format!("{m} min ago"),
-        (h, _) if h >= 48 && h % 24 == 0 => format!("{} days ago", h / 24),
-        (h, _) if h >= 48 => format!("{} days {} h ago", h / 24, h % 24),
-        (h, 0) => format!("{h} h ago"),
-        (h, m) => format!("{h} h {m} min ago"),
-    }
-}
-
-pub fn human_duration(d: SignedDuration) -> String {
-    human_age(d).trim_end_matches(" ago").to_owned()
-}
+/// Durations in words have one home: [`phs_model::words`].
+pub use phs_model::words::{human_age, human_duration};
 
 /// Windows FILETIME (100 ns since 1601-01-01) as a time; None for 0 and
 /// i64::MAX, which AD uses for "never".

@@ -2,7 +2,7 @@ use crate::context::{filetime, human_duration, Context};
 use crate::knowledge::bind_codes;
 use crate::registry::{Need, Rule};
 use jiff::SignedDuration;
-use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
+use phs_model::{AccountFacts, AccountName, DomainFacts, Finding, NetFailure, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS006",
@@ -115,8 +115,9 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
     let outcome = if !b.ok {
         match &b.error {
             Some(err) => {
-                let lower = err.to_lowercase();
-                Bind::NotTried { error: err.clone(), tls: lower.contains("certificate") || lower.contains("tls") }
+                // Told by the failure's kind, not its words: "starttls" in a
+                // refused TCP connect's text is no TLS failure.
+                Bind::NotTried { error: err.clone(), tls: b.failure == Some(NetFailure::Tls) }
             }
             None => match b.sub_code.as_deref().and_then(bind_codes::lookup) {
                 Some(code) => Bind::Refused(code),
@@ -164,7 +165,11 @@ fn judge(cx: &Context, d: &DomainFacts) -> Finding {
             f = f.evidence("Attention", w.clone());
         }
     }
-    let account_name = d.account.rsplit('\\').next().unwrap_or(&d.account).to_owned();
+    // `DOMAIN\user` loses its domain; a UPN stays whole (cmdlets take it as is).
+    let account_name = match AccountName::parse(&d.account) {
+        AccountName::DownLevel { user, .. } => user.to_owned(),
+        _ => d.account.clone(),
+    };
     match outcome.fix(&account_name) {
         Some((summary, commands)) => f.fix_owned(summary, commands).done(),
         None => f.done(),
@@ -326,6 +331,7 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             refused_in: None,
+            failure: None,
         }
     }
 
@@ -514,5 +520,25 @@ mod tests {
         let f = run(&snapshot_with_ad(vec![d]), check);
         assert_eq!(statuses(&f), [Status::Skipped]);
         assert!(f[0].message.contains("PHS005"));
+    }
+    #[test]
+    fn a_connection_failure_is_told_by_its_kind_not_its_words() {
+        // The transport's name holds "tls" but the TCP connect was refused:
+        // no TLS was ever spoken, so the finding must not blame TLS.
+        for (text, kind, tls) in [
+            ("starttls dc1 (10.0.0.10:389): TCP connection refused", NetFailure::Refused, false),
+            ("ldaps dc1 (10.0.0.10:636): TCP timed out after 3 s", NetFailure::TimedOut, false),
+            ("starttls dc1 (10.0.0.10:389): StartTLS refused: rc 2 (protocolError)", NetFailure::Tls, true),
+            ("ldaps dc1 (10.0.0.10:636): certificate not trusted: UnknownIssuer", NetFailure::Tls, true),
+        ] {
+            let mut b = refused(None, 0, "");
+            b.result_code = None;
+            b.error = Some(text.into());
+            b.failure = Some(kind);
+            let f = judged(b);
+            assert_eq!(f.status, Status::Error, "{text}");
+            assert_eq!(f.message.contains("the TLS connection to"), tls, "{text}: {}", f.message);
+            assert!(f.message.contains(text), "{}", f.message);
+        }
     }
 }

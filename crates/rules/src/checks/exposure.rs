@@ -2,7 +2,7 @@ use super::domain_acl::domain_acl;
 use super::effective_rights::{who_can_replicate, Reach, Who};
 use crate::context::Context;
 use crate::registry::{Need, Rule};
-use phs_model::{DomainFacts, Finding, Scope, ScopeKind, Status};
+use phs_model::{AccountName, DomainFacts, Finding, Scope, ScopeKind, Status};
 use phs_secdesc::{check_replication_rights, replication_deciding_trustees, replication_principals, Sid, Token};
 
 pub const RULE: Rule = Rule {
@@ -123,11 +123,7 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     // its name is likely it, but that is a guess, not a verdict.
     let mut unconfirmed: Option<String> = None;
     if acl.ldap.account.is_none() {
-        let user = match d.account.split_once('@') {
-            Some((user, _)) => user,
-            None => d.account.rsplit('\\').next().unwrap_or(""),
-        }
-        .to_ascii_lowercase();
+        let user = AccountName::parse(&d.account).user().to_ascii_lowercase();
         let is_it = |r: &Reach| match &r.who {
             Who::Principal { sid, name, .. } => {
                 let n = name.clone().unwrap_or_else(|| acl.name(sid)).to_ascii_lowercase();

@@ -198,6 +198,7 @@ pub fn domain_facts(connector: &str, domain: &str, served_dn: &str) -> DomainFac
         open: true,
         elapsed_ms: 1,
         error: None,
+        failure: None,
     };
     DomainFacts {
         connector: connector.into(),

@@ -2,7 +2,7 @@ use super::domain_acl::{domain_acl, DomainAcl};
 use crate::command;
 use crate::context::Context;
 use crate::registry::{Need, Rule};
-use phs_model::{AccountFacts, DomainFacts, Finding, Scope, ScopeKind, Status};
+use phs_model::{AccountFacts, AccountName, DomainFacts, Finding, Scope, ScopeKind, Status};
 use phs_secdesc::{replication_denies_outside, AccessDecision, Guid, Sid, Token};
 
 pub const RULE: Rule = Rule {
@@ -320,15 +320,11 @@ pub(crate) fn right_name(g: &Guid) -> &'static str {
     }
 }
 
-/// `DOMAIN\user` -> (user, DOMAIN); a UPN -> (user, domain).
+/// `DOMAIN\user` -> (user, DOMAIN); a UPN -> (user, domain); a bare name
+/// gets a placeholder domain for the fix command.
 fn split_account(account: &str) -> (String, String) {
-    if let Some((dom, user)) = account.split_once('\\') {
-        return (user.to_owned(), dom.to_owned());
-    }
-    if let Some((user, dom)) = account.split_once('@') {
-        return (user.to_owned(), dom.to_owned());
-    }
-    (account.to_owned(), "<domain>".to_owned())
+    let name = AccountName::parse(account);
+    (name.user().to_owned(), name.domain().unwrap_or("<domain>").to_owned())
 }
 
 #[cfg(test)]

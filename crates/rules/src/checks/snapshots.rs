@@ -132,6 +132,7 @@ fn broken() -> Snapshot {
         error: None,
         elapsed_ms: 4,
         refused_in: None,
+        failure: None,
     };
     s.ad = Some(AdEvidence { domains: vec![fabrikam, emea, tailspin] });
     s

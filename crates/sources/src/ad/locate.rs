@@ -19,7 +19,8 @@ use tokio::task::JoinSet;
 
 use super::tcp::millis;
 use super::{AdOptions, DomainTarget, Locator};
-use crate::wording::{describe_io_error, human_duration};
+use crate::wording::describe_io_error;
+use phs_model::human_std_duration;
 
 /// One DC to probe: its name as located and the addresses it resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,7 +318,7 @@ impl Dns {
     }
 
     fn timeout_text(&self) -> String {
-        format!("no answer from {} within {}", self.label, human_duration(self.timeout))
+        format!("no answer from {} within {}", self.label, human_std_duration(self.timeout))
     }
 
     /// A lookup error in words: what was asked, of whom, and what came back.

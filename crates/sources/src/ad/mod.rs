@@ -22,6 +22,7 @@ pub mod tcp;
 
 pub use crate::secret::Secret;
 
+use phs_model::AccountName;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -100,7 +101,8 @@ pub struct DomainTarget {
 impl DomainTarget {
     /// The identity presented in the bind: `DOMAIN\user`, or the UPN as is.
     pub fn bind_identity(&self) -> String {
-        if self.account_user.contains('@') || self.account_domain.is_empty() {
+        let upn = matches!(AccountName::parse(&self.account_user), AccountName::Upn { .. });
+        if upn || self.account_domain.is_empty() {
             self.account_user.clone()
         } else {
             format!("{}\\{}", self.account_domain, self.account_user)

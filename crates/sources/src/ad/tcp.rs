@@ -2,11 +2,14 @@
 //! record open or closed with the time it took and, when closed, why in words.
 //! Nothing is sent on the connections; they are closed at once.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::wording::{describe_io_error, human_duration};
+use crate::wording::{describe_io_error, io_failure};
 use phs_model::ad::PortProbe;
+use phs_model::human_std_duration;
+use phs_model::NetFailure;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
@@ -51,6 +54,7 @@ pub async fn probe_ports(host: &str, addr: IpAddr, ports: &[(u16, &str)], timeou
                 open: false,
                 elapsed_ms: 0,
                 error: Some(format!("probe of {host} port {port} did not complete")),
+                failure: Some(NetFailure::Other),
             })
         })
         .collect()
@@ -61,22 +65,38 @@ pub async fn probe_port(addr: IpAddr, port: u16, service: &str, timeout: Duratio
     let started = Instant::now();
     let outcome = connect(addr, port, timeout).await;
     let elapsed_ms = millis(started.elapsed());
-    let (open, error) = match outcome {
+    let (open, error, failure) = match outcome {
         Ok(stream) => {
             drop(stream);
-            (true, None)
+            (true, None, None)
         }
-        Err(error) => (false, Some(error)),
+        Err(e) => (false, Some(e.words), Some(e.kind)),
     };
-    PortProbe { port, service: service.to_string(), address: addr.to_string(), open, elapsed_ms, error }
+    PortProbe { port, service: service.to_string(), address: addr.to_string(), open, elapsed_ms, error, failure }
 }
 
-/// Connect under a timeout; the error is already in words.
-pub(crate) async fn connect(addr: IpAddr, port: u16, timeout: Duration) -> Result<TcpStream, String> {
+/// Why a TCP connect failed: the kind to decide on, the words to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConnectError {
+    pub(crate) kind: NetFailure,
+    pub(crate) words: String,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.words)
+    }
+}
+
+/// Connect under a timeout.
+pub(crate) async fn connect(addr: IpAddr, port: u16, timeout: Duration) -> Result<TcpStream, ConnectError> {
     match tokio::time::timeout(timeout, TcpStream::connect(SocketAddr::new(addr, port))).await {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(err)) => Err(describe_io_error(&err)),
-        Err(_) => Err(format!("timed out after {}", human_duration(timeout))),
+        Ok(Err(err)) => Err(ConnectError { kind: io_failure(&err), words: describe_io_error(&err) }),
+        Err(_) => Err(ConnectError {
+            kind: NetFailure::TimedOut,
+            words: format!("timed out after {}", human_std_duration(timeout)),
+        }),
     }
 }
 
@@ -104,10 +124,12 @@ mod tests {
         assert_eq!(probes[0].port, closed_port);
         assert!(!probes[0].open);
         assert_eq!(probes[0].error.as_deref(), Some("connection refused"));
+        assert_eq!(probes[0].failure, Some(NetFailure::Refused));
         assert_eq!(probes[1].port, open_port);
         assert!(probes[1].open, "{:?}", probes[1]);
         assert_eq!(probes[1].service, "open");
         assert_eq!(probes[1].address, "127.0.0.1");
         assert_eq!(probes[1].error, None);
+        assert_eq!(probes[1].failure, None);
     }
 }

@@ -5,8 +5,8 @@
 use super::client::{self, Reply};
 use super::{assertion, Credential, GraphOptions, Secret};
 use crate::secret::scrub;
-use crate::wording::human_duration;
 use jiff::Timestamp;
+use phs_model::human_std_duration;
 use reqwest::Client;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
@@ -185,7 +185,7 @@ impl Polling {
     fn timed_out(&self) -> String {
         let mut text = format!(
             "nobody completed the device code sign-in within {}; run again and sign in sooner",
-            human_duration(self.lifetime)
+            human_std_duration(self.lifetime)
         );
         if let Some(asked) = self.asked_lifetime {
             text.push_str(&format!(" (the server allowed {asked} s; phs-doctor waits {MAX_EXPIRY} s at most)"));
@@ -282,7 +282,7 @@ async fn poll_for_token(
                 return Err(format!(
                     "the device code expired before the sign-in was completed (expired_token); run again and sign \
                      in within {}",
-                    human_duration(polling.lifetime)
+                    human_std_duration(polling.lifetime)
                 ))
             }
             Some("bad_verification_code") => {

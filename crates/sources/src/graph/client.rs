@@ -3,8 +3,9 @@
 //! error texts that name the cause (never the token).
 
 use super::{GraphOptions, Secret};
-use crate::wording::{human_duration, io_error_words};
+use crate::wording::io_error_words;
 use jiff::Timestamp;
+use phs_model::human_std_duration;
 use reqwest::header::{HeaderMap, ACCEPT, LOCATION, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde_json::Value;
@@ -59,7 +60,7 @@ impl fmt::Display for SendError {
                     write!(f, "{service} unavailable (HTTP {status}): gave up after {tries}")?;
                 }
                 match retry_after {
-                    Some(d) => write!(f, " (Retry-After {})", human_duration(*d)),
+                    Some(d) => write!(f, " (Retry-After {})", human_std_duration(*d)),
                     None => f.write_str(" (no Retry-After)"),
                 }
             }
@@ -140,7 +141,7 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Duratio
 pub(crate) fn describe_transport(err: &reqwest::Error, url: &str, timeout: Duration) -> String {
     let target = without_query(url);
     if err.is_timeout() {
-        return format!("cannot reach {target}: timed out after {}", human_duration(timeout));
+        return format!("cannot reach {target}: timed out after {}", human_std_duration(timeout));
     }
     if let Some(tls) = tls_cause(err) {
         return format!("cannot reach {target}: TLS: {tls}");
@@ -398,7 +399,7 @@ mod tests {
             retries: 3,
             retry_after: Some(Duration::from_secs(120)),
         };
-        assert_eq!(e.to_string(), "throttled by Graph: gave up after 3 retries (Retry-After 120 s)");
+        assert_eq!(e.to_string(), "throttled by Graph: gave up after 3 retries (Retry-After 2 min)");
         let e = SendError::GaveUp { service: "Graph", status: 503, retries: 1, retry_after: None };
         assert_eq!(e.to_string(), "Graph unavailable (HTTP 503): gave up after 1 retry (no Retry-After)");
     }

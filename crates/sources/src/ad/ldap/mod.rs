@@ -40,8 +40,9 @@ use tokio::task::JoinHandle;
 use super::bind_gate::{BindGate, Refusal};
 use super::tcp::{connect as tcp_connect, millis};
 use super::{AdOptions, DomainTarget, Secret};
-use crate::wording::{describe_io_error, human_duration};
+use crate::wording::{describe_io_error, io_failure};
 use entry::{escape_value, Entry};
+use phs_model::{human_std_duration, AccountName, NetFailure};
 
 /// LDAP_SERVER_SD_FLAGS_OID.
 pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
@@ -233,6 +234,7 @@ pub async fn inspect_account_gated(
 
     let started = Instant::now();
     let mut failures = Vec::new();
+    let mut kinds = Vec::new();
     let mut connected = None;
     let mut reach = Reach::NoAnswer;
     for &transport in &candidates {
@@ -243,6 +245,7 @@ pub async fn inspect_account_gated(
             }
             Err(failure) => {
                 failures.push(failure.words);
+                kinds.push(failure.kind);
                 if failure.answered {
                     reach = Reach::Answered;
                 }
@@ -254,6 +257,8 @@ pub async fn inspect_account_gated(
     }
     let Some((transport, mut conn)) = connected else {
         facts.bind.error = Some(failures.join("; "));
+        // A TLS failure on one transport is the one to act on, whatever the others said.
+        facts.bind.failure = kinds.iter().find(|k| **k == NetFailure::Tls).or(kinds.last()).copied();
         facts.bind.elapsed_ms = millis(started.elapsed());
         return (facts, reach);
     };
@@ -285,7 +290,10 @@ pub async fn inspect_account_gated(
                     facts.bind.server_message = Some(result.text);
                 }
             }
-            Err(e) => facts.bind.error = Some(format!("{} bind as {identity}: {e}", transport.name())),
+            Err((words, kind)) => {
+                facts.bind.error = Some(format!("{} bind as {identity}: {words}", transport.name()));
+                facts.bind.failure = Some(kind);
+            }
         }
     }
     facts.bind.elapsed_ms = millis(started.elapsed());
@@ -429,14 +437,9 @@ async fn netbios_name(conn: &mut Conn, target: &DomainTarget, config_nc: Option<
     if !from_domain.is_empty() {
         return from_domain.to_ascii_uppercase();
     }
-    // No domain name either: the first DC= of the partition DN.
-    target
-        .partition_dn
-        .split(',')
-        .find_map(|rdn| {
-            let (attr, value) = rdn.split_once('=')?;
-            attr.trim().eq_ignore_ascii_case("DC").then(|| value.trim().to_ascii_uppercase())
-        })
+    // No domain name either: the first label of the partition DN.
+    phs_model::dn_to_fqdn(&target.partition_dn)
+        .and_then(|fqdn| fqdn.split('.').next().map(str::to_ascii_uppercase))
         .unwrap_or_default()
 }
 
@@ -448,10 +451,10 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
     let user = target.account_user.trim();
     let base = target.partition_dn.as_str();
     let person = "(objectCategory=person)(objectClass=user)";
-    let mut filter = if user.contains('@') {
-        format!("(&{person}(userPrincipalName={}))", escape_value(user))
-    } else {
-        format!("(&{person}(sAMAccountName={}))", escape_value(user))
+    let name = AccountName::parse(user);
+    let mut filter = match name {
+        AccountName::Upn { .. } => format!("(&{person}(userPrincipalName={}))", escape_value(user)),
+        _ => format!("(&{person}(sAMAccountName={}))", escape_value(user)),
     };
     let mut entries = conn
         .search(base, Scope::Subtree, &filter, ACCOUNT_ATTRS, false)
@@ -460,7 +463,7 @@ async fn read_account(conn: &mut Conn, target: &DomainTarget) -> Result<(Account
     // An implicit UPN (sAMAccountName@domain) binds without userPrincipalName
     // being set, so look it up the way the DC resolved it.
     if entries.is_empty() {
-        if let Some((name, suffix)) = user.split_once('@') {
+        if let AccountName::Upn { user: name, suffix } = name {
             if suffix.eq_ignore_ascii_case(target.domain.trim_end_matches('.')) {
                 filter = format!("(&{person}(sAMAccountName={}))", escape_value(name));
                 entries = conn
@@ -655,6 +658,7 @@ fn dc_label(dc_host: &str, addr: IpAddr) -> String {
 /// opposed to staying silent or refusing TCP.
 struct ConnectFailure {
     words: String,
+    kind: NetFailure,
     certificate: bool,
     answered: bool,
 }
@@ -687,10 +691,11 @@ impl Drop for Conn {
 }
 
 impl Conn {
-    async fn bind(&mut self, identity: &str, secret: &Secret) -> Result<LdapResult, String> {
+    /// The bind's result, or why there is none in words and as a kind.
+    async fn bind(&mut self, identity: &str, secret: &Secret) -> Result<LdapResult, (String, NetFailure)> {
         let timeout = self.op_timeout;
         let result = self.ldap.with_timeout(timeout).simple_bind(identity, secret.expose()).await;
-        result.map_err(|e| self.failed(&e))
+        result.map_err(|e| (self.failed(&e), op_failure(&e)))
     }
 
     /// A search whose entries come back as raw bytes; references are dropped
@@ -755,23 +760,25 @@ impl Conn {
 async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOptions) -> Result<Conn, ConnectFailure> {
     let port = transport.port();
     let sock = SocketAddr::new(addr, port);
-    let fail = |words: String, certificate: bool| ConnectFailure {
+    let fail = |words: String, kind: NetFailure, certificate: bool| ConnectFailure {
         words: format!("{} {} ({sock}): {words}", transport.name(), if dc_host.is_empty() { "DC" } else { dc_host }),
+        kind,
         certificate,
         answered: certificate,
     };
     // The name only matters for TLS; plain LDAP must not fail on an odd host string.
     let expected = match tls::expected_name(dc_host, addr) {
         Ok(name) => name,
-        Err(words) if transport.tls() => return Err(fail(words, false)),
+        Err(words) if transport.tls() => return Err(fail(words, NetFailure::Tls, false)),
         Err(_) => ServerName::IpAddress(addr.into()),
     };
-    let stream = tcp_connect(addr, port, opts.connect_timeout).await.map_err(|w| fail(format!("TCP {w}"), false))?;
-    let stream = stream.into_std().map_err(|e| fail(describe_io_error(&e), false))?;
+    let stream =
+        tcp_connect(addr, port, opts.connect_timeout).await.map_err(|e| fail(format!("TCP {e}"), e.kind, false))?;
+    let stream = stream.into_std().map_err(|e| fail(describe_io_error(&e), io_failure(&e), false))?;
 
     let mut settings = LdapConnSettings::new().set_std_stream(StdStream::Tcp(stream));
     if transport.tls() {
-        let config = tls::client_config(&opts.tls, expected.clone()).map_err(|w| fail(w, false))?;
+        let config = tls::client_config(&opts.tls, expected.clone()).map_err(|w| fail(w, NetFailure::Tls, false))?;
         settings = settings.set_config(config).set_starttls(transport == Transport::StartTls);
     }
     let scheme = if transport == Transport::Ldaps { "ldaps" } else { "ldap" };
@@ -779,7 +786,7 @@ async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOpt
 
     // The handshake is an exchange with the DC, not a connect: a busy DC
     // gets the operation timeout.
-    let waited = human_duration(opts.operation_timeout);
+    let waited = human_std_duration(opts.operation_timeout);
     match tokio::time::timeout(opts.operation_timeout, LdapConnAsync::with_settings(settings, &url)).await {
         Ok(Ok((conn, ldap))) => {
             let driver = tokio::spawn(async move {
@@ -789,42 +796,47 @@ async fn connect(dc_host: &str, addr: IpAddr, transport: Transport, opts: &AdOpt
             Ok(Conn { ldap, driver, op_timeout: opts.operation_timeout, stalled: None })
         }
         Ok(Err(e)) => {
-            let (words, certificate) = describe_connect_error(&e, transport, &expected, opts.tls.ca_file.as_deref());
-            let mut failure = fail(words, certificate);
+            let (words, kind, certificate) =
+                describe_connect_error(&e, transport, &expected, opts.tls.ca_file.as_deref());
+            let mut failure = fail(words, kind, certificate);
             failure.answered = certificate || matches!(e, LdapError::LdapResult { .. });
             Err(failure)
         }
-        Err(_) => Err(fail(
-            match transport {
-                Transport::Ldaps => {
-                    format!("TLS handshake timed out after {waited} (the port accepts TCP but does not answer TLS)")
-                }
-                Transport::StartTls => format!("StartTLS and TLS handshake timed out after {waited}"),
-                Transport::Plain => format!("LDAP session set-up timed out after {waited}"),
-            },
-            false,
-        )),
+        Err(_) => Err(match transport {
+            Transport::Ldaps => fail(
+                format!("TLS handshake timed out after {waited} (the port accepts TCP but does not answer TLS)"),
+                NetFailure::Tls,
+                false,
+            ),
+            Transport::StartTls => {
+                fail(format!("StartTLS and TLS handshake timed out after {waited}"), NetFailure::Tls, false)
+            }
+            Transport::Plain => {
+                fail(format!("LDAP session set-up timed out after {waited}"), NetFailure::TimedOut, false)
+            }
+        }),
     }
 }
 
-/// A connection set-up error in words, and whether it was the certificate.
+/// A connection set-up error in words, its kind, and whether it was the
+/// certificate.
 fn describe_connect_error(
     e: &LdapError,
     transport: Transport,
     expected: &ServerName<'_>,
     ca_file: Option<&Path>,
-) -> (String, bool) {
+) -> (String, NetFailure, bool) {
     match e {
         LdapError::Rustls { source } => {
             let failure = tls::describe_rustls(source, expected, ca_file);
-            (failure.words, failure.certificate)
+            (failure.words, NetFailure::Tls, failure.certificate)
         }
         LdapError::Io { source } => {
             // tokio-rustls hands handshake failures over as I/O errors
             // wrapping the rustls error.
             if let Some(rustls_error) = source.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 let failure = tls::describe_rustls(rustls_error, expected, ca_file);
-                return (failure.words, failure.certificate);
+                return (failure.words, NetFailure::Tls, failure.certificate);
             }
             use std::io::ErrorKind as K;
             let closed = matches!(source.kind(), K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted);
@@ -835,16 +847,19 @@ fn describe_connect_error(
                          for LDAPS",
                         describe_io_error(source)
                     ),
+                    NetFailure::Tls,
                     false,
                 )
             } else {
-                (describe_io_error(source), false)
+                (describe_io_error(source), io_failure(source), false)
             }
         }
-        LdapError::LdapResult { result } => (format!("StartTLS refused: {}", describe_result(result)), false),
-        LdapError::DNSName { source } => (format!("invalid TLS server name: {source}"), false),
-        LdapError::Timeout { .. } => ("timed out".to_string(), false),
-        other => (other.to_string(), false),
+        LdapError::LdapResult { result } => {
+            (format!("StartTLS refused: {}", describe_result(result)), NetFailure::Tls, false)
+        }
+        LdapError::DNSName { source } => (format!("invalid TLS server name: {source}"), NetFailure::Tls, false),
+        LdapError::Timeout { .. } => ("timed out".to_string(), NetFailure::TimedOut, false),
+        other => (other.to_string(), NetFailure::Other, false),
     }
 }
 
@@ -852,12 +867,22 @@ fn describe_connect_error(
 /// errors would include the request, which for a bind holds the password.
 fn op_error(e: &LdapError, timeout: Duration) -> String {
     match e {
-        LdapError::Timeout { .. } => format!("timed out after {}", human_duration(timeout)),
+        LdapError::Timeout { .. } => format!("timed out after {}", human_std_duration(timeout)),
         LdapError::LdapResult { result } => describe_result(result),
         LdapError::Io { source } => describe_io_error(source),
         LdapError::OpSend { .. } | LdapError::ResultRecv { .. } => "the connection to the DC was closed".to_string(),
         LdapError::FilterParsing => "invalid search filter".to_string(),
         other => other.to_string(),
+    }
+}
+
+/// The kind of failure an operation error is ([`op_error`] says it in words).
+fn op_failure(e: &LdapError) -> NetFailure {
+    match e {
+        LdapError::Timeout { .. } => NetFailure::TimedOut,
+        LdapError::Io { source } => io_failure(source),
+        LdapError::OpSend { .. } | LdapError::ResultRecv { .. } => NetFailure::Reset,
+        _ => NetFailure::Other,
     }
 }
 

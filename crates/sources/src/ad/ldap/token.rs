@@ -32,6 +32,7 @@ use std::net::IpAddr;
 
 use ldap3::Scope;
 use phs_model::ad::{AccountFacts, AccountToken};
+use phs_model::AccountName;
 use phs_secdesc::Sid;
 
 use super::super::locate;
@@ -51,9 +52,9 @@ const LOGON_SIDS: [Sid; 4] = [Sid::EVERYONE, Sid::AUTHENTICATED_USERS, Sid::NETW
 /// (by DNS name or NetBIOS name) or cannot be told.
 pub(crate) fn foreign_domain(target: &DomainTarget, checked_netbios: &str) -> Option<String> {
     let user = target.account_user.trim();
-    let domain = match user.split_once('@') {
-        Some((_, suffix)) => suffix.trim(),
-        None => target.account_domain.trim(),
+    let domain = match AccountName::parse(user) {
+        AccountName::Upn { suffix, .. } => suffix.trim(),
+        _ => target.account_domain.trim(),
     };
     let same = |a: &str, b: &str| a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.'));
     if domain.is_empty() || same(domain, &target.domain) || same(domain, checked_netbios) {
@@ -143,7 +144,7 @@ pub(crate) async fn bind(
                 return match conn.bind(identity, secret).await {
                     Ok(r) if r.rc == 0 => Ok(conn),
                     Ok(r) => Err(format!("bind as {identity} on {dc_host} refused: {}", super::describe_result(&r))),
-                    Err(e) => Err(format!("bind as {identity} on {dc_host}: {e}")),
+                    Err((words, _)) => Err(format!("bind as {identity} on {dc_host}: {words}")),
                 };
             }
             Err(f) => {
