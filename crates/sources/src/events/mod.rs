@@ -23,7 +23,9 @@
 
 mod decode;
 mod evtx;
+mod parse;
 mod retention;
+mod stream;
 mod time;
 mod xml;
 
@@ -274,7 +276,7 @@ pub fn scan_event_xml<R: Read>(
     on_event: impl FnMut(Event),
 ) -> Result<ScanStats, EventError> {
     let mut handler = xml::RecordHandler::new(source, providers, xml::Output::Callback(on_event));
-    xml::scan_stream(input, &mut handler)?;
+    stream::scan_stream(input, &mut handler)?;
     Ok(handler.into_stats())
 }
 
@@ -319,7 +321,7 @@ pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<E
             Ok((file, true)) => evtx::scan_evtx_file(file, &name, Providers::Phs, output)
                 .map(|s| ("evtx", s))
                 .map_err(|e| e.to_string()),
-            Ok((file, false)) => xml::scan_file(file, &name, output).map(|s| ("xml", s)).map_err(|e| e.to_string()),
+            Ok((file, false)) => stream::scan_file(file, &name, output).map(|s| ("xml", s)).map_err(|e| e.to_string()),
         };
         let result = result.and_then(|(format, stats)| match stats.problem_summary() {
             // Nothing usable: the file is not an event log at all.
