@@ -23,6 +23,7 @@
 
 mod decode;
 mod evtx;
+mod evtx_filter;
 mod parse;
 mod retention;
 mod stream;

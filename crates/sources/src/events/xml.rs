@@ -113,6 +113,13 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
         self.stats.records_read += 1;
     }
 
+    /// A record the evtx reader found to be another provider's without
+    /// rendering it: only its count and time matter.
+    pub(crate) fn other_provider(&mut self, time: jiff::Timestamp) {
+        self.stats.records_read += 1;
+        self.saw_time(time, false);
+    }
+
     /// Counts a record's time; false when it is after the anchor, which
     /// sets the record aside: a record from the future (clock skew, a wrong
     /// `--now`, a forged record) must not stretch the log's reach or push
