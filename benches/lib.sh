@@ -1,0 +1,34 @@
+# Shared by the benchmark scripts: sourced, not run. Needs `bench_dir` and
+# `runs` set by the caller.
+
+# GNU time, for max RSS.
+need_gnu_time() {
+    if [[ ! -x /usr/bin/time ]]; then
+        echo "installing GNU time for max RSS" >&2
+        apt-get install -y -qq time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+    fi
+}
+
+# Best wall time in seconds of `runs` runs, after one untimed warm-up run.
+# stdout goes to `$bench_out` (a file unless the caller says otherwise: GNU
+# grep stops at the first match when its output is /dev/null).
+best_of() {
+    local out=${bench_out:-$bench_dir/last-output.txt} log="$bench_dir/last-stderr.txt" best="" t0 t1 t
+    "$@" >"$out" 2>"$log" || { echo "command failed: $*" >&2; cat "$log" >&2; exit 1; }
+    for ((i = 0; i < runs; i++)); do
+        t0=$EPOCHREALTIME
+        "$@" >"$out" 2>"$log"
+        t1=$EPOCHREALTIME
+        t=$(python3 -c "print(f'{$t1 - $t0:.4f}')")
+        if [[ -z $best ]] || python3 -c "import sys; sys.exit(0 if $t < $best else 1)"; then
+            best=$t
+        fi
+    done
+    echo "$best"
+}
+
+# Max RSS in KB of one run.
+max_rss_kb() {
+    /usr/bin/time -f %M -o "$bench_dir/rss.txt" "$@" >/dev/null 2>&1
+    cat "$bench_dir/rss.txt"
+}
