@@ -31,22 +31,8 @@ gen() { # SIZE_MB -> path of the generated log (reused when present)
 big=$(gen "$size_mb")
 small=$(gen "$small_mb")
 
-echo "building release binaries..." >&2
-cargo build --release -q -p phs-sources --example scan_events
-cli=""
-if cargo build --release -q -p phs-doctor 2>/dev/null \
-    && "$root/target/release/phs-doctor" collect --help 2>/dev/null | grep -q -- '--events'; then
-    cli="$root/target/release/phs-doctor"
-fi
+build_scanner
 
-# The command that scans FILE, as an array-building function.
-scan_cmd() {
-    if [[ -n $cli ]]; then
-        cmd=("$cli" collect --events "$1" -o /dev/null)
-    else
-        cmd=("$root/target/release/examples/scan_events" "$1")
-    fi
-}
 
 scan_cmd "$big"
 echo "scanner: ${cmd[*]}"

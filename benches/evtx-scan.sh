@@ -44,21 +44,8 @@ gen() { # SIZE_MB -> path of the generated log (reused when present)
 small=$(gen "$size_mb")
 big=$(gen "$big_mb")
 
-echo "building release binaries..." >&2
-cargo build --release -q -p phs-sources --example scan_events
-cli=""
-if cargo build --release -q -p phs-doctor 2>/dev/null \
-    && "$root/target/release/phs-doctor" collect --help 2>/dev/null | grep -q -- '--events'; then
-    cli="$root/target/release/phs-doctor"
-fi
+build_scanner
 
-scan_cmd() { # FILE -> the command in the array `cmd`
-    if [[ -n $cli ]]; then
-        cmd=("$cli" collect --events "$1" -o /dev/null)
-    else
-        cmd=("$root/target/release/examples/scan_events" "$1")
-    fi
-}
 
 # Both commands' output is discarded, as the goal is stated.
 bench_out=/dev/null

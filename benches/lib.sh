@@ -32,3 +32,25 @@ max_rss_kb() {
     /usr/bin/time -f %M -o "$bench_dir/rss.txt" "$@" >/dev/null 2>&1
     cat "$bench_dir/rss.txt"
 }
+
+# Builds the scanners: `phs-doctor collect --events` when the binary has it,
+# else the `scan_events` example, which calls `read_event_files` as collect
+# does. Needs `root`.
+build_scanner() {
+    echo "building release binaries..." >&2
+    cargo build --release -q -p phs-sources --example scan_events
+    cli=""
+    if cargo build --release -q -p phs-doctor 2>/dev/null \
+        && "$root/target/release/phs-doctor" collect --help 2>/dev/null | grep -q -- '--events'; then
+        cli="$root/target/release/phs-doctor"
+    fi
+}
+
+# The command that scans FILE, in the array `cmd`.
+scan_cmd() {
+    if [[ -n $cli ]]; then
+        cmd=("$cli" collect --events "$1" -o /dev/null)
+    else
+        cmd=("$root/target/release/examples/scan_events" "$1")
+    fi
+}
