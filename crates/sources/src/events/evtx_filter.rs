@@ -18,6 +18,57 @@
 
 use super::PHS_PROVIDER;
 
+/// A record: magic (4), size (4), record ID (8), written time (8), BinXML,
+/// and a copy of the size (4).
+const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
+const RECORD_HEADER: usize = 24;
+const CHUNK_HEADER: usize = 512;
+
+/// The written times of a chunk's records when none of them may be a
+/// Directory Synchronization record and the chunk is well-formed: records
+/// back to back from the header to the free space, each with its magic and
+/// both copies of its size, numbered from the header's first record ID to its
+/// last. `None` otherwise: the crate then reads the chunk and says what is
+/// wrong with it.
+pub(crate) fn plain_chunk(chunk: &[u8], header: &evtx::EvtxChunkHeader) -> Option<Vec<jiff::Timestamp>> {
+    let end = usize::try_from(header.free_space_offset).ok().filter(|&e| e <= chunk.len())?;
+    let expected = header.last_event_record_id.checked_sub(header.first_event_record_id)?.checked_add(1)?;
+    let mut times = Vec::with_capacity(usize::try_from(expected).ok()?.min(chunk.len() / RECORD_HEADER));
+    let mut memo = TemplateMemo::default();
+    let mut at = CHUNK_HEADER;
+    let mut id = header.first_event_record_id;
+    while at < end {
+        let field = |from: usize, len: usize| chunk.get(at + from..at + from + len);
+        let u32_at = |from| field(from, 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let u64_at = |from| field(from, 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+        if field(0, 4)? != RECORD_MAGIC || u64_at(8)? != id {
+            return None;
+        }
+        let size = u32_at(4)? as usize;
+        if size < RECORD_HEADER + 4 || at + size > end || u32_at(size - 4)? as usize != size {
+            return None;
+        }
+        if may_be_phs(chunk, at + RECORD_HEADER, size - RECORD_HEADER - 4, &mut memo) {
+            return None;
+        }
+        times.push(filetime(u64_at(16)?)?);
+        at += size;
+        if id == header.last_event_record_id {
+            break;
+        }
+        id += 1;
+    }
+    (times.len() as u64 == expected).then_some(times)
+}
+
+/// A FILETIME (100 ns since 1601-01-01 UTC) as a time.
+fn filetime(ft: u64) -> Option<jiff::Timestamp> {
+    const TICKS: u64 = 10_000_000;
+    const UNIX_FROM_1601: i64 = 11_644_473_600;
+    let secs = i64::try_from(ft / TICKS).ok()? - UNIX_FROM_1601;
+    jiff::Timestamp::new(secs, ((ft % TICKS) * 100) as i32).ok()
+}
+
 /// BinXML tokens (MS-EVEN6 2.2.3).
 const FRAGMENT_HEADER: u8 = 0x0f;
 const TEMPLATE_INSTANCE: u8 = 0x0c;
