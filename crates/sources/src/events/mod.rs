@@ -19,7 +19,14 @@
 //! (what every producer writes); other providers' records are only checked for
 //! a readable provider and time; Directory Synchronization records that fall
 //! out of the retention window are counted but never parsed, so a malformed one
-//! there goes unreported.
+//! there goes unreported. In `.evtx` files, other providers' records are not
+//! even rendered (see `evtx_filter.rs`): they are counted with the time of
+//! their record header, and one whose BinXML is broken goes unreported.
+//!
+//! Files: `stream.rs` finds records in exported XML, `xml.rs` pre-filters and
+//! counts each record, `parse.rs` parses the ones that matter, `evtx.rs`
+//! and `evtx_filter.rs` read `.evtx`, `decode.rs` the text encodings,
+//! `time.rs` the times, `retention.rs` the window of what is kept.
 
 mod decode;
 mod evtx;
