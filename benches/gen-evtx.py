@@ -12,6 +12,7 @@ Usage: gen-evtx.py --sample FILE --size-mb N --out FILE
 """
 
 import argparse
+import os
 import struct
 import sys
 import zlib
@@ -84,8 +85,6 @@ def main():
         struct.pack_into("<I", header, 124, zlib.crc32(bytes(header[:120])))
         f.seek(0)
         f.write(header)
-    import os
-
     os.replace(args.out + ".tmp", args.out)
     print(f"{args.out}: {count} chunks, {next_id - 1} records", file=sys.stderr)
 
