@@ -11,14 +11,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-size_mb=${1:-200}
-small_mb=${2:-50}
-runs=${RUNS:-3}
-bench_dir=${BENCH_DIR:-$root/target/bench-data}
-mkdir -p "$bench_dir"
-
 # shellcheck source=benches/lib.sh
 source "$root/benches/lib.sh"
+size_mb=${1:-200}
+small_mb=${2:-50}
+
 need_gnu_time
 
 gen() { # SIZE_MB -> path of the generated log (reused when present)

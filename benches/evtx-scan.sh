@@ -13,16 +13,13 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-size_mb=${1:-200}
-big_mb=${2:-400}
-runs=${RUNS:-3}
-bench_dir=${BENCH_DIR:-$root/target/bench-data}
-sample=${SAMPLE:-$root/tests/fixtures/evtx-classic-application/Application_no_crc32.evtx}
-tools=$root/target/bench-tools
-mkdir -p "$bench_dir"
-
 # shellcheck source=benches/lib.sh
 source "$root/benches/lib.sh"
+size_mb=${1:-200}
+big_mb=${2:-400}
+sample=${SAMPLE:-$root/tests/fixtures/evtx-classic-application/Application_no_crc32.evtx}
+tools=$root/target/bench-tools
+
 need_gnu_time
 
 # The evtx crate's CLI, the version phs-doctor links (from Cargo.lock), kept

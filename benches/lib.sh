@@ -1,5 +1,9 @@
-# Shared by the benchmark scripts: sourced, not run. Needs `bench_dir` and
-# `runs` set by the caller.
+# Shared by the benchmark scripts: sourced, not run, once `root` is set.
+# Env: BENCH_DIR (where generated data is kept), RUNS (timed runs per command).
+
+runs=${RUNS:-3}
+bench_dir=${BENCH_DIR:-$root/target/bench-data}
+mkdir -p "$bench_dir"
 
 # GNU time, for max RSS.
 need_gnu_time() {

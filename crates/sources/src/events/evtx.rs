@@ -213,16 +213,18 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    /// The real sample (tests/fixtures/evtx-classic-application).
+    fn sample() -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/evtx-classic-application");
+        std::fs::read(format!("{dir}/Application_no_crc32.evtx")).unwrap()
+    }
+
     /// On the real sample, for every provider in it: the filter selects every
     /// record of that provider (what the full render says), and passes over
     /// some others; and each record header's time is its `TimeCreated`.
     #[test]
     fn the_prefilter_selects_every_record_of_each_provider_in_the_real_sample() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/evtx-classic-application/Application_no_crc32.evtx"
-        );
-        let bytes = std::fs::read(path).unwrap();
+        let bytes = sample();
         let chunk = &bytes[FILE_HEADER as usize..(FILE_HEADER + CHUNK) as usize];
         let parser = EvtxParser::from_buffer(bytes.clone()).unwrap();
         let mut parser = parser.with_configuration(ParserSettings::new().validate_checksums(false));
@@ -265,11 +267,7 @@ mod tests {
     /// the chunk is not well-formed.
     #[test]
     fn a_plain_chunk_is_counted_from_its_record_headers_like_the_crate_reads_it() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/evtx-classic-application/Application_no_crc32.evtx"
-        );
-        let bytes = std::fs::read(path).unwrap();
+        let bytes = sample();
         let mut parser = EvtxParser::from_buffer(bytes).unwrap().with_configuration(settings());
         let mut chunk = parser.chunks().next().unwrap().unwrap();
         let times = plain_chunk(&chunk.data, &chunk.header).unwrap();
