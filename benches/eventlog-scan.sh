@@ -11,16 +11,12 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
 size_mb=${1:-200}
 small_mb=${2:-50}
-runs=${RUNS:-3}
-bench_dir=${BENCH_DIR:-$root/target/bench-data}
-mkdir -p "$bench_dir"
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "installing GNU time for max RSS" >&2
-    apt-get install -y -qq time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-fi
+need_gnu_time
 
 gen() { # SIZE_MB -> path of the generated log (reused when present)
     local f="$bench_dir/application-${1}mb.xml"
@@ -32,45 +28,8 @@ gen() { # SIZE_MB -> path of the generated log (reused when present)
 big=$(gen "$size_mb")
 small=$(gen "$small_mb")
 
-echo "building release binaries..." >&2
-cargo build --release -q -p phs-sources --example scan_events
-cli=""
-if cargo build --release -q -p phs-doctor 2>/dev/null \
-    && "$root/target/release/phs-doctor" collect --help 2>/dev/null | grep -q -- '--events'; then
-    cli="$root/target/release/phs-doctor"
-fi
+build_scanner
 
-# The command that scans FILE, as an array-building function.
-scan_cmd() {
-    if [[ -n $cli ]]; then
-        cmd=("$cli" collect --events "$1" -o /dev/null)
-    else
-        cmd=("$root/target/release/examples/scan_events" "$1")
-    fi
-}
-
-# Best wall time in seconds of RUNS runs, after one untimed warm-up run.
-# Output goes to a file, not /dev/null: GNU grep stops at the first match
-# when its output is /dev/null, which would make the baseline meaningless.
-best_of() {
-    local out="$bench_dir/last-output.txt" best="" t0 t1 t
-    "$@" >"$out" 2>&1 || { echo "command failed: $*" >&2; cat "$out" >&2; exit 1; }
-    for ((i = 0; i < runs; i++)); do
-        t0=$EPOCHREALTIME
-        "$@" >"$out" 2>&1
-        t1=$EPOCHREALTIME
-        t=$(python3 -c "print(f'{$t1 - $t0:.4f}')")
-        if [[ -z $best ]] || python3 -c "import sys; sys.exit(0 if $t < $best else 1)"; then
-            best=$t
-        fi
-    done
-    echo "$best"
-}
-
-max_rss_kb() {
-    /usr/bin/time -f %M -o "$bench_dir/rss.txt" "$@" >/dev/null 2>&1
-    cat "$bench_dir/rss.txt"
-}
 
 scan_cmd "$big"
 echo "scanner: ${cmd[*]}"

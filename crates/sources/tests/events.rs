@@ -552,6 +552,60 @@ fn evtx_whose_only_chunk_is_damaged_names_the_chunk() {
     assert!(problems[0].error.contains("chunk"), "{}", problems[0].error);
 }
 
+/// A live log is preallocated: Windows creates the file at its maximum size,
+/// and the chunks not yet used are zeros. Neither whole zero chunks nor a
+/// zero tail shorter than a chunk (the size need not be a whole number of
+/// chunks) is damage.
+#[test]
+fn evtx_zero_filled_space_after_the_last_chunk_is_unused_not_damage() {
+    let sample = std::fs::read(evtx_sample()).unwrap();
+    for (what, zeros) in [
+        ("three zero chunks", 3 * 65536),
+        ("two zero chunks and a short zero tail", 2 * 65536 + 61440),
+        ("a short zero tail", 4096),
+        ("one zero byte", 1),
+    ] {
+        let mut bytes = sample.clone();
+        bytes.resize(sample.len() + zeros, 0);
+        let f = write_temp(&bytes);
+        let (log, problems) = read(&[f.path().to_owned()]);
+        assert_eq!(problems, vec![], "{what}");
+        let src = &log.unwrap().sources[0];
+        assert_eq!(src.records_read, 17, "{what}");
+        assert_eq!(src.newest, Some(ts("2021-03-31T23:54:34.7048841Z")), "{what}");
+    }
+}
+
+/// What follows the last chunk and is not zeros stays a partial read naming
+/// the chunk or the cut.
+#[test]
+fn evtx_space_after_the_last_chunk_that_is_not_zeros_is_damage() {
+    let sample = std::fs::read(evtx_sample()).unwrap();
+    let chunk = &sample[4096..];
+    // Garbage over a whole chunk: its magic is wrong.
+    let mut garbage = sample.clone();
+    garbage.extend((0..65536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    // A chunk whose header was zeroed but whose records are still there.
+    let mut headless = sample.clone();
+    headless.extend_from_slice(&[0; 512]);
+    headless.extend_from_slice(&chunk[512..]);
+    // A second copy of the chunk cut short: not zeros, so a cut.
+    let mut cut = sample.clone();
+    cut.extend_from_slice(&chunk[..30_000]);
+    for (what, bytes, expected) in [
+        ("garbage", garbage, "chunk number 1"),
+        ("headless", headless, "chunk 1 has an all-zero header but data after it"),
+        ("cut", cut, "truncated: it ends at byte offset 99632 inside chunk 1"),
+    ] {
+        let f = write_temp(&bytes);
+        let (log, problems) = read(&[f.path().to_owned()]);
+        assert!(log.unwrap().sources[0].records_read >= 17, "{what}");
+        assert_eq!(problems.len(), 1, "{what}: {problems:?}");
+        assert!(problems[0].partial, "{what}");
+        assert!(problems[0].error.contains(expected), "{what}: {}", problems[0].error);
+    }
+}
+
 /// Hour `h` of the heartbeat log as a time (May 2024, as [`heartbeat`] writes).
 fn hour(h: u32) -> phs_model::Timestamp {
     ts("2024-05-01T00:00:00Z") + jiff::SignedDuration::from_hours(i64::from(h))

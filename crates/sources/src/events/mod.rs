@@ -19,11 +19,21 @@
 //! (what every producer writes); other providers' records are only checked for
 //! a readable provider and time; Directory Synchronization records that fall
 //! out of the retention window are counted but never parsed, so a malformed one
-//! there goes unreported.
+//! there goes unreported. In `.evtx` files, other providers' records are not
+//! even rendered (see `evtx_filter.rs`): they are counted with the time of
+//! their record header, and one whose BinXML is broken goes unreported.
+//!
+//! Files: `stream.rs` finds records in exported XML, `xml.rs` pre-filters and
+//! counts each record, `parse.rs` parses the ones that matter, `evtx.rs`
+//! and `evtx_filter.rs` read `.evtx`, `decode.rs` the text encodings,
+//! `time.rs` the times, `retention.rs` the window of what is kept.
 
 mod decode;
 mod evtx;
+mod evtx_filter;
+mod parse;
 mod retention;
+mod stream;
 mod time;
 mod xml;
 
@@ -274,7 +284,7 @@ pub fn scan_event_xml<R: Read>(
     on_event: impl FnMut(Event),
 ) -> Result<ScanStats, EventError> {
     let mut handler = xml::RecordHandler::new(source, providers, xml::Output::Callback(on_event));
-    xml::scan_stream(input, &mut handler)?;
+    stream::scan_stream(input, &mut handler)?;
     Ok(handler.into_stats())
 }
 
@@ -319,7 +329,7 @@ pub fn read_event_files(paths: &[PathBuf], opts: &EventReadOptions) -> (Option<E
             Ok((file, true)) => evtx::scan_evtx_file(file, &name, Providers::Phs, output)
                 .map(|s| ("evtx", s))
                 .map_err(|e| e.to_string()),
-            Ok((file, false)) => xml::scan_file(file, &name, output).map(|s| ("xml", s)).map_err(|e| e.to_string()),
+            Ok((file, false)) => stream::scan_file(file, &name, output).map(|s| ("xml", s)).map_err(|e| e.to_string()),
         };
         let result = result.and_then(|(format, stats)| match stats.problem_summary() {
             // Nothing usable: the file is not an event log at all.

@@ -6,7 +6,8 @@
 //! event for oldest-first and newest-first files alike, and memory bounded
 //! by about twice what the window holds, not by how long the log is.
 
-use super::xml::{parse_bytes, Locator};
+use super::parse::parse_bytes;
+use super::xml::Locator;
 use super::EventErrorKind;
 use jiff::{SignedDuration, Timestamp};
 use phs_model::Event;

@@ -1,41 +1,15 @@
-//! Event XML: finding records in a stream, the cheap provider/time pre-filter,
-//! and the full parse of the records that matter.
+//! Event XML records: where each one is, the cheap provider/time pre-filter,
+//! and the counts; the records that matter go on to [`super::parse`].
 //!
-//! A record is everything up to and including a `</Event>` end tag. That tag
-//! cannot occur inside a record's text (a `<` there is always escaped), so a
-//! substring search finds records without parsing the other providers' XML,
-//! whichever producer wrote the file and whatever is between records.
+//! Records come from [`super::stream`] (exported XML, split at each
+//! `</Event>`) or from the evtx reader (one rendered record at a time).
 
-use super::decode::{TextEncoding, Utf8Source};
+use super::parse::{bad_time, parse_bytes, parse_record, Failure};
 use super::retention::Window;
 use super::time::parse_system_time;
 use super::{EventError, EventErrorKind, Position, Providers, RecordRef, ScanStats, PHS_PROVIDER};
 use memchr::memmem::Finder;
 use phs_model::Event;
-use quick_xml::events::Event as XmlEvent;
-use quick_xml::reader::Reader;
-use std::io::Read;
-
-const END_TAG: &[u8] = b"</Event>";
-
-/// A record (or junk without any `</Event>`) longer than this is skipped: it
-/// bounds memory on a file that is not event XML at all. Real records are a
-/// few KB; a 611 with a long stack trace is still far below this.
-const MAX_RECORD: usize = 16 << 20;
-
-/// The read buffer starts small (a short input costs no big allocation) and
-/// doubles while reads fill it, up to a few MB so reads are large and records
-/// rarely straddle two reads. Past that it grows only for a record longer
-/// than the free space.
-const INITIAL_BUFFER: usize = 16 << 10;
-const TARGET_BUFFER: usize = 4 << 20;
-
-/// Free space below which a full-size buffer still grows before a read.
-const MIN_READ: usize = 256 << 10;
-
-/// Elements nested deeper than this inside one record are refused: real
-/// records nest five deep.
-const MAX_DEPTH: usize = 32;
 
 /// How much of unexpected text an error quotes.
 const QUOTE_LEN: usize = 40;
@@ -49,7 +23,7 @@ pub(crate) enum Locator {
 }
 
 impl Locator {
-    fn at(self, rel: usize) -> Position {
+    pub(crate) fn at(self, rel: usize) -> Position {
         match self {
             // Saturating: `rel` may be a parser's "unknown" usize::MAX.
             Locator::Stream { base, utf16 } => Position::Byte { offset: base.saturating_add(rel as u64), utf16 },
@@ -137,6 +111,13 @@ impl<'a, 'w, F: FnMut(Event)> RecordHandler<'a, 'w, F> {
 
     pub(crate) fn count_record(&mut self) {
         self.stats.records_read += 1;
+    }
+
+    /// A record the evtx reader found to be another provider's without
+    /// rendering it: only its count and time matter.
+    pub(crate) fn other_provider(&mut self, time: jiff::Timestamp) {
+        self.stats.records_read += 1;
+        self.saw_time(time, false);
     }
 
     /// Counts a record's time; false when it is after the anchor, which
@@ -335,22 +316,6 @@ fn shift(loc: Locator, by: usize) -> Locator {
     }
 }
 
-fn bad_time(raw: &[u8], record: RecordRef) -> EventErrorKind {
-    EventErrorKind::BadField {
-        field: "TimeCreated SystemTime",
-        value: quote(&String::from_utf8_lossy(raw)),
-        expected: "a valid time",
-        record,
-    }
-}
-
-fn quote(s: &str) -> String {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
 fn is_phs_name(raw: &[u8]) -> bool {
     if raw.eq_ignore_ascii_case(PHS_PROVIDER.as_bytes()) {
         return true;
@@ -460,350 +425,9 @@ fn system_time<'r>(rec: &'r [u8], from: usize, finder: &Finder<'_>) -> Option<&'
     attr_value(rest, i + b"SystemTime".len())
 }
 
-/// Why a full record parse failed.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// The XML itself, at an offset inside the record.
-    Xml { at: usize, element: String, detail: String },
-    /// The record's text ended with elements open.
-    Eof { element: String },
-    /// A field is missing or bad.
-    Field(EventErrorKind),
-}
-
-/// The fields as they appear, before validation: validation needs the
-/// record id, which comes late in `System`.
-#[derive(Default)]
-struct RawFields {
-    provider: Option<String>,
-    event_id: Option<String>,
-    qualifiers: Option<String>,
-    level: Option<String>,
-    time: Option<String>,
-    record_id: Option<String>,
-    computer: Option<String>,
-    data: Vec<String>,
-    message: Option<String>,
-}
-
-/// Which field the text being read belongs to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Target {
-    EventId,
-    Level,
-    RecordId,
-    Computer,
-    Data,
-    Message,
-}
-
-fn path(stack: &[String]) -> String {
-    if stack.is_empty() {
-        "Event".to_owned()
-    } else {
-        stack.join("/")
-    }
-}
-
-/// Parses one complete record from raw bytes, mapping failures to errors.
-pub(crate) fn parse_bytes(rec: &[u8], loc: Locator) -> Result<Event, EventErrorKind> {
-    // Lossy: a legacy-codepage export with one odd byte in a DN is still
-    // worth reading; the offsets after such a byte shift slightly.
-    let text = String::from_utf8_lossy(rec);
-    parse_record(&text, loc).map_err(|failure| match failure {
-        Failure::Field(kind) => kind,
-        Failure::Xml { at, element, detail } => EventErrorKind::Malformed { at: loc.at(at), element, detail },
-        Failure::Eof { element } => EventErrorKind::Malformed {
-            at: loc.at(rec.len()),
-            element,
-            detail: "the record ends before its elements are closed".to_owned(),
-        },
-    })
-}
-
-/// Parses one complete record (starting at `<Event`) into an [`Event`].
-pub(crate) fn parse_record(text: &str, loc: Locator) -> Result<Event, Failure> {
-    let mut reader = Reader::from_str(text);
-    let mut stack: Vec<String> = Vec::with_capacity(8);
-    let mut raw = RawFields::default();
-    let mut target: Option<Target> = None;
-    let mut buf = String::new();
-    let mut closed = false;
-    loop {
-        let ev = reader.read_event().map_err(|e| Failure::Xml {
-            at: usize::try_from(reader.error_position()).unwrap_or(usize::MAX),
-            element: path(&stack),
-            detail: e.to_string(),
-        })?;
-        let xml_err = |reader: &Reader<&[u8]>, stack: &[String], detail: String| Failure::Xml {
-            at: usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX),
-            element: path(stack),
-            detail,
-        };
-        match ev {
-            XmlEvent::Start(ref s) | XmlEvent::Empty(ref s) => {
-                let empty = matches!(ev, XmlEvent::Empty(_));
-                let name = s.local_name().as_ref().to_owned();
-                if closed {
-                    return Err(xml_err(&reader, &stack, format!("<{name}> after the end of the record")));
-                }
-                if stack.is_empty() && name != "Event" {
-                    return Err(xml_err(&reader, &stack, format!("expected <Event>, found <{name}>")));
-                }
-                if stack.len() >= MAX_DEPTH {
-                    // Real records nest five deep; a deeper one is hostile or
-                    // broken, and each level costs memory and time.
-                    return Err(xml_err(&reader, &stack[..4], format!("elements nested deeper than {MAX_DEPTH}")));
-                }
-                stack.push(name);
-                start_element(&stack, s, &mut raw).map_err(|d| xml_err(&reader, &stack, d))?;
-                target = target_of(&stack);
-                buf.clear();
-                if empty {
-                    end_element(target.take(), &mut buf, &mut raw);
-                    stack.pop();
-                    closed = stack.is_empty();
-                }
-            }
-            XmlEvent::End(_) => {
-                end_element(target.take(), &mut buf, &mut raw);
-                stack.pop();
-                closed = stack.is_empty();
-            }
-            XmlEvent::Text(t) if target.is_some() => buf.push_str(&t.xml10_content()),
-            XmlEvent::CData(t) if target.is_some() => buf.push_str(&t.xml10_content()),
-            XmlEvent::GeneralRef(r) if target.is_some() => match r.resolve_char_ref() {
-                Ok(Some(c)) => buf.push(c),
-                Ok(None) => match quick_xml::escape::resolve_predefined_entity(&r) {
-                    Some(s) => buf.push_str(s),
-                    None => {
-                        return Err(xml_err(&reader, &stack, format!("unknown entity &{};", &*r)));
-                    }
-                },
-                Err(e) => return Err(xml_err(&reader, &stack, e.to_string())),
-            },
-            XmlEvent::Eof => break,
-            // Declarations, comments, processing instructions carry nothing.
-            _ => {}
-        }
-    }
-    if !closed {
-        return Err(Failure::Eof { element: path(&stack) });
-    }
-    validate(raw, loc).map_err(Failure::Field)
-}
-
-fn target_of(stack: &[String]) -> Option<Target> {
-    // Constant work per start tag: every field phs-doctor reads is three deep.
-    let [a, b, c] = stack else { return None };
-    match [a.as_str(), b.as_str(), c.as_str()] {
-        ["Event", "System", "EventID"] => Some(Target::EventId),
-        ["Event", "System", "Level"] => Some(Target::Level),
-        ["Event", "System", "EventRecordID"] => Some(Target::RecordId),
-        ["Event", "System", "Computer"] => Some(Target::Computer),
-        ["Event", "EventData", "Data"] => Some(Target::Data),
-        ["Event", "RenderingInfo", "Message"] => Some(Target::Message),
-        _ => None,
-    }
-}
-
-fn start_element(stack: &[String], s: &quick_xml::events::BytesStart<'_>, raw: &mut RawFields) -> Result<(), String> {
-    let wanted: &[u8] = match stack {
-        [a, b, c] if a == "Event" && b == "System" => match c.as_str() {
-            "Provider" => b"Name",
-            "EventID" => b"Qualifiers",
-            "TimeCreated" => b"SystemTime",
-            _ => return Ok(()),
-        },
-        _ => return Ok(()),
-    };
-    for attr in s.attributes() {
-        let attr = attr.map_err(|e| e.to_string())?;
-        if attr.key.local_name().as_ref().as_bytes() != wanted {
-            continue;
-        }
-        let value = quick_xml::escape::unescape(&attr.value).map_err(|e| e.to_string())?.into_owned();
-        match wanted {
-            b"Name" => raw.provider = Some(value),
-            b"Qualifiers" => raw.qualifiers = Some(value),
-            _ => raw.time = Some(value),
-        }
-    }
-    Ok(())
-}
-
-fn end_element(target: Option<Target>, buf: &mut String, raw: &mut RawFields) {
-    let Some(target) = target else { return };
-    let text = std::mem::take(buf);
-    match target {
-        Target::EventId => raw.event_id = Some(text),
-        Target::Level => raw.level = Some(text),
-        Target::RecordId => raw.record_id = Some(text),
-        Target::Computer => raw.computer = Some(text),
-        // Named `<Data Name="x">` values are kept in order too: the rules
-        // only search text, and classic sources have no names anyway.
-        Target::Data => raw.data.push(text),
-        Target::Message => raw.message = Some(text),
-    }
-}
-
-fn validate(raw: RawFields, loc: Locator) -> Result<Event, EventErrorKind> {
-    let record_id = match raw.record_id.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(s) => Some(s.parse::<u64>().map_err(|_| EventErrorKind::BadField {
-            field: "EventRecordID",
-            value: quote(s),
-            expected: "a number",
-            record: RecordRef::At(loc.at(0)),
-        })?),
-    };
-    let record = match (record_id, loc) {
-        (Some(id), _) | (None, Locator::Evtx { record_id: id }) => RecordRef::Id(id),
-        (None, _) => RecordRef::At(loc.at(0)),
-    };
-    let provider = raw.provider.ok_or(EventErrorKind::MissingField { field: "System/Provider Name", record })?;
-    let event_id = raw.event_id.ok_or(EventErrorKind::MissingField { field: "System/EventID", record })?;
-    let event_id = number::<u32>(&event_id, "EventID", record)?;
-    let qualifiers = match raw.qualifiers.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(q) => Some(number::<u16>(q, "EventID Qualifiers", record)?),
-    };
-    let level = match raw.level.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(l) => Some(number::<u8>(l, "Level", record)?),
-    };
-    let time_raw = raw.time.ok_or(EventErrorKind::MissingField { field: "TimeCreated SystemTime", record })?;
-    let time = parse_system_time(time_raw.as_bytes()).ok_or_else(|| bad_time(time_raw.as_bytes(), record))?;
-    Ok(Event {
-        provider,
-        event_id,
-        qualifiers,
-        level,
-        time,
-        record_id,
-        computer: raw.computer.filter(|c| !c.is_empty()),
-        data: raw.data,
-        message: raw.message,
-    })
-}
-
-fn number<T: std::str::FromStr>(s: &str, field: &'static str, record: RecordRef) -> Result<T, EventErrorKind> {
-    s.trim().parse::<T>().map_err(|_| EventErrorKind::BadField {
-        field,
-        value: quote(s),
-        expected: "a number in range",
-        record,
-    })
-}
-
-/// Reads one XML file into the retention window (what `read_event_files` does).
-pub(crate) fn scan_file(
-    file: std::fs::File,
-    name: &str,
-    output: Output<'_, fn(Event)>,
-) -> Result<ScanStats, EventError> {
-    let mut handler = RecordHandler::new(name, Providers::Phs, output);
-    scan_stream(file, &mut handler)?;
-    Ok(handler.into_stats())
-}
-
-/// Reads a whole stream of event XML, handing each record to `handler`.
-pub(crate) fn scan_stream<R: Read, F: FnMut(Event)>(
-    input: R,
-    handler: &mut RecordHandler<'_, '_, F>,
-) -> Result<(), EventError> {
-    let mut src = Utf8Source::new(input);
-    // Zeroed once and reused: records are found in buf[pos..filled].
-    let mut buf: Vec<u8> = vec![0; INITIAL_BUFFER];
-    let mut filled = 0usize;
-    // Offset in the decoded stream of buf[0].
-    let mut base: u64 = 0;
-    let mut pos = 0usize;
-    let mut searched = 0usize;
-    // True while skipping a region with no `</Event>` in reach.
-    let mut discarding = false;
-    let mut eof = false;
-    let mut first_read = true;
-    let end = Finder::new(END_TAG);
-    let locator = |base: u64, src: &Utf8Source<R>| match src.encoding() {
-        Some(TextEncoding::Utf8) | None => Locator::Stream { base: base + src.bom_len(), utf16: false },
-        Some(_) => Locator::Stream { base, utf16: true },
-    };
-    loop {
-        while let Some(i) = buf.get(searched..filled).and_then(|b| end.find(b)) {
-            let stop = searched + i + END_TAG.len();
-            if discarding {
-                discarding = false;
-            } else if let Some(seg) = buf.get(pos..stop) {
-                handler.segment(seg, locator(base + pos as u64, &src));
-            }
-            pos = stop;
-            searched = stop;
-        }
-        if eof {
-            break;
-        }
-        // Resume the search where a `</Event>` split across reads could start.
-        searched = filled.saturating_sub(END_TAG.len() - 1).max(pos);
-        if pos > 0 {
-            buf.copy_within(pos..filled, 0);
-            filled -= pos;
-            searched -= pos;
-            base += pos as u64;
-            pos = 0;
-        }
-        if filled > MAX_RECORD {
-            if !discarding {
-                let loc = locator(base, &src);
-                handler.damage(EventErrorKind::TooLong { at: loc.at(0), limit: MAX_RECORD });
-                discarding = true;
-            }
-            // Keep only what could be the start of a `</Event>`.
-            let keep = END_TAG.len() - 1;
-            buf.copy_within(filled - keep..filled, 0);
-            base += (filled - keep) as u64;
-            filled = keep;
-            searched = 0;
-        }
-        let free = buf.len() - filled;
-        if (buf.len() < TARGET_BUFFER && free < buf.len() / 2) || free < MIN_READ {
-            // `filled` is at most MAX_RECORD here, so a record longer than
-            // the free space keeps the buffer below about twice that.
-            buf.resize(buf.len() * 2, 0);
-        }
-        match src.read_into(&mut buf[filled..]) {
-            Ok(0) => eof = true,
-            Ok(n) => filled += n,
-            Err(e) if first_read => {
-                return Err(handler.error(EventErrorKind::Io(e.to_string())));
-            }
-            Err(e) => {
-                let loc = locator(base + filled as u64, &src);
-                handler.damage(EventErrorKind::Io(format!("{e} ({})", loc.at(0))));
-                eof = true;
-            }
-        }
-        first_read = false;
-    }
-    if !discarding {
-        if let Some(tail) = buf.get(pos..filled) {
-            handler.tail(tail, locator(base + pos as u64, &src));
-        }
-    }
-    // After the tail: a cut-off file's odd last byte is secondary to the cut.
-    if src.replaced() > 0 {
-        handler.damage(EventErrorKind::BadUtf16 { replaced: src.replaced() });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn loc() -> Locator {
-        Locator::Stream { base: 0, utf16: false }
-    }
 
     #[test]
     fn gap_accepts_producer_wrappers_and_rejects_text() {
@@ -833,14 +457,5 @@ mod tests {
         assert_eq!(find_event_start(b"<Events><Event xmlns='x'>", &f), Some(8));
         assert_eq!(find_event_start(b"<EventData>", &f), None);
         assert_eq!(find_event_start(b"ab<Event", &f), Some(2));
-    }
-
-    #[test]
-    fn parse_reports_path_and_offset() {
-        let text = "<Event><System><TimeCreated SystemTime='x'/><EventID>1 & 2</EventID></System></Event>";
-        match parse_record(text, loc()) {
-            Err(Failure::Xml { element, .. }) => assert_eq!(element, "Event/System/EventID"),
-            other => panic!("{other:?}"),
-        }
     }
 }
