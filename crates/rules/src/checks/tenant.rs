@@ -147,7 +147,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 Some(p) => (Status::Error, format!("Could not read the tenant's password hash sync feature: {p}")),
                 None => (
                     Status::Skipped,
-                    "No tenant evidence: configure [graph] for the live tenant, or supply --company-features (Get-ADSyncAADCompanyFeature | ConvertTo-Json).".to_owned(),
+                    "No tenant evidence: configure [graph] in your own config (--trust-config) for the live tenant, or supply --company-features (Get-ADSyncAADCompanyFeature | ConvertTo-Json).".to_owned(),
                 ),
             };
             return finish(RULE.finding(status, Scope::tenant(), message));
