@@ -34,7 +34,8 @@ pub const NO_EVENTS: &str = "No Application event log supplied (--events).";
 const NO_EXPORT: &str = "No configuration export supplied (--server-config).";
 const NO_AD: &str =
     "The live Active Directory checks did not run (an [ad] section in your own config with --trust-config, or --ad).";
-const NO_TENANT: &str = "The tenant was not asked ([graph] in your own config with --trust-config, or --graph with the AZURE_* variables).";
+const NO_TENANT: &str =
+    "The tenant was not asked ([graph] in your own config with --trust-config, or --graph with the AZURE_* variables).";
 const PHS_OFF: &str = "Password hash synchronization is disabled for this connector (see PHS003).";
 
 impl Need {
