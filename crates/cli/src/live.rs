@@ -189,7 +189,7 @@ fn say_where_credentials_go(ad: Option<&crate::ad::Prepared>, graph: Option<&(Cr
     if let Some((plan, opts)) = graph {
         eprintln!(
             "phs-doctor: {} for tenant {} goes to {}; the access token then goes to {}",
-            plan.sends,
+            phs_report::neutral::line(&plan.sends),
             phs_report::neutral::line(plan.credential.tenant()),
             phs_report::neutral::line(&opts.authority),
             phs_report::neutral::line(&opts.graph_url),

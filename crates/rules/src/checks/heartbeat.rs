@@ -53,18 +53,18 @@ fn check(cx: &Context) -> Vec<Finding> {
     let window = cx.settings.heartbeat_window;
     let window_start = cx.now - window;
     let mut out = Vec::new();
+    // A heartbeat is the connector's when it names its GUID, or, from older
+    // builds that wrote no forest-info, names no GUID at all while there is
+    // only one connector.
+    let single = connectors.len() == 1;
     for (connector, ad) in connectors {
         let scope = Scope::connector(&connector.name);
-        // A heartbeat is the connector's when it names its GUID, or, from
-        // older builds that wrote no forest-info, names no GUID at all while
-        // there is only one connector.
-        let single = cx.ad_connectors().len() == 1;
         let channel = cx.channel_events(connector);
         let ours = channel.iter().filter(|c| c.by_guid || (single && !c.any_guid)).map(|c| c.event);
         let newest_hb = ours.clone().filter(|e| e.event_id == HEARTBEAT && e.time <= cx.now).last();
-        let from = cx.now - window;
-        let activity: Vec<&Event> =
-            ours.filter(|e| PASSWORD_ACTIVITY.contains(&e.event_id) && e.time >= from && e.time <= cx.now).collect();
+        let activity: Vec<&Event> = ours
+            .filter(|e| PASSWORD_ACTIVITY.contains(&e.event_id) && e.time >= window_start && e.time <= cx.now)
+            .collect();
         // A channel that stopped after its last heartbeat is down now, not
         // in three hours when the window runs out.
         let stopped = cx
