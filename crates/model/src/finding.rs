@@ -78,20 +78,37 @@ pub struct Scope {
     pub connector: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// The user a `user` finding is about, as the analyst named them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl Scope {
     pub fn tenant() -> Scope {
-        Scope { kind: ScopeKind::Tenant, connector: None, domain: None }
+        Scope { kind: ScopeKind::Tenant, connector: None, domain: None, user: None }
     }
     pub fn server() -> Scope {
-        Scope { kind: ScopeKind::Server, connector: None, domain: None }
+        Scope { kind: ScopeKind::Server, connector: None, domain: None, user: None }
     }
     pub fn connector(name: &str) -> Scope {
-        Scope { kind: ScopeKind::Connector, connector: Some(name.to_owned()), domain: None }
+        Scope { kind: ScopeKind::Connector, connector: Some(name.to_owned()), domain: None, user: None }
     }
     pub fn domain(connector: &str, domain: &str) -> Scope {
-        Scope { kind: ScopeKind::Domain, connector: Some(connector.to_owned()), domain: Some(domain.to_owned()) }
+        Scope {
+            kind: ScopeKind::Domain,
+            connector: Some(connector.to_owned()),
+            domain: Some(domain.to_owned()),
+            user: None,
+        }
+    }
+    /// A user, with the connector and domain they were found in when known.
+    pub fn user(user: &str, connector: Option<&str>, domain: Option<&str>) -> Scope {
+        Scope {
+            kind: ScopeKind::User,
+            connector: connector.map(str::to_owned),
+            domain: domain.map(str::to_owned),
+            user: Some(user.to_owned()),
+        }
     }
 }
 

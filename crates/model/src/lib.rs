@@ -23,6 +23,8 @@ pub mod guid;
 pub mod names;
 pub mod net;
 pub mod snapshot;
+pub mod sync_engine;
+pub mod user;
 pub mod version;
 pub mod words;
 
@@ -42,6 +44,11 @@ pub use names::{dn_to_fqdn, AccountName};
 pub use net::NetFailure;
 pub use snapshot::{
     CollectionProblem, EvidenceInput, ServerEvidence, Snapshot, SourceKind, EVIDENCE_INPUTS, SCHEMA_VERSION,
+};
+pub use sync_engine::{CsLineage, CsLogEntry, CsObject, CsObjectLog, MvLineage, MvObject, SyncEngineError};
+pub use user::{
+    AdUser, AdUserLookup, CloudUser, CloudUserLookup, DomainSearch, IdentityKind, ProvisioningError, SourceAnchor,
+    UserEvidence, UserQuery,
 };
 pub use version::{ParseVersionError, ProductVersion};
 pub use words::{human_age, human_duration, human_std_duration};

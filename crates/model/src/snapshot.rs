@@ -31,6 +31,9 @@ pub struct Snapshot {
     /// Live Active Directory facts, when the AD checks ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad: Option<AdEvidence>,
+    /// One user's facts from the live sources (`phs-doctor user`, `collect --user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<crate::UserEvidence>,
     /// Sources that were asked for and failed, with the cause.
     pub problems: Vec<CollectionProblem>,
 }
@@ -154,6 +157,7 @@ impl Snapshot {
             server: ServerEvidence::default(),
             tenant: None,
             ad: None,
+            user: None,
             problems: Vec::new(),
         }
     }
