@@ -46,6 +46,8 @@ fn read(kind: SourceKind, paths: &[PathBuf], gathered_at: Option<Timestamp>, sna
         SourceKind::PartitionSyncState => {
             server.partition_sync_state = one(kind, &paths[0], cmdlets::read_partition_sync_state, problems)
         }
+        // TEMPORARY until the sync-engine readers land (branch userserver).
+        SourceKind::CsObject | SourceKind::MvObject | SourceKind::CsObjectLog => {}
         // Live sources: no files, read by `live`.
         SourceKind::ActiveDirectory | SourceKind::Graph => {}
     }
@@ -107,6 +109,9 @@ mod tests {
                 SourceKind::Scheduler => snap.server.scheduler.is_some(),
                 SourceKind::CompanyFeatures => snap.server.company_features.is_some(),
                 SourceKind::PartitionSyncState => snap.server.partition_sync_state.is_some(),
+                SourceKind::CsObject => snap.server.cs_objects.is_some(),
+                SourceKind::MvObject => snap.server.mv_objects.is_some(),
+                SourceKind::CsObjectLog => snap.server.cs_object_logs.is_some(),
                 SourceKind::ActiveDirectory | SourceKind::Graph => false,
             };
             assert!(filled, "{} did not fill its field", input.flag);

@@ -46,6 +46,15 @@ pub struct ServerEvidence {
     pub company_features: Option<CompanyFeatures>,
     pub partition_sync_state: Option<Vec<PartitionSyncState>>,
     pub events: Option<EventLog>,
+    /// `Get-ADSyncCSObject` output: connector space objects (AD and Entra).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cs_objects: Option<Vec<crate::CsObject>>,
+    /// `Get-ADSyncMVObject` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mv_objects: Option<Vec<crate::MvObject>>,
+    /// `Get-ADSyncCSObjectLog` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cs_object_logs: Option<Vec<crate::CsObjectLog>>,
     /// When the evidence was gathered on the server (`[server] gathered_at`):
     /// what its point-in-time facts (the partition sync state) describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,6 +71,9 @@ pub enum SourceKind {
     CompanyFeatures,
     PartitionSyncState,
     Events,
+    CsObject,
+    MvObject,
+    CsObjectLog,
     ActiveDirectory,
     Graph,
 }

@@ -54,6 +54,10 @@ pub static RULES: &[Rule] = &[
     checks::agent::RULE,
     checks::agent_errors::RULE,
     checks::exposure::RULE,
+    checks::user::ad_object::RULE,
+    checks::user::account_state::RULE,
+    checks::user::sync_scope::RULE,
+    checks::user::connector_space::RULE,
 ];
 
 /// Where a code without a rule stands. A code is never reused: a report that
