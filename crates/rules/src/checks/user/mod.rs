@@ -7,16 +7,16 @@
 
 pub mod account_state;
 pub mod ad_object;
-// pub mod anchor;
-// pub mod cloud_object;
+pub mod anchor;
+pub mod cloud_object;
 pub mod connector_space;
-// pub mod exported;
-// pub mod last_attempt;
-// pub mod password_arrived;
+pub mod exported;
+pub mod last_attempt;
+pub mod password_arrived;
 pub mod requires;
-// pub mod sync_rules;
+pub mod sync_rules;
 pub mod sync_scope;
-// pub mod temporary_password;
+pub mod temporary_password;
 pub(crate) mod view;
 
 #[cfg(test)]

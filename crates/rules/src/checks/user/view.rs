@@ -73,8 +73,6 @@ impl<'a, T> Object<'a, T> {
 
 pub(crate) struct UserView<'a> {
     pub query: &'a UserQuery,
-    /// What reports call the user: the AD DN when found, else the identity as asked.
-    pub label: String,
     pub ad: AdSide<'a>,
     pub cloud: CloudSide<'a>,
     /// The AD connector and partition the user belongs to, from the export.
@@ -100,10 +98,8 @@ impl<'a> UserView<'a> {
         let mv = mv_object(cx, ad_cs.found());
         let entra_cs = entra_cs_object(cx, user, ad_user, mv.found());
         let log = cs_log(cx, ad_cs.found());
-        let label = ad_user.map_or_else(|| user.query.text.clone(), |u| u.dn.clone());
         Some(UserView {
             query: &user.query,
-            label,
             ad,
             cloud: cloud_side(cx, user),
             connector,
@@ -138,23 +134,6 @@ impl<'a> UserView<'a> {
             ad.map(|u| u.connector.as_str()).or(self.query.connector.as_deref()),
             ad.map(|u| u.domain.as_str()),
         )
-    }
-
-    /// The anchor Entra Connect uses for the user, as far as the evidence
-    /// tells: AD's (consistency GUID, else objectGUID), else the Entra
-    /// connector space object's DN, else the identity when it was an anchor.
-    pub fn anchor(&self) -> Option<SourceAnchor> {
-        if let Some(a) = self.ad_user().and_then(AdUser::anchor) {
-            return Some(a);
-        }
-        if let Some(a) = self.entra_cs.found().and_then(CsObject::entra_anchor) {
-            return Some(a);
-        }
-        match &self.query.kind {
-            phs_model::IdentityKind::Anchor { anchor } => Some(anchor.clone()),
-            phs_model::IdentityKind::ObjectGuid { guid } => Some(SourceAnchor::from_guid(guid)),
-            _ => None,
-        }
     }
 
     /// The newest password sync log entry, when there is a log with entries.
