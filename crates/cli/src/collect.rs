@@ -15,6 +15,11 @@ pub fn snapshot(plan: &Plan, collected_at: Timestamp) -> Snapshot {
         read(input.source, paths, plan.gathered_at, &mut snap);
     }
     live::run(&mut snap, plan.ad.as_ref(), plan.graph.as_ref());
+    if let Some(query) = &plan.user {
+        // The live lookups of the user come with the live sources; without
+        // them the user's facts are the server's cmdlet files alone.
+        snap.user.get_or_insert_with(|| phs_model::UserEvidence { query: query.clone(), ad: None, cloud: None });
+    }
     snap
 }
 
@@ -70,7 +75,15 @@ mod tests {
     use phs_model::EVIDENCE_INPUTS;
 
     fn plan(evidence: EvidencePaths) -> Plan {
-        Plan { evidence, gathered_at: None, ad: None, graph: None, now: None, evaluation: Default::default() }
+        Plan {
+            evidence,
+            gathered_at: None,
+            ad: None,
+            graph: None,
+            now: None,
+            evaluation: Default::default(),
+            user: None,
+        }
     }
 
     /// Every declared kind reaches a reader: a file that is not there is a

@@ -10,4 +10,5 @@ pub mod event_ids;
 pub mod password_log;
 pub mod server_versions;
 pub mod signature;
+pub mod single_password_sync;
 pub mod sync_errors;
