@@ -5,7 +5,7 @@
 use crate::live;
 use crate::resolve::Plan;
 use phs_model::{CollectionProblem, Snapshot, SourceKind, Timestamp};
-use phs_sources::{cmdlets, events, export};
+use phs_sources::{cmdlets, events, export, sync_engine};
 use std::path::{Path, PathBuf};
 
 pub fn snapshot(plan: &Plan, collected_at: Timestamp) -> Snapshot {
@@ -51,8 +51,9 @@ fn read(kind: SourceKind, paths: &[PathBuf], gathered_at: Option<Timestamp>, sna
         SourceKind::PartitionSyncState => {
             server.partition_sync_state = one(kind, &paths[0], cmdlets::read_partition_sync_state, problems)
         }
-        // TEMPORARY until the sync-engine readers land (branch userserver).
-        SourceKind::CsObject | SourceKind::MvObject | SourceKind::CsObjectLog => {}
+        SourceKind::CsObject => server.cs_objects = each(kind, paths, sync_engine::read_cs_objects, problems),
+        SourceKind::MvObject => server.mv_objects = each(kind, paths, sync_engine::read_mv_objects, problems),
+        SourceKind::CsObjectLog => server.cs_object_logs = each(kind, paths, sync_engine::read_cs_object_log, problems),
         // Live sources: no files, read by `live`.
         SourceKind::ActiveDirectory | SourceKind::Graph => {}
     }
@@ -66,6 +67,34 @@ fn one<T>(
     problems: &mut Vec<CollectionProblem>,
 ) -> Option<T> {
     reader(path).map_err(|e| problems.push(CollectionProblem::whole(kind, path.display().to_string(), e))).ok()
+}
+
+/// A repeatable reader's facts from every file that reads, each failure a
+/// problem filed under `kind` (partial when other files were read); None
+/// when no file could be read.
+fn each<T>(
+    kind: SourceKind,
+    paths: &[PathBuf],
+    reader: fn(&Path) -> Result<Vec<T>, String>,
+    problems: &mut Vec<CollectionProblem>,
+) -> Option<Vec<T>> {
+    let mut out = Vec::new();
+    let mut read_any = false;
+    let mut failed = Vec::new();
+    for path in paths {
+        match reader(path) {
+            Ok(items) => {
+                read_any = true;
+                out.extend(items);
+            }
+            Err(e) => failed.push(CollectionProblem::whole(kind, path.display().to_string(), e)),
+        }
+    }
+    for mut p in failed {
+        p.partial = read_any;
+        problems.push(p);
+    }
+    read_any.then_some(out)
 }
 
 #[cfg(test)]

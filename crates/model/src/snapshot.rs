@@ -139,6 +139,30 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         repeatable: false,
         help: "Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output",
     },
+    EvidenceInput {
+        source: SourceKind::CsObject,
+        flag: "cs-object",
+        config_key: "cs_objects",
+        value_name: "FILE",
+        repeatable: true,
+        help: "One user: Get-ADSyncCSObject -ConnectorName C -DistinguishedName DN | ConvertTo-Json -Depth 6 output, for the AD and the Entra connector. Repeatable",
+    },
+    EvidenceInput {
+        source: SourceKind::MvObject,
+        flag: "mv-object",
+        config_key: "mv_objects",
+        value_name: "FILE",
+        repeatable: true,
+        help: "One user: Get-ADSyncMVObject -Identifier ID | ConvertTo-Json -Depth 6 output. Repeatable",
+    },
+    EvidenceInput {
+        source: SourceKind::CsObjectLog,
+        flag: "cs-object-log",
+        config_key: "cs_object_logs",
+        value_name: "FILE",
+        repeatable: true,
+        help: "One user: Get-ADSyncCSObjectLog -Identifier ID -Count 10 | ConvertTo-Json -Depth 6 output. Repeatable",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
