@@ -145,17 +145,7 @@ mod tests {
         let snap = snapshot(&plan(cfg.server.evidence.clone()), "2026-11-25T12:00:00Z".parse().unwrap());
         assert!(snap.problems.is_empty(), "{:?}", snap.problems);
         for (input, _) in cfg.server.evidence.iter() {
-            let filled = match input.source {
-                SourceKind::ServerConfig => snap.server.config.is_some(),
-                SourceKind::Events => snap.server.events.is_some(),
-                SourceKind::Scheduler => snap.server.scheduler.is_some(),
-                SourceKind::CompanyFeatures => snap.server.company_features.is_some(),
-                SourceKind::PartitionSyncState => snap.server.partition_sync_state.is_some(),
-                SourceKind::CsObject => snap.server.cs_objects.is_some(),
-                SourceKind::MvObject => snap.server.mv_objects.is_some(),
-                SourceKind::CsObjectLog => snap.server.cs_object_logs.is_some(),
-                SourceKind::ActiveDirectory | SourceKind::Graph => false,
-            };
+            let filled = snap.server.has(input.source);
             assert!(filled, "{} did not fill its field", input.flag);
         }
     }

@@ -61,6 +61,24 @@ pub struct ServerEvidence {
     pub gathered_at: Option<Timestamp>,
 }
 
+impl ServerEvidence {
+    /// Whether the field of evidence kind `kind` holds facts (false for the
+    /// live sources, which are not server evidence).
+    pub fn has(&self, kind: SourceKind) -> bool {
+        match kind {
+            SourceKind::ServerConfig => self.config.is_some(),
+            SourceKind::Scheduler => self.scheduler.is_some(),
+            SourceKind::CompanyFeatures => self.company_features.is_some(),
+            SourceKind::PartitionSyncState => self.partition_sync_state.is_some(),
+            SourceKind::Events => self.events.is_some(),
+            SourceKind::CsObject => self.cs_objects.is_some(),
+            SourceKind::MvObject => self.mv_objects.is_some(),
+            SourceKind::CsObjectLog => self.cs_object_logs.is_some(),
+            SourceKind::ActiveDirectory | SourceKind::Graph => false,
+        }
+    }
+}
+
 /// Which source the problem belongs to, so a rule can say "could not evaluate"
 /// instead of "evidence not supplied".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
