@@ -3,24 +3,12 @@
 //! the verdicts, the exit codes, and collect --user → user --snapshot.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const PAT: &str = "CN=Pat Kim,OU=Employees,DC=tailspintoys,DC=com";
 const NOW: &str = "2025-11-27T12:00:00Z";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn phs_doctor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-        .args(args)
-        .current_dir(repo())
-        .env_remove("PHS_DOCTOR_CONFIG")
-        .output()
-        .expect("run phs-doctor")
-}
+mod support;
+use support::phs_doctor;
 
 /// The evidence flags for the fixtures in PowerShell shape `tag`.
 fn evidence(tag: &str) -> Vec<String> {

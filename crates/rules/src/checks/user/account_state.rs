@@ -59,7 +59,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let user = match requires::ad_user(&v) {
         Ok(u) => u,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     let states = decide(user, cx.now);
     vec![words(&v, user, &states)]

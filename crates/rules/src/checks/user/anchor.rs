@@ -50,10 +50,9 @@ enum Outcome {
 
 fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
-    let both = requires::ad_user(&v).and_then(|ad| Ok((ad, requires::cloud_user(&v)?)));
-    let (ad, cloud) = match both {
+    let (ad, cloud) = match requires::ad_and_cloud(&v) {
         Ok(pair) => pair,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     let outcome = decide(ad, cloud);
     vec![words(&v, ad, cloud, &outcome)]

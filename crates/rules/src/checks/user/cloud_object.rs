@@ -56,7 +56,7 @@ fn check(cx: &Context) -> Vec<Finding> {
         (_, Ok(u)) if u.on_premises_sync_enabled != Some(true) => Outcome::NotSynced(u),
         (_, Ok(u)) if u.account_enabled == Some(false) => Outcome::Disabled(u),
         (_, Ok(u)) => Outcome::Synced(u),
-        (_, Err((status, why))) => return vec![RULE.finding(status, v.scope(), why).done()],
+        (_, Err(unmet)) => return requires::unmet(&RULE, &v, unmet),
     };
     vec![outcome.finding(&v)]
 }

@@ -58,7 +58,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let outcome = match decide(cx, &v) {
         Ok(o) => o,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     vec![outcome.finding(&v)]
 }
@@ -241,9 +241,7 @@ mod tests {
     use phs_model::Snapshot;
 
     fn with(change: impl FnOnce(&mut Snapshot)) -> Finding {
-        let mut s = healthy();
-        change(&mut s);
-        judge(&s, check)
+        judge_changed(change, check)
     }
 
     #[test]

@@ -48,7 +48,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let cs = match requires::object(&v.entra_cs, "Entra connector space object", cmdlets::ENTRA_CS) {
         Ok(cs) => cs,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     let outcome = if cs.is_placeholder == Some(true) {
         Outcome::Placeholder(cs)

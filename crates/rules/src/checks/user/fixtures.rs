@@ -205,3 +205,10 @@ pub fn judge(s: &Snapshot, check: fn(&Context) -> Vec<Finding>) -> Finding {
     assert_eq!(f.len(), 1, "{f:?}");
     f.remove(0)
 }
+
+/// The one finding `check` gives for a healthy user changed by `change`.
+pub fn judge_changed(change: impl FnOnce(&mut Snapshot), check: fn(&Context) -> Vec<Finding>) -> Finding {
+    let mut s = healthy();
+    change(&mut s);
+    judge(&s, check)
+}

@@ -67,7 +67,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                     None => Outcome::Unrecognised(e),
                 },
             },
-            Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+            Err(unmet) => return requires::unmet(&RULE, &v, unmet),
         },
     };
     vec![outcome.finding(&v, changed)]

@@ -13,6 +13,16 @@ pub(crate) type Unmet = (Status, String);
 const AD_HOW: &str = "live AD: an [ad] section in your own config with --trust-config, or --ad";
 const GRAPH_HOW: &str = "the tenant: [graph] in your own config with --trust-config, or --graph";
 
+/// The one finding of a check that could not judge.
+pub(crate) fn unmet(rule: &crate::Rule, v: &UserView, (status, why): Unmet) -> Vec<phs_model::Finding> {
+    vec![rule.finding(status, v.scope(), why).done()]
+}
+
+/// The AD object and the cloud user, for the checks that compare them.
+pub(crate) fn ad_and_cloud<'a>(v: &UserView<'a>) -> Result<(&'a AdUser, &'a CloudUser), Unmet> {
+    Ok((ad_user(v)?, cloud_user(v)?))
+}
+
 /// The user's AD object.
 pub(crate) fn ad_user<'a>(v: &UserView<'a>) -> Result<&'a AdUser, Unmet> {
     match &v.ad {

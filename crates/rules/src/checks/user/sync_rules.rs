@@ -58,7 +58,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     });
     let (inbound, outbound) = match sides {
         Ok(s) => s,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     vec![words(&v, &inbound, &outbound)]
 }
@@ -141,9 +141,7 @@ mod tests {
     use phs_model::Snapshot;
 
     fn with(change: impl FnOnce(&mut Snapshot)) -> Finding {
-        let mut s = healthy();
-        change(&mut s);
-        judge(&s, check)
+        judge_changed(change, check)
     }
 
     #[test]

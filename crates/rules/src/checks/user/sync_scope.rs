@@ -61,7 +61,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let user = match requires::ad_user(&v) {
         Ok(u) => u,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     let verdict = decide(&v, user);
     vec![words(&v, user, &verdict)]
@@ -196,9 +196,7 @@ mod tests {
     }
 
     fn with(change: impl FnOnce(&mut Snapshot)) -> Finding {
-        let mut s = healthy();
-        change(&mut s);
-        judge(&s, check)
+        judge_changed(change, check)
     }
 
     #[test]

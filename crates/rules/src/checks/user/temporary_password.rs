@@ -70,7 +70,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let user = match requires::ad_user(&v) {
         Ok(u) => u,
-        Err((status, why)) => return vec![RULE.finding(status, v.scope(), why).done()],
+        Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
     let Some(pwd_last_set) = user.pwd_last_set else {
         return vec![RULE
