@@ -1,3 +1,4 @@
+use super::events::{about_user, Said, UserEvent};
 use super::requires::{self, cmdlets};
 use super::view::{Object, UserView};
 use crate::context::{filetime, Context};
@@ -19,7 +20,10 @@ what its status means (Success, FilteredByTarget, NoTargetConnection,
 SourceConnectorNotPresent, TargetNotExportedToDirectory, Error, Unknown,
 MissingAttribute, RetryRequestedByTarget, MigratedCheckDetailsForMoreInfo).
 A status Microsoft does not document is reported as unrecognised, never
-taken for a success.
+taken for a success. Without the log, the Application event log's events
+656 (change request) and 657 (change result) speak for the user: the line
+of a batch that names the user's DN or anchor, its Result and its extended
+error. Those lines are evidence either way.
 
 ## Why it matters
 It is the sync engine's own word on the user's password. The log keeps 7
@@ -44,6 +48,8 @@ The newest entry's time, status and details, and pwdLastSet.",
 const LOG_DAYS: i64 = 7;
 
 enum Outcome<'a> {
+    /// No log supplied; the event log's newest 656/657 line about the user.
+    FromEvents(&'a UserEvent<'a>),
     /// No entry, and pwdLastSet within the log's days: an attempt should be there.
     NoAttemptSinceChange(Timestamp),
     /// No entry, and nothing tells the two causes apart (or the change is older).
@@ -57,8 +63,14 @@ enum Outcome<'a> {
 fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let changed = v.ad_user().and_then(|u| u.pwd_last_set).and_then(filetime);
+    let dn = v.ad_user().map(|u| u.dn.as_str()).or(v.ad_cs.found().map(|o| o.distinguished_name.as_str()));
+    let anchor = v.ad_user().and_then(|u| u.anchor()).or_else(|| v.entra_cs.found().and_then(|o| o.entra_anchor()));
+    let events = about_user(cx, dn, anchor.as_ref());
     let outcome = match &v.log {
         Object::Absent { others: false } => empty(cx, changed),
+        Object::NotSupplied { error: None } if !events.is_empty() => {
+            Outcome::FromEvents(events.last().expect("not empty"))
+        }
         other => match requires::object(other, "password sync log", cmdlets::LOG) {
             Ok(_) => match v.last_log_entry() {
                 None => empty(cx, changed),
@@ -70,7 +82,12 @@ fn check(cx: &Context) -> Vec<Finding> {
             Err(unmet) => return requires::unmet(&RULE, &v, unmet),
         },
     };
-    vec![outcome.finding(&v, changed)]
+    let mut f = outcome.finding(&v, changed);
+    // Newest first, a few: the log's own lines about the user.
+    for e in events.iter().rev().take(5) {
+        f = f.evidence(&format!("Event {} at {}", e.event.event_id, e.event.time), e.line.clone());
+    }
+    vec![f.done()]
 }
 
 fn empty<'a>(cx: &Context, changed: Option<Timestamp>) -> Outcome<'a> {
@@ -83,10 +100,46 @@ fn empty<'a>(cx: &Context, changed: Option<Timestamp>) -> Outcome<'a> {
 }
 
 impl Outcome<'_> {
-    fn finding(&self, v: &UserView, changed: Option<Timestamp>) -> Finding {
+    fn finding(&self, v: &UserView, changed: Option<Timestamp>) -> crate::finding::Draft {
         let who = &v.query.text;
         let scope = v.scope();
         let mut f = match self {
+            Outcome::FromEvents(e) => {
+                let at = e.event.time;
+                let (status, what) = match &e.said {
+                    Said::Requested => (
+                        Status::Warn,
+                        format!("event 656 at {at} asked to sync the password, and no result (657) for the user follows it"),
+                    ),
+                    Said::Result { ok: Some(true), .. } => (Status::Pass, format!("event 657 at {at}: Success")),
+                    Said::Result { ok: Some(false), extended_error } => (
+                        Status::Fail,
+                        format!(
+                            "event 657 at {at}: Failed{}",
+                            extended_error.as_deref().map_or(String::new(), |x| format!(" (extended error {x})"))
+                        ),
+                    ),
+                    Said::Result { ok: None, .. } => {
+                        (Status::Error, format!("event 657 at {at} names the user but no result phs-doctor recognises"))
+                    }
+                };
+                let mut f = RULE.finding(
+                    status,
+                    scope,
+                    format!(
+                        "{who}'s last password sync attempt, from the event log (no password sync log supplied): {what}.{}",
+                        if status == Status::Pass && changed.is_some_and(|c| at < c) {
+                            " The password changed in AD after it."
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+                if status == Status::Fail {
+                    f = f.fix("See PHS008 and PHS009 for the errors of the domain and the cloud around that time.", &[]);
+                }
+                f
+            }
             Outcome::NoAttemptSinceChange(t) => RULE
                 .finding(
                     Status::Fail,
@@ -148,7 +201,7 @@ impl Outcome<'_> {
         if let Some(t) = changed {
             f = f.evidence("pwdLastSet", t.to_string());
         }
-        f.done()
+        f
     }
 }
 
@@ -202,6 +255,36 @@ mod tests {
         let f = judge(&s, check);
         assert_eq!(f.status, Status::Warn);
         assert!(f.message.contains("likely cause"), "{}", f.message);
+    }
+
+    #[test]
+    fn without_the_log_the_event_log_speaks_for_the_user() {
+        use crate::checks::fixtures::{event, with_events};
+        let line = |result: &str| {
+            format!(
+                "Password Change Result - Anchor : {}, Dn : {DN}, PwdChangeOnLogon=False, Result : {result}",
+                anchor().to_base64()
+            )
+        };
+        for (result, status) in [("Success.", Status::Pass), ("Failed, Extended Error: 8453", Status::Fail)] {
+            let mut s = healthy();
+            s.server.cs_object_logs = None;
+            with_events(&mut s, vec![event(657, 100, &line(result))]);
+            let f = judge(&s, check);
+            assert_eq!(f.status, status, "{f:?}");
+            assert!(f.evidence.iter().any(|e| e.label.starts_with("Event 657")), "{f:?}");
+        }
+        let mut s = healthy();
+        s.server.cs_object_logs = None;
+        with_events(
+            &mut s,
+            vec![event(
+                656,
+                5,
+                &format!("Password Change Request - Anchor : {}, Dn : {DN}, Change Date : x", anchor().to_base64()),
+            )],
+        );
+        assert_eq!(judge(&s, check).status, Status::Warn);
     }
 
     #[test]

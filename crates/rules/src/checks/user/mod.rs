@@ -10,6 +10,7 @@ pub mod ad_object;
 pub mod anchor;
 pub mod cloud_object;
 pub mod connector_space;
+pub(crate) mod events;
 pub mod exported;
 pub mod last_attempt;
 pub mod password_arrived;
