@@ -130,3 +130,22 @@ fn a_snapshot_without_a_user_is_refused() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("collect --user"));
 }
+
+/// The server evidence alone: the user's line of event 657 in the broken
+/// example's log is their last attempt; the rest says what it lacks.
+#[test]
+fn the_event_log_speaks_for_a_user_without_cmdlet_files() {
+    let args = [
+        "user",
+        "CN=Priya Raman,OU=Employees,DC=tailspintoys,DC=com",
+        "--config",
+        "examples/two-forest-broken/phs-doctor.toml",
+        "--format",
+        "json",
+    ];
+    let (r, code) = report(&args.map(String::from));
+    assert_eq!(status(&r, "PHS024"), "pass", "{r:#}");
+    let f = r["findings"].as_array().unwrap().iter().find(|f| f["code"] == "PHS024").unwrap();
+    assert!(f["message"].as_str().unwrap().contains("event 657"), "{f:#}");
+    assert_eq!(code, 0);
+}

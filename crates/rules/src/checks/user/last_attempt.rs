@@ -63,9 +63,7 @@ enum Outcome<'a> {
 fn check(cx: &Context) -> Vec<Finding> {
     let Some(v) = UserView::of(cx) else { return Vec::new() };
     let changed = v.ad_user().and_then(|u| u.pwd_last_set).and_then(filetime);
-    let dn = v.ad_user().map(|u| u.dn.as_str()).or(v.ad_cs.found().map(|o| o.distinguished_name.as_str()));
-    let anchor = v.ad_user().and_then(|u| u.anchor()).or_else(|| v.entra_cs.found().and_then(|o| o.entra_anchor()));
-    let events = about_user(cx, dn, anchor.as_ref());
+    let events = about_user(cx, v.dn(), v.anchor().as_ref());
     let outcome = match &v.log {
         Object::Absent { others: false } => empty(cx, changed),
         Object::NotSupplied { error: None } if !events.is_empty() => {

@@ -136,6 +136,39 @@ impl<'a> UserView<'a> {
         )
     }
 
+    /// The user's DN as far as the evidence tells: AD's, else the AD
+    /// connector space object's, else the identity when it was a DN.
+    pub fn dn(&self) -> Option<&'a str> {
+        if let Some(u) = self.ad_user() {
+            return Some(&u.dn);
+        }
+        if let Some(o) = self.ad_cs.found() {
+            return Some(&o.distinguished_name);
+        }
+        match &self.query.kind {
+            phs_model::IdentityKind::Dn { dn } => Some(dn),
+            _ => None,
+        }
+    }
+
+    /// The anchor Entra Connect uses for the user, as far as the evidence
+    /// tells: AD's (consistency GUID, else objectGUID), else the one the
+    /// Entra connector space object's DN encodes, else the identity when it
+    /// was an anchor or an objectGUID.
+    pub fn anchor(&self) -> Option<SourceAnchor> {
+        if let Some(a) = self.ad_user().and_then(AdUser::anchor) {
+            return Some(a);
+        }
+        if let Some(a) = self.entra_cs.found().and_then(CsObject::entra_anchor) {
+            return Some(a);
+        }
+        match &self.query.kind {
+            phs_model::IdentityKind::Anchor { anchor } => Some(anchor.clone()),
+            phs_model::IdentityKind::ObjectGuid { guid } => Some(SourceAnchor::from_guid(guid)),
+            _ => None,
+        }
+    }
+
     /// The newest password sync log entry, when there is a log with entries.
     pub fn last_log_entry(&self) -> Option<&'a CsLogEntry> {
         let log = self.log.found()?;
