@@ -50,8 +50,14 @@ The attributes read and what each says.",
 enum State {
     Disabled,
     Expired(Option<Timestamp>),
-    Locked { since: Option<Timestamp>, confirmed: bool },
-    PasswordExpired,
+    Locked {
+        since: Option<Timestamp>,
+        confirmed: bool,
+    },
+    /// `cloud_policy`: the tenant's cloudPasswordPolicyForPasswordSyncedUsersEnabled.
+    PasswordExpired {
+        cloud_policy: Option<bool>,
+    },
     SmartcardRequired,
 }
 
@@ -61,11 +67,17 @@ fn check(cx: &Context) -> Vec<Finding> {
         Ok(u) => u,
         Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
-    let states = decide(user, cx.now);
+    let cloud_policy = cx
+        .snapshot
+        .tenant
+        .as_ref()
+        .and_then(|t| t.sync.as_ref())
+        .and_then(|s| s.cloud_password_policy_for_password_synced_users_enabled);
+    let states = decide(user, cx.now, cloud_policy);
     vec![words(&v, user, &states)]
 }
 
-fn decide(u: &AdUser, now: Timestamp) -> Vec<State> {
+fn decide(u: &AdUser, now: Timestamp, cloud_policy: Option<bool>) -> Vec<State> {
     let flags = u.user_account_control.unwrap_or(0);
     let computed = u.user_account_control_computed;
     let mut out = Vec::new();
@@ -88,7 +100,7 @@ fn decide(u: &AdUser, now: Timestamp) -> Vec<State> {
         _ => {}
     }
     if computed.is_some_and(|c| c & uac::PASSWORD_EXPIRED != 0) {
-        out.push(State::PasswordExpired);
+        out.push(State::PasswordExpired { cloud_policy });
     }
     if flags & uac::SMARTCARD_REQUIRED != 0 {
         out.push(State::SmartcardRequired);
@@ -120,8 +132,15 @@ impl State {
                 if *confirmed { "is" } else { "may be (lockoutTime is set; the DC did not say whether it ended)" },
                 since.map_or(String::new(), |t| format!(" since {t}"))
             ),
-            State::PasswordExpired => "the password has expired in AD; with password hash sync the cloud password \
-                                       does not expire by default, so the old password may still work in the cloud"
+            State::PasswordExpired { cloud_policy: Some(true) } => {
+                "the password has expired in AD; the tenant applies \
+                its cloud password policy to synced users (cloudPasswordPolicyForPasswordSyncedUsersEnabled), so the \
+                cloud password may have expired too"
+                    .into()
+            }
+            State::PasswordExpired { .. } => "the password has expired in AD; with password hash sync the cloud \
+                password does not expire by default (unless the tenant applies its cloud password policy to synced \
+                users), so the old password may still work in the cloud"
                 .into(),
             State::SmartcardRequired => "a smart card is required for interactive logon: AD keeps a random password, \
                                          which is what gets synced, so a password sign-in to the cloud cannot work"
@@ -158,7 +177,7 @@ fn words(v: &UserView, u: &AdUser, states: &[State]) -> Finding {
             State::Disabled => "Enable-ADAccount -Identity '<account>'",
             State::Expired(_) => "Clear-ADAccountExpiration -Identity '<account>'",
             State::Locked { .. } => "Unlock-ADAccount -Identity '<account>'",
-            State::PasswordExpired => "Set-ADAccountPassword -Identity '<account>' -Reset",
+            State::PasswordExpired { .. } => "Set-ADAccountPassword -Identity '<account>' -Reset",
             State::SmartcardRequired => "Get-ADUser '<account>' -Properties SmartcardLogonRequired",
         });
     }
@@ -199,22 +218,27 @@ mod tests {
 
     #[test]
     fn expired_locked_and_password_expired_warn_as_what_they_are() {
-        assert_eq!(decide(&AdUser { account_expires: Some(filetime_ago(60)), ..ann() }, now()).len(), 1);
-        assert!(decide(&AdUser { account_expires: Some(filetime_ago(-60)), ..ann() }, now()).is_empty());
+        assert_eq!(decide(&AdUser { account_expires: Some(filetime_ago(60)), ..ann() }, now(), None).len(), 1);
+        assert!(decide(&AdUser { account_expires: Some(filetime_ago(-60)), ..ann() }, now(), None).is_empty());
         let f = with(|u| u.account_expires = Some(filetime_ago(60 * 24)));
         assert_eq!(f.status, Status::Warn);
-        let locked = decide(&AdUser { user_account_control_computed: Some(uac::LOCKOUT), ..ann() }, now());
+        let locked = decide(&AdUser { user_account_control_computed: Some(uac::LOCKOUT), ..ann() }, now(), None);
         assert_eq!(locked, [State::Locked { since: None, confirmed: true }]);
         // lockoutTime without the computed bit: maybe, never a firm "locked".
         let maybe = decide(
             &AdUser { lockout_time: Some(filetime_ago(5)), user_account_control_computed: None, ..ann() },
             now(),
+            None,
         );
         assert!(matches!(maybe[..], [State::Locked { confirmed: false, .. }]));
         // The computed bit says the lockout ended: lockoutTime alone is not a lockout.
-        assert!(decide(&AdUser { lockout_time: Some(filetime_ago(5)), ..ann() }, now()).is_empty());
-        let pe = decide(&AdUser { user_account_control_computed: Some(uac::PASSWORD_EXPIRED), ..ann() }, now());
-        assert_eq!(pe, [State::PasswordExpired]);
+        assert!(decide(&AdUser { lockout_time: Some(filetime_ago(5)), ..ann() }, now(), None).is_empty());
+        let pe = decide(&AdUser { user_account_control_computed: Some(uac::PASSWORD_EXPIRED), ..ann() }, now(), None);
+        assert_eq!(pe, [State::PasswordExpired { cloud_policy: None }]);
+        // With the tenant's cloud policy on, the cloud password may expire too.
+        let with_policy =
+            decide(&AdUser { user_account_control_computed: Some(uac::PASSWORD_EXPIRED), ..ann() }, now(), Some(true));
+        assert!(with_policy[0].says().contains("may have expired too"));
     }
 
     #[test]
