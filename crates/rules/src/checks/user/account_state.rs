@@ -47,7 +47,7 @@ The attributes read and what each says.",
 
 /// One state of the account that explains a failed sign-in.
 #[derive(Debug, PartialEq)]
-enum State {
+pub(crate) enum State {
     Disabled,
     Expired(Option<Timestamp>),
     Locked {
@@ -77,7 +77,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     vec![words(&v, user, &states)]
 }
 
-fn decide(u: &AdUser, now: Timestamp, cloud_policy: Option<bool>) -> Vec<State> {
+pub(crate) fn decide(u: &AdUser, now: Timestamp, cloud_policy: Option<bool>) -> Vec<State> {
     let flags = u.user_account_control.unwrap_or(0);
     let computed = u.user_account_control_computed;
     let mut out = Vec::new();

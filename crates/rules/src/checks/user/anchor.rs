@@ -40,7 +40,7 @@ Both anchors in base64 and as GUIDs.",
 };
 
 #[derive(Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Matches { by: &'static str },
     NotAnchored,
     Differs { cloud: SourceAnchor },
@@ -58,7 +58,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     vec![words(&v, ad, cloud, &outcome)]
 }
 
-fn decide(ad: &AdUser, cloud: &CloudUser) -> Outcome {
+pub(crate) fn decide(ad: &AdUser, cloud: &CloudUser) -> Outcome {
     let Some(text) = cloud.on_premises_immutable_id.as_deref().filter(|t| !t.is_empty()) else {
         return Outcome::NotAnchored;
     };

@@ -44,7 +44,7 @@ Both times, the lag, and the last directory sync.",
 };
 
 #[derive(Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Temporary,
     Arrived { ad: Timestamp, cloud: Timestamp },
     OnItsWay { ad: Timestamp, cloud: Option<Timestamp> },
@@ -76,7 +76,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     vec![words(&v, &outcome, read_at)]
 }
 
-fn decide(
+pub(crate) fn decide(
     ad: Timestamp,
     cloud: Option<Timestamp>,
     last_sync: Option<Timestamp>,

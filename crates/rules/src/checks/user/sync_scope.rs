@@ -47,7 +47,7 @@ that decided.",
 
 /// What PHS019 decides: the first filter that drops the user, or none.
 #[derive(Debug, PartialEq)]
-enum Verdict<'a> {
+pub(crate) enum Verdict<'a> {
     NoConnector,
     NotSelected { connector: &'a Connector, partition: &'a Partition },
     Excluded { by: &'a str },
@@ -63,12 +63,18 @@ fn check(cx: &Context) -> Vec<Finding> {
         Ok(u) => u,
         Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
-    let verdict = decide(&v, user);
+    let verdict = decide(v.connector, v.partition, user);
     vec![words(&v, user, &verdict)]
 }
 
-fn decide<'a>(v: &UserView<'a>, u: &'a AdUser) -> Verdict<'a> {
-    let (Some(connector), Some(partition)) = (v.connector, v.partition) else { return Verdict::NoConnector };
+/// The first filter of `connector`'s `partition` (the user's home, see
+/// [`super::view::home`]) that drops `u`, or none.
+pub(crate) fn decide<'a>(
+    connector: Option<&'a Connector>,
+    partition: Option<&'a Partition>,
+    u: &'a AdUser,
+) -> Verdict<'a> {
+    let (Some(connector), Some(partition)) = (connector, partition) else { return Verdict::NoConnector };
     if !partition.selected {
         return Verdict::NotSelected { connector, partition };
     }
@@ -98,6 +104,24 @@ fn decide<'a>(v: &UserView<'a>, u: &'a AdUser) -> Verdict<'a> {
         return Verdict::WrittenBack { value };
     }
     Verdict::InScope { connector, partition, included_by }
+}
+
+impl Verdict<'_> {
+    /// The filter that drops the user, in a few words (the audit's reason);
+    /// None when the user is in scope.
+    pub(crate) fn dropped_by(&self) -> Option<String> {
+        Some(match self {
+            Verdict::NoConnector => "domain filtering: no AD connector reads the user's domain".to_owned(),
+            Verdict::NotSelected { partition, .. } => {
+                format!("domain filtering: partition {} not selected", partition.domain_name())
+            }
+            Verdict::Excluded { by } => format!("OU filtering: under excluded {by}"),
+            Verdict::NotIncluded { .. } => "OU filtering: under no included container".to_owned(),
+            Verdict::ClassFiltered { class, .. } => format!("object-class filtering: {class} not imported"),
+            Verdict::WrittenBack { .. } => "sync rule scope: adminDescription starts with User_".to_owned(),
+            Verdict::InScope { .. } => return None,
+        })
+    }
 }
 
 /// The most specific class the user has of those Connect syncs as users.

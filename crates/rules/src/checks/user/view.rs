@@ -93,7 +93,7 @@ impl<'a> UserView<'a> {
             AdSide::Found { user, .. } => Some(*user),
             _ => None,
         };
-        let (connector, partition) = ad_user.map_or((None, None), |u| home(cx, u));
+        let (connector, partition) = ad_user.map_or((None, None), |u| home(cx.snapshot.server.config.as_ref(), u));
         let ad_cs = ad_cs_object(cx, user, ad_user);
         let mv = mv_object(cx, ad_cs.found());
         let entra_cs = entra_cs_object(cx, user, ad_user, mv.found());
@@ -211,16 +211,20 @@ fn cloud_side<'a>(cx: &Context<'a>, user: &'a UserEvidence) -> CloudSide<'a> {
 }
 
 /// The AD connector and selected partition whose domain holds the user.
-fn home<'a>(cx: &Context<'a>, u: &AdUser) -> (Option<&'a Connector>, Option<&'a Partition>) {
-    for (c, ad) in cx.ad_connectors() {
+pub(crate) fn home<'a>(
+    cfg: Option<&'a phs_model::ServerConfig>,
+    u: &AdUser,
+) -> (Option<&'a Connector>, Option<&'a Partition>) {
+    let connectors: Vec<_> = cfg.map(|c| c.ad_connectors().collect()).unwrap_or_default();
+    for (c, ad) in &connectors {
         for p in &ad.partitions {
             if dn_is_under(&u.dn, &p.dn) {
-                return (Some(c), Some(p));
+                return (Some(*c), Some(p));
             }
         }
     }
-    let named = cx.ad_connectors().into_iter().find(|(c, _)| c.name.eq_ignore_ascii_case(&u.connector));
-    (named.map(|(c, _)| c), None)
+    let named = connectors.iter().find(|(c, _)| c.name.eq_ignore_ascii_case(&u.connector));
+    (named.map(|(c, _)| *c), None)
 }
 
 /// `dn` is `base` or an object below it (RDN boundaries, any case).
