@@ -9,7 +9,7 @@ use std::io::Write;
 
 /// Where the rows go, one at a time.
 pub enum RowWriter<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     JsonLines(W),
 }
 
@@ -18,7 +18,7 @@ impl<W: Write> RowWriter<W> {
     pub fn csv(out: W) -> std::io::Result<RowWriter<W>> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(AuditRow::COLUMNS).map_err(std::io::Error::other)?;
-        Ok(RowWriter::Csv(w))
+        Ok(RowWriter::Csv(Box::new(w)))
     }
 
     pub fn json_lines(out: W) -> RowWriter<W> {
@@ -109,6 +109,7 @@ mod tests {
         w.write(&row("=HYPERLINK(\"http://x\")")).unwrap();
         w.write(&row("CN=a\u{1b}[2J\r\nb,c")).unwrap();
         let RowWriter::Csv(w) = w else { unreachable!() };
+        let w = *w;
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
