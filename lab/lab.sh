@@ -346,7 +346,7 @@ seed_forest() {
 	st user disable svc-disabled
 	st user disable carol
 	st user setexpiry svc-expired --days=-1
-	seed_user_states "$f"
+	seed_user_states
 
 	# SIDs (one search), then all root ACEs in one dsacl call. dsacl inserts each ACE at the
 	# front of the DACL, so the DENY (listed last) ends up first (canonical: deny before allow).
@@ -422,7 +422,7 @@ seed_forest() {
 # rule tells apart. Called by seed_forest, with its st, nsx, base, dom, url
 # and secrets; like the rest of the seeding, any failing step fails `up`.
 seed_user_states() {
-	local f=$1 moved="OU=Moved" excluded="OU=Excluded"
+	local moved="OU=Moved" excluded="OU=Excluded"
 	st ou create "$excluded"
 	st ou create "$moved"
 	st user create erin "$PW_ERIN" --userou="OU=Staff" --use-username-as-cn --given-name=Erin --surname=Eck

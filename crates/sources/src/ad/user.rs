@@ -26,7 +26,7 @@ use phs_model::{SourceAnchor, UserQuery};
 
 use super::ldap::{
     bind_session, crossref_netbios, dc_label, describe_result, escape_bytes, escape_value, root_dse_on, sid_text, Conn,
-    Entry,
+    Entry, SearchRequest,
 };
 use super::{AdOptions, Secret};
 
@@ -223,7 +223,9 @@ async fn search_domain(
         Some(dn) => (dn, Scope::Base),
         None => (target.partition_dn.clone(), Scope::Subtree),
     };
-    match conn.search_answer(&base, scope, &filter, attrs, false, Some(MAX_MATCHES)).await {
+    let request =
+        SearchRequest { base: &base, scope, filter: &filter, attrs, sd_flags: false, size_limit: Some(MAX_MATCHES) };
+    match conn.search_answer(&request).await {
         Err(e) => {
             search.error = Some(format!("search {filter} under {base}: {e}"));
             (Vec::new(), search)
@@ -256,9 +258,15 @@ async fn near_matches(conn: &mut Conn, target: &UserSearchTarget, prefix: &str, 
     let filter = near_filter(prefix);
     let limit = i32::try_from(room.min(MAX_NEAR)).unwrap_or(1);
     let attrs = ["sAMAccountName", "userPrincipalName"];
-    let Ok(answer) =
-        conn.search_answer(&target.partition_dn, Scope::Subtree, &filter, &attrs, false, Some(limit)).await
-    else {
+    let request = SearchRequest {
+        base: &target.partition_dn,
+        scope: Scope::Subtree,
+        filter: &filter,
+        attrs: &attrs,
+        sd_flags: false,
+        size_limit: Some(limit),
+    };
+    let Ok(answer) = conn.search_answer(&request).await else {
         return Vec::new();
     };
     // Size limit exceeded still carries the first entries: that is the point.

@@ -683,6 +683,18 @@ pub(crate) struct Conn {
     stalled: Option<String>,
 }
 
+/// One search: where, which objects, which attributes; `sd_flags` asks for
+/// the DACL alone ([`SD_FLAGS_OID`]), `size_limit` is set on the request.
+#[derive(Clone, Copy)]
+pub(crate) struct SearchRequest<'a> {
+    pub base: &'a str,
+    pub scope: Scope,
+    pub filter: &'a str,
+    pub attrs: &'a [&'a str],
+    pub sd_flags: bool,
+    pub size_limit: Option<i32>,
+}
+
 /// What the DC answered to a search: the entries and the result.
 pub(crate) struct SearchAnswer {
     pub entries: Vec<Entry>,
@@ -723,7 +735,8 @@ impl Conn {
         attrs: &[&str],
         sd_flags: bool,
     ) -> Result<Vec<Entry>, String> {
-        let answer = self.search_answer(base, scope, filter, attrs, sd_flags, None).await?;
+        let answer =
+            self.search_answer(&SearchRequest { base, scope, filter, attrs, sd_flags, size_limit: None }).await?;
         if answer.result.rc != 0 {
             return Err(describe_result(&answer.result));
         }
@@ -732,17 +745,10 @@ impl Conn {
 
     /// A search the DC answered, whatever its result code (a size limit
     /// exceeded still carries entries, noSuchObject may mean "not there");
-    /// `size_limit` is set on the request. Err only when there is no answer
-    /// (a timeout, a cut connection, a malformed entry).
-    pub(crate) async fn search_answer(
-        &mut self,
-        base: &str,
-        scope: Scope,
-        filter: &str,
-        attrs: &[&str],
-        sd_flags: bool,
-        size_limit: Option<i32>,
-    ) -> Result<SearchAnswer, String> {
+    /// Err only when there is no answer (a timeout, a cut connection, a
+    /// malformed entry).
+    pub(crate) async fn search_answer(&mut self, request: &SearchRequest<'_>) -> Result<SearchAnswer, String> {
+        let SearchRequest { base, scope, filter, attrs, sd_flags, size_limit } = *request;
         let timeout = self.op_timeout;
         if let Some(first) = &self.stalled {
             return Err(format!(
