@@ -117,6 +117,8 @@ pub async fn find_user(
     // Bound sessions, for the search and then the near matches.
     let mut sessions: Vec<(usize, Conn)> = Vec::new();
     let mut netbios: Vec<Option<String>> = vec![None; targets.len()];
+    // Each domain's search with its place in `targets`, put in that order at the end.
+    let mut searched: Vec<(usize, DomainSearch)> = Vec::new();
 
     for (i, target) in targets.iter().enumerate() {
         if !may_hold(target, query, holding.as_deref()) {
@@ -130,14 +132,17 @@ pub async fn find_user(
             ..DomainSearch::default()
         };
         if refused.contains(&credential) {
-            lookup.searched.push(DomainSearch {
-                error: Some(format!(
-                    "not searched: the DC of another domain of connector {} refused the credential of {} (a \
+            searched.push((
+                i,
+                DomainSearch {
+                    error: Some(format!(
+                        "not searched: the DC of another domain of connector {} refused the credential of {} (a \
                      second bind would only add a bad-password count)",
-                    target.connector, target.bind_identity
-                )),
-                ..search
-            });
+                        target.connector, target.bind_identity
+                    )),
+                    ..search
+                },
+            ));
             continue;
         }
         match bind_session(&target.dc_host, target.dc_addr, &target.bind_identity, &target.secret, opts).await {
@@ -153,7 +158,7 @@ pub async fn find_user(
                     refused.insert(credential);
                 }
                 let dc = failure.refused.then(|| dc_label(&target.dc_host, target.dc_addr));
-                lookup.searched.push(DomainSearch { dc, error: Some(failure.words), ..search });
+                searched.push((i, DomainSearch { dc, error: Some(failure.words), ..search }));
             }
         }
     }
@@ -178,7 +183,7 @@ pub async fn find_user(
             completed.push(*i);
         }
         lookup.found.extend(found);
-        lookup.searched.push(search);
+        searched.push((*i, search));
     }
 
     if lookup.found.is_empty() {
@@ -198,6 +203,8 @@ pub async fn find_user(
     for (_, conn) in sessions {
         conn.close().await;
     }
+    searched.sort_by_key(|(i, _)| *i);
+    lookup.searched = searched.into_iter().map(|(_, s)| s).collect();
     lookup
 }
 
