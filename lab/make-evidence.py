@@ -18,7 +18,7 @@ included). --user writes that lab user's sync engine objects as
 Get-ADSyncCSObject / Get-ADSyncMVObject / Get-ADSyncCSObjectLog save them
 (PowerShell 7 shape, from the facts file): STATE is joined (the default),
 disconnector, cloudfiltered, export-error, pending-export, no-password-rule,
-filtered-by-target or absent (the AD cmdlet found nothing). Every export has
+filtered-by-target, moved (the connector space still has the old OU=Staff DN) or absent (the AD cmdlet found nothing). Every export has
 the two standard password sync rules. Test data only: the passwords are the lab's.
 """
 import argparse
@@ -106,7 +106,9 @@ def user_objects(out, f, cid, sam, state):
     lineage = lambda name, conn, op: {"SyncRuleInternalId": rule_id(name, conn), "SyncRuleName": name, "Operation": op}
     ad_cs = {
         "ObjectId": ids["ad"], "ConnectorId": cid, "ConnectorName": f["domain"], "ConnectorType": "AD",
-        "DistinguishedName": acct["dn"], "ObjectType": "user", "IsTransient": False, "IsPlaceHolder": False,
+        # After a move the connector space keeps the old DN until the next import.
+        "DistinguishedName": acct["dn"].replace("OU=Moved,", "OU=Staff,") if state == "moved" else acct["dn"],
+        "ObjectType": "user", "IsTransient": False, "IsPlaceHolder": False,
         "IsConnector": state != "disconnector", "HasSyncError": False, "HasExportError": False,
         "ExportError": None, "SynchronizationError": None, "ConnectedMVObjectId": None if state == "disconnector" else ids["mv"],
         "Lineage": [] if state == "disconnector" else [lineage(inbound, cid, "Join")],

@@ -5,7 +5,8 @@
 use crate::config::ad::{parse_dns_server, AdSection};
 use crate::secrets::PasswordSource;
 use anyhow::{bail, Result};
-use phs_model::{AccountName, AdEvidence, ServerConfig};
+use phs_model::{AccountName, AdEvidence, AdUserLookup, DomainSearch, IdentityKind, ServerConfig, UserQuery};
+use phs_sources::ad::user::UserSearchTarget;
 use phs_sources::ad::{check, AdOptions, DomainTarget, Locator, Secret};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -148,9 +149,74 @@ fn destination(target: &DomainTarget, source: &PasswordSource, options: &AdOptio
 }
 
 impl Prepared {
-    pub async fn run(self, on_done: &(dyn Fn(&phs_model::DomainFacts) + Send + Sync)) -> AdEvidence {
+    /// The domain checks, then, when a user is asked, the search for that
+    /// user on the DC each domain used, with the same credential: a domain
+    /// whose bind did not succeed is not asked again (no extra bad-password
+    /// count), and is recorded as not searched when it could hold the user.
+    pub async fn run(
+        self,
+        on_done: &(dyn Fn(&phs_model::DomainFacts) + Send + Sync),
+        user: Option<&UserQuery>,
+        want_member_of: bool,
+    ) -> (AdEvidence, Option<AdUserLookup>) {
+        let secrets: Vec<((String, String), Option<Arc<Secret>>)> =
+            self.work.iter().map(|(t, s)| ((t.connector.clone(), t.domain.clone()), s.clone())).collect();
+        let options = self.options.clone();
         let mut evidence = check::check_all(self.work, &self.options, on_done).await;
         evidence.domains.extend(self.not_checked);
-        evidence
+        let lookup = match user {
+            Some(q) => Some(find_user(&evidence, &secrets, q, want_member_of, &options).await),
+            None => None,
+        };
+        (evidence, lookup)
     }
+}
+
+async fn find_user(
+    evidence: &AdEvidence,
+    secrets: &[((String, String), Option<Arc<Secret>>)],
+    query: &UserQuery,
+    want_member_of: bool,
+    options: &AdOptions,
+) -> AdUserLookup {
+    let mut targets = Vec::new();
+    let mut not_searched = Vec::new();
+    for d in &evidence.domains {
+        let secret = secrets.iter().find(|(k, _)| k.0 == d.connector && k.1 == d.domain).and_then(|(_, s)| s.clone());
+        let bound = d.ldap.as_ref().filter(|l| l.bind.ok);
+        match (bound, bound.and_then(|l| l.dc_endpoint()), secret) {
+            (Some(ldap), Some((dc_host, dc_addr)), Some(secret)) => targets.push(UserSearchTarget {
+                connector: d.connector.clone(),
+                domain: d.domain.clone(),
+                partition_dn: d.partition_dn.clone(),
+                dc_host,
+                dc_addr,
+                bind_identity: ldap.bind.identity.clone(),
+                secret,
+            }),
+            _ => {
+                let why = d.not_checked.clone().unwrap_or_else(|| {
+                    "not searched: the domain's checks found no DC to bind to (see PHS005 and PHS006)".to_owned()
+                });
+                not_searched.push(DomainSearch {
+                    connector: d.connector.clone(),
+                    domain: d.domain.clone(),
+                    error: Some(why),
+                    ..DomainSearch::default()
+                });
+            }
+        }
+    }
+    let mut lookup = phs_sources::ad::user::find_user(&targets, query, want_member_of, options).await;
+    // A domain that could not be asked counts only when it could hold the
+    // user: a DN says which domain that is.
+    let could_hold = |s: &DomainSearch| match &query.kind {
+        IdentityKind::Dn { dn } => {
+            let part = evidence.domains.iter().find(|d| d.connector == s.connector && d.domain == s.domain);
+            part.is_some_and(|p| dn.to_ascii_lowercase().ends_with(&p.partition_dn.to_ascii_lowercase()))
+        }
+        _ => true,
+    };
+    lookup.searched.extend(not_searched.into_iter().filter(could_hold));
+    lookup
 }

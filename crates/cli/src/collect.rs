@@ -14,7 +14,7 @@ pub fn snapshot(plan: &Plan, collected_at: Timestamp) -> Snapshot {
     for (input, paths) in plan.evidence.iter() {
         read(input.source, paths, plan.gathered_at, &mut snap);
     }
-    live::run(&mut snap, plan.ad.as_ref(), plan.graph.as_ref());
+    live::run(&mut snap, plan.ad.as_ref(), plan.graph.as_ref(), plan.user.as_ref());
     if let Some(query) = &plan.user {
         // The live lookups of the user come with the live sources; without
         // them the user's facts are the server's cmdlet files alone.
@@ -51,7 +51,15 @@ fn read(kind: SourceKind, paths: &[PathBuf], gathered_at: Option<Timestamp>, sna
         SourceKind::PartitionSyncState => {
             server.partition_sync_state = one(kind, &paths[0], cmdlets::read_partition_sync_state, problems)
         }
-        SourceKind::CsObject => server.cs_objects = each(kind, paths, sync_engine::read_cs_objects, problems),
+        SourceKind::CsObject => {
+            server.cs_objects = each(kind, paths, sync_engine::read_cs_objects, problems);
+            // A file the cmdlet wrote `null` to says "not in that connector space".
+            server.cs_object_files_empty = paths
+                .iter()
+                .filter(|p| sync_engine::read_cs_objects(p).is_ok_and(|o| o.is_empty()))
+                .map(|p| p.display().to_string())
+                .collect();
+        }
         SourceKind::MvObject => server.mv_objects = each(kind, paths, sync_engine::read_mv_objects, problems),
         SourceKind::CsObjectLog => server.cs_object_logs = each(kind, paths, sync_engine::read_cs_object_log, problems),
         // Live sources: no files, read by `live`.

@@ -6,7 +6,7 @@ use crate::config::ad::AdSection;
 use crate::config::graph::GraphSection;
 use crate::graph::CredentialPlan;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use phs_model::{CollectionProblem, Snapshot, SourceKind};
+use phs_model::{CollectionProblem, Snapshot, SourceKind, UserQuery};
 use phs_sources::graph::Credential;
 use phs_sources::graph::GraphOptions;
 use phs_sources::secret::{scrub, scrub_value, Secret};
@@ -16,8 +16,16 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSection>) {
+pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSection>, user: Option<&UserQuery>) {
     // Everything that can fail before the network (config, secrets, prompts).
+    // Group-based filtering decides scope by membership: only then is the
+    // user's memberOf worth reading.
+    let want_member_of = snap
+        .server
+        .config
+        .as_ref()
+        .and_then(|c| c.global("Microsoft.OptionalFeature.GroupFiltering"))
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let ad_job = ad.and_then(|ad| match &snap.server.config {
         Some(cfg) => match crate::ad::prepare(cfg, ad) {
             Ok(p) => Some(p),
@@ -103,7 +111,7 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     let (ad_facts, tenant) = runtime.block_on(async {
         let ad_fut = async {
             match ad_job {
-                Some(p) => Some(p.run(&on_domain).await),
+                Some(p) => Some(p.run(&on_domain, user, want_member_of).await),
                 None => None,
             }
         };
@@ -122,7 +130,14 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     });
     // The report follows on stdout; the progress lines were only for the wait.
     let _ = progress.bars.clear();
+    let (ad_facts, ad_user) = match ad_facts {
+        Some((facts, user)) => (Some(facts), user),
+        None => (None, None),
+    };
     snap.ad = ad_facts;
+    if let Some(query) = user {
+        snap.user = Some(phs_model::UserEvidence { query: query.clone(), ad: ad_user, cloud: None });
+    }
     snap.tenant = tenant;
     let mut secrets: Vec<&Secret> = passwords.iter().map(|s| &**s).collect();
     match graph_job.as_ref().map(|(plan, _)| &plan.credential) {

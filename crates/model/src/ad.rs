@@ -178,6 +178,20 @@ pub struct LdapFacts {
     pub account_token: Option<AccountToken>,
 }
 
+impl LdapFacts {
+    /// The DC these facts come from, as host name and address: `dc` reads
+    /// `host (address)`, or the bare address when the DC was named by it.
+    pub fn dc_endpoint(&self) -> Option<(String, std::net::IpAddr)> {
+        let dc = self.dc.trim();
+        if let Ok(addr) = dc.parse() {
+            return Some((dc.to_owned(), addr));
+        }
+        let (host, rest) = dc.split_once(" (")?;
+        let addr = rest.strip_suffix(')')?.parse().ok()?;
+        Some((host.to_owned(), addr))
+    }
+}
+
 /// The trustees of the domain root's ACEs that grant or deny a replication
 /// right, as read from the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -308,4 +322,20 @@ pub struct AccountFacts {
     pub password_expiry: Option<i64>,
     /// `tokenGroups`: every group SID the account is in, transitively.
     pub token_groups: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dc_label_reads_back_as_host_and_address() {
+        let at = |dc: &str| LdapFacts { dc: dc.into(), ..LdapFacts::default() }.dc_endpoint();
+        let lab = ("dc1.lab1.example.test".to_owned(), "127.0.0.2".parse().unwrap());
+        assert_eq!(at("dc1.lab1.example.test (127.0.0.2)"), Some(lab));
+        assert_eq!(at("127.0.0.2"), Some(("127.0.0.2".into(), "127.0.0.2".parse().unwrap())));
+        assert_eq!(at("dc1 (fe80::1)").map(|(_, a)| a.is_ipv6()), Some(true));
+        assert_eq!(at("dc1"), None);
+        assert_eq!(at("dc1 (not an address)"), None);
+    }
 }

@@ -49,6 +49,10 @@ pub struct ServerEvidence {
     /// `Get-ADSyncCSObject` output: connector space objects (AD and Entra).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cs_objects: Option<Vec<crate::CsObject>>,
+    /// `--cs-object` files that held `null`: the cmdlet found no such object
+    /// in the connector space it was asked about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cs_object_files_empty: Vec<String>,
     /// `Get-ADSyncMVObject` output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mv_objects: Option<Vec<crate::MvObject>>,

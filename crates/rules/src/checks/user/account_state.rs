@@ -99,7 +99,9 @@ pub(crate) fn decide(u: &AdUser, now: Timestamp, cloud_policy: Option<bool>) -> 
         (None, Some(t)) => out.push(State::Locked { since: filetime(t), confirmed: false }),
         _ => {}
     }
-    if computed.is_some_and(|c| c & uac::PASSWORD_EXPIRED != 0) {
+    // pwdLastSet 0 sets the computed PASSWORD_EXPIRED bit too (Windows and
+    // Samba alike): that is "must change at next logon", PHS023's case.
+    if computed.is_some_and(|c| c & uac::PASSWORD_EXPIRED != 0) && u.pwd_last_set != Some(0) {
         out.push(State::PasswordExpired { cloud_policy });
     }
     if flags & uac::SMARTCARD_REQUIRED != 0 {
@@ -235,6 +237,10 @@ mod tests {
         assert!(decide(&AdUser { lockout_time: Some(filetime_ago(5)), ..ann() }, now(), None).is_empty());
         let pe = decide(&AdUser { user_account_control_computed: Some(uac::PASSWORD_EXPIRED), ..ann() }, now(), None);
         assert_eq!(pe, [State::PasswordExpired { cloud_policy: None }]);
+        // Must change at next logon sets the bit too: PHS023's case, not an expiry.
+        let must_change =
+            AdUser { user_account_control_computed: Some(uac::PASSWORD_EXPIRED), pwd_last_set: Some(0), ..ann() };
+        assert!(decide(&must_change, now(), None).is_empty());
         // With the tenant's cloud policy on, the cloud password may expire too.
         let with_policy =
             decide(&AdUser { user_account_control_computed: Some(uac::PASSWORD_EXPIRED), ..ann() }, now(), Some(true));

@@ -270,6 +270,12 @@ mod tests {
     fn missing_or_foreign_evidence_is_not_a_verdict() {
         let f = with(|s| s.server.mv_objects = None);
         assert_eq!(f.status, Status::Skipped, "{f:?}");
+        // The AD file came back empty (`null`) beside the Entra one: not in the connector space.
+        let f = with(|s| {
+            s.server.cs_objects.as_mut().unwrap().remove(0);
+            s.server.cs_object_files_empty = vec!["ad-cs.json".into()];
+        });
+        assert_eq!(f.status, Status::Fail, "{f:?}");
         // Only the Entra object supplied: two causes, so no verdict.
         let f = with(|s| {
             s.server.cs_objects.as_mut().unwrap().remove(0);

@@ -296,7 +296,10 @@ fn ad_cs_object<'a>(cx: &Context<'a>, user: &'a UserEvidence, ad: Option<&'a AdU
     };
     let ad_objects: Vec<&CsObject> = all.iter().filter(|o| is_kind(cx, o, ConnectorKind::ActiveDirectory)).collect();
     if ad_objects.is_empty() {
-        return Object::Absent { others: !all.is_empty() };
+        // The others are Entra objects; a file that came back empty is then
+        // the AD connector space's answer.
+        let answered_empty = !cx.snapshot.server.cs_object_files_empty.is_empty();
+        return Object::Absent { others: !all.is_empty() && !answered_empty };
     }
     pick(ad_objects, |o| ad_cs_is(o, ad, &user.query))
 }
