@@ -193,7 +193,9 @@ enum Topology<'a> {
     NoEntraConnector,
     ManyEntraConnectors(Vec<&'a str>),
     /// No enabled outbound rule to this Entra connector has password sync.
-    NoOutboundRule { entra: &'a str },
+    NoOutboundRule {
+        entra: &'a str,
+    },
 }
 
 impl Topology<'_> {
