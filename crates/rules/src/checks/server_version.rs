@@ -170,15 +170,16 @@ fn judge(table: &Lifecycle, configured: ProductVersion, installed: Option<Produc
 }
 
 impl Outcome<'_> {
-    fn status(&self) -> Status {
-        match self {
+    fn words(&self) -> (Status, String) {
+        let status = match self {
             Outcome::HalfUpgraded { .. } | Outcome::Stopped { .. } | Outcome::Recalled { .. } => Status::Fail,
             Outcome::OlderThanTable { .. }
             | Outcome::Retired { .. }
             | Outcome::RetiresSoon { .. }
             | Outcome::StopsSoon { .. } => Status::Warn,
             Outcome::Supported { .. } => Status::Pass,
-        }
+        };
+        (status, self.message())
     }
 
     fn message(&self) -> String {
@@ -235,6 +236,61 @@ impl Outcome<'_> {
             }
         }
     }
+
+    fn fix(&self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            Outcome::Supported { .. } => None,
+            Outcome::HalfUpgraded { .. } => Some((
+                "Finish the upgrade: run the Entra Connect Sync installer again (the latest build, from the Microsoft Entra admin center > Microsoft Entra Connect > Get started > Manage) and complete the wizard, then check that the configuration version matches the installed build.",
+                &[READ_VERSION],
+            )),
+            Outcome::Recalled { .. } => Some((
+                "Uninstall the recalled build and install the latest Entra Connect Sync build from the Microsoft Entra admin center (Microsoft Entra Connect > Get started > Manage), as Microsoft advises.",
+                &[READ_VERSION],
+            )),
+            _ => Some((UPGRADE, &[READ_VERSION])),
+        }
+    }
+}
+
+/// Why the build could not be judged at all.
+enum Unjudged<'a> {
+    NoParameter,
+    NotAVersion {
+        raw: &'a str,
+        error: String,
+    },
+    /// `raw` is the configured version, shown with it.
+    InstalledNotAVersion {
+        raw: &'a str,
+        text: &'a str,
+        error: String,
+    },
+    TableBroken {
+        error: String,
+    },
+}
+
+impl Unjudged<'_> {
+    fn words(&self) -> (Status, String) {
+        (
+            Status::Error,
+            match self {
+                Unjudged::NoParameter => {
+                    format!("The export has no {VERSION_PARAMETER} parameter (GlobalSettings/MV.xml).")
+                }
+                Unjudged::NotAVersion { raw, error } => {
+                    format!("The export's {VERSION_PARAMETER} is not a version: {raw:?} ({error}).")
+                }
+                Unjudged::InstalledNotAVersion { text, error, .. } => {
+                    format!("The installed version is not a version: {text:?} ({error}).")
+                }
+                Unjudged::TableBroken { error } => {
+                    format!("The lifecycle table {} is broken: {error}", server_versions::FILE)
+                }
+            },
+        )
+    }
 }
 
 fn days_words(days: i32) -> String {
@@ -251,54 +307,42 @@ fn check(cx: &Context) -> Vec<Finding> {
         return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let label = format!("Export {VERSION_PARAMETER}");
+    let unjudged = |why: Unjudged| {
+        let (status, message) = why.words();
+        let d = RULE.finding(status, scope.clone(), message);
+        let d = match &why {
+            Unjudged::NoParameter => d.evidence_from(&label, "parameter absent", &cfg.path),
+            Unjudged::NotAVersion { raw, .. } => d.evidence_from(&label, *raw, &cfg.path),
+            Unjudged::InstalledNotAVersion { raw, text, .. } => {
+                d.evidence_from(&label, *raw, &cfg.path).evidence("Installed version", *text)
+            }
+            Unjudged::TableBroken { .. } => d,
+        };
+        vec![d.done()]
+    };
     let Some(raw) = cfg.global(VERSION_PARAMETER) else {
-        return vec![RULE
-            .finding(
-                Status::Error,
-                scope,
-                format!("The export has no {VERSION_PARAMETER} parameter (GlobalSettings/MV.xml)."),
-            )
-            .evidence_from(&label, "parameter absent", &cfg.path)
-            .done()];
+        return unjudged(Unjudged::NoParameter);
     };
     let configured = match raw.parse::<ProductVersion>() {
         Ok(v) => v,
-        Err(e) => {
-            return vec![RULE
-                .finding(
-                    Status::Error,
-                    scope,
-                    format!("The export's {VERSION_PARAMETER} is not a version: {raw:?} ({e})."),
-                )
-                .evidence_from(&label, raw, &cfg.path)
-                .done()]
-        }
+        Err(e) => return unjudged(Unjudged::NotAVersion { raw, error: e.to_string() }),
     };
     let installed = match cfg.installed_version.as_deref() {
         None => None,
         Some(text) => match text.parse::<ProductVersion>() {
             Ok(v) => Some(v),
-            Err(e) => {
-                return vec![RULE
-                    .finding(Status::Error, scope, format!("The installed version is not a version: {text:?} ({e})."))
-                    .evidence_from(&label, raw, &cfg.path)
-                    .evidence("Installed version", text)
-                    .done()]
-            }
+            Err(e) => return unjudged(Unjudged::InstalledNotAVersion { raw, text, error: e.to_string() }),
         },
     };
     let table = match server_versions::lifecycle() {
         Ok(t) => t,
-        Err(e) => {
-            return vec![RULE
-                .finding(Status::Error, scope, format!("The lifecycle table {} is broken: {e}", server_versions::FILE))
-                .done()]
-        }
+        Err(e) => return unjudged(Unjudged::TableBroken { error: e.to_string() }),
     };
     let today = cx.now.to_zoned(TimeZone::UTC).date();
     let outcome = judge(table, configured, installed, today);
 
-    let mut d = RULE.finding(outcome.status(), scope, outcome.message()).evidence_from(&label, raw, &cfg.path);
+    let (status, message) = outcome.words();
+    let mut d = RULE.finding(status, scope, message).evidence_from(&label, raw, &cfg.path);
     if let Some(v) = installed {
         d = d.evidence("Installed version", v.to_string());
     }
@@ -321,21 +365,8 @@ fn check(cx: &Context) -> Vec<Finding> {
         d = d.evidence(&format!("Hard stop below {}", stop.below), format!("from {} ({})", stop.from, stop.source));
     }
     d = d.evidence("Lifecycle table", format!("{} (dated {})", server_versions::FILE, table.as_of));
-    match outcome {
-        Outcome::Supported { .. } => {}
-        Outcome::HalfUpgraded { .. } => {
-            d = d.fix(
-                "Finish the upgrade: run the Entra Connect Sync installer again (the latest build, from the Microsoft Entra admin center > Microsoft Entra Connect > Get started > Manage) and complete the wizard, then check that the configuration version matches the installed build.",
-                &[READ_VERSION],
-            )
-        }
-        Outcome::Recalled { .. } => {
-            d = d.fix(
-                "Uninstall the recalled build and install the latest Entra Connect Sync build from the Microsoft Entra admin center (Microsoft Entra Connect > Get started > Manage), as Microsoft advises.",
-                &[READ_VERSION],
-            )
-        }
-        _ => d = d.fix(UPGRADE, &[READ_VERSION]),
+    if let Some((summary, commands)) = outcome.fix() {
+        d = d.fix(summary, commands);
     }
     vec![d.done()]
 }
@@ -573,12 +604,12 @@ mod tests {
         let day = |s: &str| s.parse::<Date>().unwrap();
         let o = judge(&table, v("2.9.0.0"), None, day("2026-05-31"));
         assert!(matches!(o, Outcome::StopsSoon { days: 30, .. }), "{o:?}");
-        assert_eq!(o.status(), Status::Warn);
+        assert_eq!(o.words().0, Status::Warn);
         assert!(o.message().contains("stops synchronizing on 2026-06-30, in 30 days"), "{}", o.message());
         let o = judge(&table, v("2.9.0.0"), None, day("2026-01-31"));
         assert!(matches!(o, Outcome::Supported { stop_ahead: Some(_), .. }), "{o:?}");
         let o = judge(&table, v("2.9.0.0"), None, day("2026-06-30"));
         assert!(matches!(o, Outcome::Stopped { .. }), "{o:?}");
-        assert_eq!(o.status(), Status::Fail);
+        assert_eq!(o.words().0, Status::Fail);
     }
 }
