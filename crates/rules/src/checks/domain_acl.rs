@@ -37,15 +37,16 @@ pub(crate) fn domain_acl(d: &DomainFacts) -> Result<DomainAcl<'_>, String> {
 
 /// The decoded descriptor, or `rule`'s finding on why there is none: an
 /// error when the account bound (the read itself failed), skipped when it did
-/// not (PHS005 and PHS006 judge that).
+/// not (PHS005 and PHS006 judge that). Boxed: a finding is large next to
+/// the descriptor.
 pub(crate) fn domain_acl_or_finding<'a>(
     rule: &Rule,
     d: &'a DomainFacts,
     scope: &Scope,
-) -> Result<DomainAcl<'a>, Finding> {
+) -> Result<DomainAcl<'a>, Box<Finding>> {
     domain_acl(d).map_err(|why| {
         let status = if d.ldap.as_ref().is_some_and(|l| l.bind.ok) { Status::Error } else { Status::Skipped };
-        rule.finding(status, scope.clone(), why).done()
+        Box::new(rule.finding(status, scope.clone(), why).done())
     })
 }
 

@@ -95,7 +95,7 @@ fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
     let acl = match domain_acl_or_finding(&RULE, d, &scope) {
         Ok(a) => a,
-        Err(f) => return f,
+        Err(f) => return *f,
     };
     let Some(dacl) = acl.sd.dacl_for_access() else {
         return RULE

@@ -335,6 +335,9 @@ fn decide(d: &DomainFacts) -> Reach<'_> {
     Reach::Reachable { usable, kerberos_closed }
 }
 
+/// Commands filled by [`crate::command::fill_all`], with its note on those left out.
+type FilledCommands = (Vec<String>, Option<String>);
+
 /// What PHS005 decides for one domain, before [`Reach::words`] and
 /// [`Reach::fix`] put it in words.
 #[derive(Debug, PartialEq)]
@@ -420,7 +423,7 @@ impl Reach<'_> {
     }
 
     /// The fix's summary and its commands, filled in quoted.
-    fn fix(&self, d: &DomainFacts) -> Option<(String, (Vec<String>, Option<String>))> {
+    fn fix(&self, d: &DomainFacts) -> Option<(String, FilledCommands)> {
         match self {
             Reach::NotLocated { .. } => Some((
                 "Check that the sync server resolves the domain's DC locator records, and review the partition's preferred DCs.".to_owned(),

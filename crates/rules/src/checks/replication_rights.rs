@@ -62,7 +62,7 @@ fn judge(d: &DomainFacts) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
     let acl = match domain_acl_or_finding(&RULE, d, &scope) {
         Ok(a) => a,
-        Err(f) => return f,
+        Err(f) => return *f,
     };
     let Some(account) = acl.ldap.account.as_ref() else {
         let why = acl.ldap.account_error.as_deref().unwrap_or("the DC returned nothing");
