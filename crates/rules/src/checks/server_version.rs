@@ -405,6 +405,15 @@ mod tests {
         f.into_iter().next().unwrap()
     }
 
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    /// What PHS015 decides for `version` on `date`, by the shipped table.
+    fn outcome(date: &str, version: &str) -> Outcome<'static> {
+        judge(server_versions::lifecycle().unwrap(), v(version), None, day(date))
+    }
+
     fn evidence(f: &Finding) -> String {
         f.evidence.iter().map(|e| format!("{}={}", e.label, e.value)).collect::<Vec<_>>().join("; ")
     }
@@ -414,7 +423,11 @@ mod tests {
         // The examples' old build, on the day the hard stop came into force.
         let f = at("2026-09-30T00:00:00Z", "2.4.27.0");
         assert_eq!(f.status, Status::Fail, "{}", f.message);
-        assert!(f.message.contains("below 2.5.79.0") && f.message.contains("2026-09-30"), "{}", f.message);
+        let o = outcome("2026-09-30", "2.4.27.0");
+        assert!(
+            matches!(&o, Outcome::Stopped { stop, .. } if stop.below == v("2.5.79.0") && stop.from == day("2026-09-30")),
+            "{o:?}"
+        );
         assert!(evidence(&f).contains("Hard stop below 2.5.79.0=from 2026-09-30"), "{}", evidence(&f));
         let fix = f.remediation.as_ref().unwrap();
         assert!(fix.summary.contains("Microsoft Entra admin center") && fix.summary.contains("id=47594"));
@@ -430,19 +443,28 @@ mod tests {
         // The day before: 2.4.27.0 was already retired (warn), not stopped.
         let f = at("2026-09-29T23:59:59Z", "2.4.27.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("out of support since 2026-01-15"), "{}", f.message);
+        let o = outcome("2026-09-29", "2.4.27.0");
+        assert_eq!(o, Outcome::Retired { version: v("2.4.27.0"), on: day("2026-01-15"), basis: Basis::Listed });
         // Mid-2025, 2.4.27.0 was supported; the pass names the coming stop.
         let f = at("2025-06-01T12:00:00Z", "2.4.27.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("supported until 2026-01-15"), "{}", f.message);
-        assert!(f.message.contains("Builds below 2.5.79.0 stop synchronizing on 2026-09-30"), "{}", f.message);
+        let o = outcome("2025-06-01", "2.4.27.0");
+        assert!(
+            matches!(&o, Outcome::Supported { until: Some(until), stop_ahead: Some(stop), .. }
+                if *until == day("2026-01-15") && stop.below == v("2.5.79.0")),
+            "{o:?}"
+        );
     }
 
     #[test]
     fn the_1x_hard_stop_names_its_own_date() {
         let f = at("2026-11-24T12:00:00Z", "1.1.130.0");
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("below 2.0.0.0") && f.message.contains("2023-10-01"), "{}", f.message);
+        let o = outcome("2026-11-24", "1.1.130.0");
+        assert!(
+            matches!(&o, Outcome::Stopped { stop, .. } if stop.below == v("2.0.0.0") && stop.from == day("2023-10-01")),
+            "{o:?}"
+        );
     }
 
     #[test]
@@ -458,10 +480,11 @@ mod tests {
         // 2.5.79.0 is above the hard stop but retired on 2026-10-23.
         let f = at("2026-11-24T12:00:00Z", "2.5.79.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("out of support since 2026-10-23"), "{}", f.message);
+        let retired = Outcome::Retired { version: v("2.5.79.0"), on: day("2026-10-23"), basis: Basis::Listed };
+        assert_eq!(outcome("2026-11-24", "2.5.79.0"), retired);
         assert!(evidence(&f).contains("2.5.79.0 end of support=2026-10-23"), "{}", evidence(&f));
         // On its retirement day it is already retired.
-        assert!(at("2026-10-23T00:00:00Z", "2.5.79.0").message.contains("out of support"));
+        assert_eq!(outcome("2026-10-23", "2.5.79.0"), retired);
     }
 
     #[test]
@@ -469,12 +492,14 @@ mod tests {
         // 2.5.190.0 retires on 2027-02-02.
         let f = at("2026-12-04T12:00:00Z", "2.5.190.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("on 2027-02-02, in 60 days"), "{}", f.message);
+        let soon =
+            |days| Outcome::RetiresSoon { version: v("2.5.190.0"), on: day("2027-02-02"), days, basis: Basis::Listed };
+        assert_eq!(outcome("2026-12-04", "2.5.190.0"), soon(60));
         assert!(f.remediation.is_some());
         // One day earlier it is 61 days away: pass.
         let f = at("2026-12-03T12:00:00Z", "2.5.190.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(at("2027-02-01T23:00:00Z", "2.5.190.0").message.contains("in 1 day"));
+        assert_eq!(outcome("2027-02-01", "2.5.190.0"), soon(1));
     }
 
     #[test]
@@ -489,14 +514,19 @@ mod tests {
         // The newest build has no announced end.
         let f = at("2026-11-24T12:00:00Z", "2.6.92.0");
         assert_eq!(f.status, Status::Pass);
-        assert!(f.message.contains("newest build in the lifecycle table"), "{}", f.message);
+        let o = outcome("2026-11-24", "2.6.92.0");
+        assert!(matches!(o, Outcome::Supported { until: None, basis: Basis::Listed, .. }), "{o:?}");
     }
 
     #[test]
     fn newer_than_the_table_passes_with_a_note() {
         let f = at("2026-11-24T12:00:00Z", "2.7.5.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("newer than the lifecycle table (dated 2026-09-23"), "{}", f.message);
+        let o = outcome("2026-11-24", "2.7.5.0");
+        assert!(
+            matches!(o, Outcome::Supported { basis: Basis::NewerThanTable { as_of, .. }, .. } if as_of == day("2026-09-23")),
+            "{o:?}"
+        );
     }
 
     #[test]
@@ -504,26 +534,38 @@ mod tests {
         // 2.5.100.0 lies between 2.5.79.0 (retired 2026-10-23) and 2.5.190.0.
         let f = at("2026-11-24T12:00:00Z", "2.5.100.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("not in the lifecycle table") && f.message.contains("2.5.79.0"), "{}", f.message);
+        let o = outcome("2026-11-24", "2.5.100.0");
+        assert!(
+            matches!(o, Outcome::Retired { basis: Basis::NearestLower(lower), .. } if lower == v("2.5.79.0")),
+            "{o:?}"
+        );
         assert!(evidence(&f).contains("2.5.79.0 end of support=2026-10-23"), "{}", evidence(&f));
         // 2.6.80.0 is just above the recalled 2.6.79.0: judged by 2.6.3.0, not recalled.
         let f = at("2026-11-24T12:00:00Z", "2.6.80.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("until 2027-07-07") && f.message.contains("nearest lower build, 2.6.3.0"));
+        let o = outcome("2026-11-24", "2.6.80.0");
+        assert!(
+            matches!(o, Outcome::Supported { until: Some(until), basis: Basis::NearestLower(lower), .. }
+                if until == day("2027-07-07") && lower == v("2.6.3.0")),
+            "{o:?}"
+        );
         // Older than every listed build, before any hard stop: warn.
         let f = at("2021-01-01T00:00:00Z", "1.5.45.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("older than its oldest build (1.6.16.0)"), "{}", f.message);
+        assert_eq!(
+            outcome("2021-01-01", "1.5.45.0"),
+            Outcome::OlderThanTable { version: v("1.5.45.0"), oldest: v("1.6.16.0") }
+        );
     }
 
     #[test]
     fn installed_and_configured_versions_must_agree() {
         let f = at_with("2026-11-24T12:00:00Z", Some("2.5.79.0"), Some("2.5.190.0"));
         assert_eq!(f.status, Status::Fail, "{}", f.message);
-        assert!(
-            f.message.contains("installed build is 2.5.190.0 but the configuration is at 2.5.79.0"),
-            "{}",
-            f.message
+        let table = server_versions::lifecycle().unwrap();
+        assert_eq!(
+            judge(table, v("2.5.79.0"), Some(v("2.5.190.0")), day("2026-11-24")),
+            Outcome::HalfUpgraded { installed: v("2.5.190.0"), configured: v("2.5.79.0") }
         );
         assert!(evidence(&f).contains("Installed version=2.5.190.0"));
         assert!(f.remediation.as_ref().unwrap().summary.starts_with("Finish the upgrade"));
@@ -601,7 +643,6 @@ mod tests {
             "#,
         )
         .unwrap();
-        let day = |s: &str| s.parse::<Date>().unwrap();
         let o = judge(&table, v("2.9.0.0"), None, day("2026-05-31"));
         assert!(matches!(o, Outcome::StopsSoon { days: 30, .. }), "{o:?}");
         assert_eq!(o.words().0, Status::Warn);
