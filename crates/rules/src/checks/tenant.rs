@@ -352,6 +352,21 @@ mod tests {
     use super::*;
     use crate::checks::fixtures::*;
 
+    /// Graph's and the server's answers, the tenant matched, connectors on,
+    /// the organization's directory sync on: change what a test is about.
+    fn said(graph: Option<bool>, server: Option<bool>) -> Said<'static> {
+        Said {
+            graph,
+            server,
+            no_directory_sync: false,
+            graph_problem: None,
+            same_tenant: true,
+            any_ad_connector: true,
+            any_connector_on: true,
+            org_sync: Some(Some(true)),
+        }
+    }
+
     #[test]
     fn pass_when_enabled() {
         let mut s = snapshot();
@@ -365,7 +380,8 @@ mod tests {
         s.server.company_features = Some(features(false));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("disagree"), "{}", f[0].message);
+        let read = Read { source: Source::Server, graph_unasked: None, stale_server_view: None };
+        assert_eq!(decide(&said(None, Some(false)), || None), TenantPhs::Disabled { connectors_on: true, read });
         assert!(f[0].remediation.is_some());
     }
 
@@ -376,7 +392,11 @@ mod tests {
         s.server.company_features = Some(features(true));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Pass]);
-        assert!(f[0].message.contains("according to Microsoft Graph"));
+        let read = Read { source: Source::Graph, graph_unasked: None, stale_server_view: None };
+        assert_eq!(
+            decide(&said(Some(true), Some(true)), || None),
+            TenantPhs::Enabled { no_connector_on: false, org_sync: None, read }
+        );
     }
 
     #[test]
@@ -390,7 +410,9 @@ mod tests {
         s.tenant = Some(tenant(true, Some(10), Some(5)));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Warn]);
-        assert!(f[0].message.contains("disagree") && f[0].remediation.is_some());
+        assert!(f[0].remediation.is_some());
+        let off = Said { any_connector_on: false, ..said(Some(true), None) };
+        assert!(matches!(decide(&off, || None), TenantPhs::Enabled { no_connector_on: true, .. }));
     }
 
     #[test]
@@ -400,22 +422,12 @@ mod tests {
         s.server.company_features = Some(features(true));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        let said = Said {
-            graph: Some(false),
-            server: Some(true),
-            no_directory_sync: false,
-            graph_problem: None,
-            same_tenant: true,
-            any_ad_connector: true,
-            any_connector_on: true,
-            org_sync: Some(Some(true)),
-        };
         let read = Read {
             source: Source::Graph,
             graph_unasked: None,
             stale_server_view: Some(Stale { server: true, graph: false }),
         };
-        assert_eq!(decide(&said, || None), TenantPhs::Disabled { connectors_on: true, read });
+        assert_eq!(decide(&said(Some(false), Some(true)), || None), TenantPhs::Disabled { connectors_on: true, read });
     }
 
     #[test]
