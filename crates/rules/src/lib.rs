@@ -50,6 +50,7 @@ mod finding;
 pub mod knowledge;
 mod mentions;
 mod needs;
+mod recent_errors;
 pub mod registry;
 mod tenant_view;
 

@@ -74,60 +74,12 @@ fn check(cx: &Context) -> Vec<Finding> {
 }
 
 fn judge(cx: &Context, cov: &WindowCoverage, scope: Scope, who: &str, state: ChannelState) -> Finding {
-    let window = cx.settings.error_window;
     let described = |e: &Event| {
         let what = meaning(e.event_id).unwrap_or("activity");
         format!("{} {} at {} ({})", e.event_id, what, e.time, cx.age(e.time))
     };
-    let subject = capitalised(who);
-    let (status, message, basis) = match state.stopped() {
-        Some((e, AgentState::PausedForFullSync, _)) => (
-            Status::Warn,
-            format!(
-                "{} is paused until a full directory synchronization completes (event 613 {}).",
-                subject,
-                cx.age(e.time)
-            ),
-            Basis::Presence,
-        ),
-        Some((e, AgentState::Crashed, _)) => (
-            Status::Fail,
-            format!(
-                "{} stopped on an exception (event 615 {}) and has written nothing since.",
-                subject,
-                cx.age(e.time)
-            ),
-            Basis::Presence,
-        ),
-        Some((e, _, what)) => (
-            Status::Fail,
-            format!("{} is not running: {what} (event {} {}) and nothing since.", subject, e.event_id, cx.age(e.time)),
-            Basis::Presence,
-        ),
-        None => match state.activity {
-            Some(a) if a.time >= cx.now - window => (
-                Status::Pass,
-                format!("{} is running: it last wrote event {} {}.", subject, a.event_id, cx.age(a.time)),
-                Basis::Presence,
-            ),
-            Some(a) => (
-                Status::Fail,
-                format!(
-                    "{} has written nothing for {} (last event {} {}): it is not running.",
-                    subject,
-                    human_duration(cx.now.duration_since(a.time)),
-                    a.event_id,
-                    cx.age(a.time)
-                ),
-                Basis::Absence,
-            ),
-            None => (
-                Status::Fail,
-                format!("{} has written no event at all in the log: it is not running.", subject),
-                Basis::Absence,
-            ),
-        },
-    };
+    let outcome = decide(&state, cx.now - cx.settings.error_window);
+    let (status, message) = outcome.words(cx, &capitalised(who));
     let mut d = RULE.finding(status, scope, message);
     if let Some((e, _, _)) = state.lifecycle {
         d = d.evidence("Newest lifecycle event", described(e));
@@ -135,18 +87,110 @@ fn judge(cx: &Context, cov: &WindowCoverage, scope: Scope, who: &str, state: Cha
     if let Some(a) = state.activity {
         d = d.evidence("Newest activity", described(a));
     }
-    let d = match status {
-        Status::Warn => d.fix(
-            "Let the full synchronization cycle complete; if none has ever run, start one.",
-            &["Get-ADSyncScheduler", "Start-ADSyncSyncCycle -PolicyType Initial"],
-        ),
-        Status::Fail => d.fix(
-            "Restart the ADSync service, then check for heartbeats (event 654) within 30 minutes. If the agent crashed, read the exception in event 615 and upgrade Entra Connect if it recurs.",
-            &["Restart-Service ADSync"],
-        ),
-        _ => d,
-    };
-    d.covered_by(cov, basis, &format!("whether {who} runs")).done()
+    if let Some((summary, commands)) = outcome.fix() {
+        d = d.fix(summary, commands);
+    }
+    d.covered_by(cov, outcome.basis(), &format!("whether {who} runs")).done()
+}
+
+/// What a channel's (or the manager's) newest lifecycle event and activity
+/// amount to; activity from `window_start` on counts as running.
+fn decide<'a>(state: &ChannelState<'a>, window_start: jiff::Timestamp) -> Agent<'a> {
+    match state.stopped() {
+        Some((at, AgentState::PausedForFullSync, _)) => Agent::Paused { at },
+        Some((at, AgentState::Crashed, _)) => Agent::Crashed { at },
+        Some((at, _, what)) => Agent::Stopped { at, what },
+        None => match state.activity {
+            Some(last) if last.time >= window_start => Agent::Running { last },
+            Some(last) => Agent::Silent { last },
+            None => Agent::NeverWrote,
+        },
+    }
+}
+
+/// What PHS010 decides for one channel, before [`Agent::words`] and
+/// [`Agent::fix`] put it in words.
+#[derive(Debug, PartialEq)]
+enum Agent<'a> {
+    /// Paused until a full synchronization completes (613).
+    Paused { at: &'a Event },
+    /// Stopped on an exception (615).
+    Crashed { at: &'a Event },
+    /// Stopped otherwise; `what` says how.
+    Stopped { at: &'a Event, what: &'static str },
+    /// Wrote something within the window.
+    Running { last: &'a Event },
+    /// Its newest event is older than the window.
+    Silent { last: &'a Event },
+    /// No event of it in the whole log.
+    NeverWrote,
+}
+
+impl Agent<'_> {
+    fn words(&self, cx: &Context, subject: &str) -> (Status, String) {
+        match self {
+            Agent::Paused { at } => (
+                Status::Warn,
+                format!(
+                    "{subject} is paused until a full directory synchronization completes (event 613 {}).",
+                    cx.age(at.time)
+                ),
+            ),
+            Agent::Crashed { at } => (
+                Status::Fail,
+                format!(
+                    "{subject} stopped on an exception (event 615 {}) and has written nothing since.",
+                    cx.age(at.time)
+                ),
+            ),
+            Agent::Stopped { at, what } => (
+                Status::Fail,
+                format!(
+                    "{subject} is not running: {what} (event {} {}) and nothing since.",
+                    at.event_id,
+                    cx.age(at.time)
+                ),
+            ),
+            Agent::Running { last } => (
+                Status::Pass,
+                format!("{subject} is running: it last wrote event {} {}.", last.event_id, cx.age(last.time)),
+            ),
+            Agent::Silent { last } => (
+                Status::Fail,
+                format!(
+                    "{subject} has written nothing for {} (last event {} {}): it is not running.",
+                    human_duration(cx.now.duration_since(last.time)),
+                    last.event_id,
+                    cx.age(last.time)
+                ),
+            ),
+            Agent::NeverWrote => {
+                (Status::Fail, format!("{subject} has written no event at all in the log: it is not running."))
+            }
+        }
+    }
+
+    /// A stop or recent activity is something the log shows; silence is not.
+    fn basis(&self) -> Basis {
+        match self {
+            Agent::Silent { .. } | Agent::NeverWrote => Basis::Absence,
+            _ => Basis::Presence,
+        }
+    }
+
+    fn fix(&self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            Agent::Running { .. } => None,
+            Agent::Paused { .. } => Some((
+                "Let the full synchronization cycle complete; if none has ever run, start one.",
+                &["Get-ADSyncScheduler", "Start-ADSyncSyncCycle -PolicyType Initial"],
+            )),
+            _ => Some((
+                "Restart the ADSync service, then check for heartbeats (event 654) within 30 minutes. If the agent crashed, read the exception in event 615 and upgrade Entra Connect if it recurs.",
+                &["Restart-Service ADSync"],
+            )),
+        }
+    }
 }
 
 fn capitalised(s: &str) -> String {

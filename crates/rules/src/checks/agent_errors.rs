@@ -1,7 +1,9 @@
 use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{meaning, AGENT_ERRORS, HEALTH_TASK_FAILED, MD5_KEY_FAILED};
+use crate::recent_errors::newest_message;
 use crate::registry::{Need, Rule};
+use jiff::SignedDuration;
 use phs_model::{Event, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
@@ -48,68 +50,108 @@ of the window the log shows (see the coverage rules of `phs-doctor explain`).",
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let scope = Scope::server();
-    let window = cx.settings.error_window;
-    let Some(cov) = cx.window_coverage(window) else {
+    let Some(recent) = cx.recent_errors(AGENT_ERRORS) else {
         return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
-    let what = "the agent's internal errors";
-    let errors: Vec<&Event> = cx.recent(AGENT_ERRORS, window).collect();
+    let errors = &recent.events;
+    let outcome = decide(errors, cx.settings.persistent_error_count);
+    let (status, message) = outcome.words(recent.window);
+    let mut d = RULE.finding(status, Scope::server(), message);
+    if let Some(newest) = errors.last() {
+        let mut ids: Vec<u32> = errors.iter().map(|e| e.event_id).collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let of: Vec<&&Event> = errors.iter().filter(|e| e.event_id == id).collect();
+            d = d.evidence(
+                &format!("Event {id}"),
+                format!("{} ({}), {} to {}", of.len(), meaning(id).unwrap_or(""), of[0].time, of[of.len() - 1].time),
+            );
+        }
+        d = d.evidence("Newest message", newest_message(newest));
+    }
+    if let Some((summary, commands)) = outcome.fix() {
+        d = d.fix(summary, commands);
+    }
+    let basis = if outcome == AgentErrors::Clear { Basis::Absence } else { Basis::Presence };
+    vec![d.covered_by(&recent.coverage, basis, "the agent's internal errors").done()]
+}
+
+/// What the window's agent errors (oldest first) amount to.
+fn decide(errors: &[&Event], persistent_error_count: usize) -> AgentErrors {
     let Some(newest) = errors.last() else {
-        return vec![RULE
-            .finding(
-                Status::Pass,
-                scope,
-                format!("No internal errors of the password hash sync agent in the last {}.", human_duration(window)),
-            )
-            .covered_by(&cov, Basis::Absence, what)
-            .done()];
+        return AgentErrors::Clear;
     };
     let md5 = errors.iter().filter(|e| e.event_id == MD5_KEY_FAILED).count();
     let health = errors.iter().filter(|e| e.event_id == HEALTH_TASK_FAILED).count();
-    let persistent = md5 > 0 || errors.len() >= cx.settings.persistent_error_count;
-    let status = if persistent { Status::Fail } else { Status::Warn };
     let cause = if md5 > 0 {
-        "the MD5 decryption key could not be generated (event 667): the FIPS policy is enforced and blocks the MD5 that password hash sync needs".to_owned()
-    } else if health >= cx.settings.persistent_error_count {
-        format!("the health task failed during {health} heartbeats (event 662)")
+        Cause::Md5Key
+    } else if health >= persistent_error_count {
+        Cause::HealthTask { failures: health }
     } else {
-        let id = newest.event_id;
-        format!("event {id}, {}", meaning(id).unwrap_or("an agent error"))
+        Cause::Newest { id: newest.event_id }
     };
-    let mut d = RULE.finding(
-        status,
-        scope,
-        format!(
-            "{} internal errors of the password hash sync agent in the last {} ({}): {cause}.",
-            errors.len(),
-            human_duration(window),
-            if persistent { "persistent" } else { "intermittent" }
-        ),
-    );
-    let mut ids: Vec<u32> = errors.iter().map(|e| e.event_id).collect();
-    ids.sort();
-    ids.dedup();
-    for id in ids {
-        let of: Vec<&&Event> = errors.iter().filter(|e| e.event_id == id).collect();
-        d = d.evidence(
-            &format!("Event {id}"),
-            format!("{} ({}), {} to {}", of.len(), meaning(id).unwrap_or(""), of[0].time, of[of.len() - 1].time),
-        );
+    AgentErrors::Found { count: errors.len(), persistent: md5 > 0 || errors.len() >= persistent_error_count, cause }
+}
+
+/// What PHS016 decides, before [`AgentErrors::words`] and
+/// [`AgentErrors::fix`] put it in words.
+#[derive(Debug, PartialEq)]
+enum AgentErrors {
+    /// No agent error in the window.
+    Clear,
+    /// `count` errors; persistent ones fail, intermittent ones warn.
+    Found { count: usize, persistent: bool, cause: Cause },
+}
+
+/// What the message names as the errors' cause.
+#[derive(Debug, PartialEq)]
+enum Cause {
+    /// Event 667: the FIPS policy blocks MD5 (persistent at once).
+    Md5Key,
+    /// Event 662 at least the persistent error count of times.
+    HealthTask { failures: usize },
+    /// Nothing stands out: the newest event's ID.
+    Newest { id: u32 },
+}
+
+impl AgentErrors {
+    fn words(&self, window: SignedDuration) -> (Status, String) {
+        let window = human_duration(window);
+        match self {
+            AgentErrors::Clear => {
+                (Status::Pass, format!("No internal errors of the password hash sync agent in the last {window}."))
+            }
+            AgentErrors::Found { count, persistent, cause } => {
+                let cause = match cause {
+                    Cause::Md5Key => "the MD5 decryption key could not be generated (event 667): the FIPS policy is enforced and blocks the MD5 that password hash sync needs".to_owned(),
+                    Cause::HealthTask { failures } => format!("the health task failed during {failures} heartbeats (event 662)"),
+                    Cause::Newest { id } => format!("event {id}, {}", meaning(*id).unwrap_or("an agent error")),
+                };
+                (
+                    if *persistent { Status::Fail } else { Status::Warn },
+                    format!(
+                        "{count} internal errors of the password hash sync agent in the last {window} ({}): {cause}.",
+                        if *persistent { "persistent" } else { "intermittent" }
+                    ),
+                )
+            }
+        }
     }
-    d = d.evidence("Newest message", newest.text().lines().next().unwrap_or("").trim().to_owned());
-    let d = if md5 > 0 {
-        d.fix(
-            "Allow MD5 for the sync engine: add <enforceFIPSPolicy enabled=\"false\"/> under configuration/runtime in miiserver.exe.config (in the Entra Connect Bin folder), then restart the server.",
-            &["Get-ItemProperty HKLM:\\System\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy -Name Enabled"],
-        )
-    } else {
-        d.fix(
-            "Read the exception in the newest event, restart the ADSync service, and check the ADSync database if the errors are SQL ones (665, 666); upgrade Entra Connect if they recur.",
-            &["Restart-Service ADSync"],
-        )
-    };
-    vec![d.covered_by(&cov, Basis::Presence, what).done()]
+
+    fn fix(&self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            AgentErrors::Clear => None,
+            AgentErrors::Found { cause: Cause::Md5Key, .. } => Some((
+                "Allow MD5 for the sync engine: add <enforceFIPSPolicy enabled=\"false\"/> under configuration/runtime in miiserver.exe.config (in the Entra Connect Bin folder), then restart the server.",
+                &["Get-ItemProperty HKLM:\\System\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy -Name Enabled"],
+            )),
+            AgentErrors::Found { .. } => Some((
+                "Read the exception in the newest event, restart the ADSync service, and check the ADSync database if the errors are SQL ones (665, 666); upgrade Entra Connect if they recur.",
+                &["Restart-Service ADSync"],
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -131,7 +173,9 @@ mod tests {
         with_events(&mut s, vec![event(654, 5, "ping end"), event(667, 30, MD5)]);
         let f = run(&s, check);
         assert_eq!(f[0].status, Status::Fail);
-        assert!(f[0].remediation.as_ref().unwrap().summary.contains("enforceFIPSPolicy"));
+        let md5 = event(667, 30, MD5);
+        assert_eq!(decide(&[&md5], 5), AgentErrors::Found { count: 1, persistent: true, cause: Cause::Md5Key });
+        assert!(f[0].remediation.as_ref().unwrap().commands[0].contains("FipsAlgorithmPolicy"));
     }
 
     #[test]

@@ -2,7 +2,9 @@ use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::cloud_errors::{aadsts, classify, CloudErrorClass};
 use crate::knowledge::event_ids::CLOUD_FAILURES;
+use crate::recent_errors::newest_message;
 use crate::registry::{Need, Rule};
+use jiff::SignedDuration;
 use phs_model::{Event, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
@@ -41,50 +43,13 @@ meaning.",
 };
 
 fn check(cx: &Context) -> Vec<Finding> {
-    let scope = Scope::server();
-    let window = cx.settings.error_window;
-    let Some(cov) = cx.window_coverage(window) else {
+    let Some(recent) = cx.recent_errors(CLOUD_FAILURES) else {
         return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
-    let what = "the cloud provisioning errors";
-    let errors: Vec<&Event> = cx.recent(CLOUD_FAILURES, window).collect();
-    let Some(newest) = errors.last() else {
-        return vec![RULE
-            .finding(
-                Status::Pass,
-                scope,
-                format!("No cloud provisioning errors (events 652/655) in the last {}.", human_duration(window)),
-            )
-            .covered_by(&cov, Basis::Absence, what)
-            .done()];
-    };
-
-    // Group by class, keeping the order of first appearance.
-    let mut groups: Vec<(&'static CloudErrorClass, Vec<&Event>)> = Vec::new();
-    for e in &errors {
-        let class = classify(&e.text());
-        match groups.iter_mut().find(|(c, _)| c.id == class.id) {
-            Some((_, v)) => v.push(e),
-            None => groups.push((class, vec![e])),
-        }
-    }
-    let all_transient = groups.iter().all(|(c, _)| c.transient);
-    let worst = groups.iter().find(|(c, _)| !c.transient).unwrap_or(&groups[0]);
-    let status = if all_transient { Status::Warn } else { Status::Fail };
-    let mut cause = worst.0.cause.to_owned();
-    if let Some((code, meaning)) = worst.1.last().and_then(|e| aadsts(&e.text())) {
-        cause = format!("{cause}: {code}, {meaning}");
-    }
-    let mut d = RULE.finding(
-        status,
-        scope,
-        format!(
-            "{} cloud provisioning errors (events 652/655) in the last {}: {}.",
-            errors.len(),
-            human_duration(window),
-            cause
-        ),
-    );
+    let groups = by_class(&recent.events);
+    let outcome = decide(&groups);
+    let (status, message) = outcome.words(recent.events.len(), recent.window);
+    let mut d = RULE.finding(status, Scope::server(), message);
     for (class, events) in &groups {
         let ids: Vec<String> = {
             let mut ids: Vec<u32> = events.iter().map(|e| e.event_id).collect();
@@ -103,11 +68,81 @@ fn check(cx: &Context) -> Vec<Finding> {
             ),
         );
     }
-    d = d.evidence("Newest message", newest.text().lines().next().unwrap_or("").trim().to_owned());
+    if let Some(newest) = recent.events.last() {
+        d = d.evidence("Newest message", newest_message(newest));
+    }
+    if let CloudErrors::Found { worst, .. } = &outcome {
+        d = d.fix(worst.fix, &[]);
+    }
     // A transient-only warning says "it retries by itself": it rests on
     // nothing worse being in the window, so it needs the whole window too.
-    let basis = if all_transient { Basis::Absence } else { Basis::Presence };
-    vec![d.fix(worst.0.fix, &[]).covered_by(&cov, basis, what).done()]
+    let basis = match outcome {
+        CloudErrors::Clear | CloudErrors::Found { all_transient: true, .. } => Basis::Absence,
+        CloudErrors::Found { all_transient: false, .. } => Basis::Presence,
+    };
+    vec![d.covered_by(&recent.coverage, basis, "the cloud provisioning errors").done()]
+}
+
+/// The events grouped by class, in the order each class first appears.
+fn by_class<'a>(errors: &[&'a Event]) -> Vec<(&'static CloudErrorClass, Vec<&'a Event>)> {
+    let mut groups: Vec<(&'static CloudErrorClass, Vec<&'a Event>)> = Vec::new();
+    for e in errors {
+        let class = classify(&e.text());
+        match groups.iter_mut().find(|(c, _)| c.id == class.id) {
+            Some((_, v)) => v.push(e),
+            None => groups.push((class, vec![e])),
+        }
+    }
+    groups
+}
+
+/// What the classes found amount to: the first lasting class decides, else
+/// the first class (all of them transient).
+fn decide(groups: &[(&'static CloudErrorClass, Vec<&Event>)]) -> CloudErrors {
+    let Some(first) = groups.first() else {
+        return CloudErrors::Clear;
+    };
+    let (worst, events) = groups.iter().find(|(c, _)| !c.transient).unwrap_or(first);
+    CloudErrors::Found {
+        worst,
+        aadsts: events.last().and_then(|e| aadsts(&e.text())),
+        all_transient: groups.iter().all(|(c, _)| c.transient),
+    }
+}
+
+/// What PHS009 decides, before [`CloudErrors::words`] puts it in words (the
+/// fix is the worst class's).
+enum CloudErrors {
+    /// No cloud provisioning error in the window.
+    Clear,
+    /// Errors were found: they warn when every class is transient, else fail.
+    Found {
+        worst: &'static CloudErrorClass,
+        /// The AADSTS code in the worst class's newest event, with its meaning.
+        aadsts: Option<(String, &'static str)>,
+        all_transient: bool,
+    },
+}
+
+impl CloudErrors {
+    fn words(&self, count: usize, window: SignedDuration) -> (Status, String) {
+        let window = human_duration(window);
+        match self {
+            CloudErrors::Clear => {
+                (Status::Pass, format!("No cloud provisioning errors (events 652/655) in the last {window}."))
+            }
+            CloudErrors::Found { worst, aadsts, all_transient } => {
+                let cause = match aadsts {
+                    Some((code, meaning)) => format!("{}: {code}, {meaning}", worst.cause),
+                    None => worst.cause.to_owned(),
+                };
+                (
+                    if *all_transient { Status::Warn } else { Status::Fail },
+                    format!("{count} cloud provisioning errors (events 652/655) in the last {window}: {cause}."),
+                )
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -141,8 +176,11 @@ mod tests {
         with_events(&mut s, vec![event(652, 10, BUSY), event(655, 20, NOT_ACTIVATED)]);
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("Error Code 90"), "{}", f[0].message);
-        assert!(f[0].remediation.as_ref().unwrap().summary.contains("wizard"));
+        let (busy, not_activated) = (event(652, 10, BUSY), event(655, 20, NOT_ACTIVATED));
+        let outcome = decide(&by_class(&[&not_activated, &busy]));
+        assert!(
+            matches!(outcome, CloudErrors::Found { worst, all_transient: false, .. } if worst.id == "phs-not-activated")
+        );
     }
 
     #[test]
@@ -151,7 +189,13 @@ mod tests {
         with_events(&mut s, vec![event(655, 10, SIGN_IN)]);
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("AADSTS50057, the account is disabled"), "{}", f[0].message);
+        let sign_in = event(655, 10, SIGN_IN);
+        let outcome = decide(&by_class(&[&sign_in]));
+        assert!(matches!(
+            outcome,
+            CloudErrors::Found { worst, aadsts: Some((code, "the account is disabled")), .. }
+                if worst.id == "sign-in-failed" && code == "AADSTS50057"
+        ));
     }
 
     #[test]

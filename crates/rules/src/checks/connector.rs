@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::registry::{Need, Rule};
-use phs_model::{ConnectorKind, Finding, Scope, ScopeKind, ServerConfig, Status};
+use phs_model::{ConnectorKind, Finding, PhsChannel, Scope, ScopeKind, ServerConfig, Status};
 
 pub const RULE: Rule = Rule {
     code: "PHS003",
@@ -48,51 +48,15 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = server_topology(cfg);
     let entra: Vec<_> = cfg.entra_connectors().collect();
     for (connector, ad) in cfg.ad_connectors() {
-        let scope = Scope::connector(&connector.name);
-        let mut d = match &ad.phs {
-            None => RULE
-                .finding(
-                    Status::Fail,
-                    scope,
-                    format!(
-                        "AD connector {} has no password hash sync configuration: it sends no hashes.",
-                        connector.name
-                    ),
-                )
-                .evidence_from("password-hash-sync-config", "absent", &connector.file),
-            Some(phs) if !phs.enabled => RULE
-                .finding(
-                    Status::Fail,
-                    scope,
-                    format!("Password hash synchronization is disabled for AD connector {}.", connector.name),
-                )
-                .evidence_from("password-hash-sync-config/enabled", "0", &connector.file),
-            Some(phs) => {
-                let target = phs.target.as_ref().and_then(|t| cfg.connector(t));
-                match target {
-                    Some(t) if t.kind == ConnectorKind::EntraId => RULE
-                        .finding(
-                            Status::Pass,
-                            scope,
-                            format!("Password hash synchronization is enabled for AD connector {} (target {}).", connector.name, t.name),
-                        )
-                        .evidence_from("password-hash-sync-config/enabled", "1", &connector.file),
-                    _ => RULE
-                        .finding(
-                            Status::Fail,
-                            scope,
-                            format!(
-                                "The password hash sync channel of AD connector {} targets {}, which is not the Entra connector: hashes go nowhere.",
-                                connector.name,
-                                match (&phs.target, target) {
-                                    (Some(_), Some(t)) => format!("connector {}", t.name),
-                                    (Some(id), None) => format!("{{{id}}}, a connector that does not exist"),
-                                    (None, _) => "no connector".to_owned(),
-                                }
-                            ),
-                        )
-                        .evidence_from("password-hash-sync-config/enabled", "1", &connector.file),
-                }
+        let rules = password_sync_rules(cfg, &connector.id, "inbound");
+        let outcome = decide(cfg, ad.phs.as_ref(), !cfg.sync_rules.is_empty() && rules.is_empty());
+        let (status, message) = outcome.words(&connector.name);
+        let mut d = RULE.finding(status, Scope::connector(&connector.name), message);
+        d = match outcome {
+            Channel::Absent => d.evidence_from("password-hash-sync-config", "absent", &connector.file),
+            Channel::Disabled => d.evidence_from("password-hash-sync-config/enabled", "0", &connector.file),
+            Channel::ToEntra { .. } | Channel::Elsewhere { .. } => {
+                d.evidence_from("password-hash-sync-config/enabled", "1", &connector.file)
             }
         };
         if let Some(phs) = &ad.phs {
@@ -102,30 +66,20 @@ fn check(cx: &Context) -> Vec<Finding> {
             );
         }
         d = d.evidence("Connector id", format!("{{{}}}", connector.id));
-        let enabled = ad.phs.as_ref().is_some_and(|p| p.enabled);
-        let rules = password_sync_rules(cfg, &connector.id, "inbound");
         if !cfg.sync_rules.is_empty() {
             d = d.evidence(
                 "Inbound sync rules with password sync",
                 if rules.is_empty() { "none".into() } else { rules.join(", ") },
             );
         }
-        let mut finding = if enabled && !cfg.sync_rules.is_empty() && rules.is_empty() {
-            let mut f = d
+        let d = match outcome {
+            Channel::ToEntra { no_user_qualifies: true, .. } | Channel::Elsewhere { no_user_qualifies: true, .. } => d
                 .fix(
                     "Enable \"Enable Password Sync\" on an inbound user rule for this connector (the default is \"In from AD - User AccountEnabled\") in the Synchronization Rules Editor, or restore the default rules with the wizard.",
                     &[],
-                )
-                .done();
-            f.status = Status::Warn;
-            f.message.push_str(
-                " But no enabled inbound sync rule of this connector has password sync enabled, so no user qualifies.",
-            );
-            f
-        } else if enabled {
-            d.done()
-        } else {
-            d.fix_commands(
+                ),
+            Channel::ToEntra { .. } | Channel::Elsewhere { .. } => d,
+            Channel::Absent | Channel::Disabled => d.fix_commands(
                 "Turn password hash synchronization off and on again in the Entra Connect wizard (Customize synchronization options), or enable this channel directly:",
                 crate::command::fill_all(
                     &["Set-ADSyncAADPasswordSyncConfiguration -SourceConnector '<connector>' -TargetConnector '<Entra connector name>' -Enable $true"],
@@ -134,70 +88,190 @@ fn check(cx: &Context) -> Vec<Finding> {
                         ("<Entra connector name>", entra.first().map_or("<Entra connector name>", |c| c.name.as_str())),
                     ],
                 ),
-            )
-            .done()
+            ),
         };
+        let mut finding = d.done();
         finding.evidence.sort_by_key(|e| e.label != "password-hash-sync-config/enabled");
         findings.push(finding);
     }
     findings
 }
 
-/// Server-scope failures: the connectors password hash sync needs at all.
+/// What an AD connector's password hash sync channel amounts to;
+/// `no_user_qualifies`: the export has sync rules but none of them is an
+/// enabled inbound rule of this connector with password sync.
+fn decide<'a>(cfg: &'a ServerConfig, phs: Option<&'a PhsChannel>, no_user_qualifies: bool) -> Channel<'a> {
+    let Some(phs) = phs else {
+        return Channel::Absent;
+    };
+    if !phs.enabled {
+        return Channel::Disabled;
+    }
+    match (&phs.target, phs.target.as_ref().and_then(|t| cfg.connector(t))) {
+        (_, Some(t)) if t.kind == ConnectorKind::EntraId => Channel::ToEntra { target: &t.name, no_user_qualifies },
+        (Some(_), Some(t)) => Channel::Elsewhere { target: Target::Connector(&t.name), no_user_qualifies },
+        (Some(id), None) => Channel::Elsewhere { target: Target::Missing(id), no_user_qualifies },
+        (None, _) => Channel::Elsewhere { target: Target::Unset, no_user_qualifies },
+    }
+}
+
+/// What PHS003 decides for one AD connector, before [`Channel::words`] puts
+/// it in words.
+#[derive(Debug, PartialEq)]
+enum Channel<'a> {
+    /// The connector has no password hash sync configuration.
+    Absent,
+    /// The channel is configured but disabled.
+    Disabled,
+    /// Enabled towards the Entra connector named.
+    ToEntra { target: &'a str, no_user_qualifies: bool },
+    /// Enabled towards something that is not the Entra connector.
+    Elsewhere { target: Target<'a>, no_user_qualifies: bool },
+}
+
+/// Where a misrouted channel sends the hashes.
+#[derive(Debug, PartialEq)]
+enum Target<'a> {
+    /// Another connector of the export.
+    Connector(&'a str),
+    /// A connector ID the export does not hold.
+    Missing(&'a phs_model::Guid),
+    /// No target at all.
+    Unset,
+}
+
+impl Channel<'_> {
+    fn words(&self, connector: &str) -> (Status, String) {
+        let (status, message, no_user_qualifies) = match self {
+            Channel::Absent => (
+                Status::Fail,
+                format!("AD connector {connector} has no password hash sync configuration: it sends no hashes."),
+                false,
+            ),
+            Channel::Disabled => (
+                Status::Fail,
+                format!("Password hash synchronization is disabled for AD connector {connector}."),
+                false,
+            ),
+            Channel::ToEntra { target, no_user_qualifies } => (
+                Status::Pass,
+                format!("Password hash synchronization is enabled for AD connector {connector} (target {target})."),
+                *no_user_qualifies,
+            ),
+            Channel::Elsewhere { target, no_user_qualifies } => (
+                Status::Fail,
+                format!(
+                    "The password hash sync channel of AD connector {connector} targets {}, which is not the Entra connector: hashes go nowhere.",
+                    match target {
+                        Target::Connector(name) => format!("connector {name}"),
+                        Target::Missing(id) => format!("{{{id}}}, a connector that does not exist"),
+                        Target::Unset => "no connector".to_owned(),
+                    }
+                ),
+                *no_user_qualifies,
+            ),
+        };
+        // Without a rule that lets a user's password through, an enabled
+        // channel sends nothing. This warning also replaces the failure of a
+        // misrouted channel: kept as it was, though a failure would be truer.
+        if no_user_qualifies {
+            return (
+                Status::Warn,
+                format!(
+                    "{message} But no enabled inbound sync rule of this connector has password sync enabled, so no user qualifies."
+                ),
+            );
+        }
+        (status, message)
+    }
+}
+
+/// What PHS003 decides for the server as a whole: the connectors password
+/// hash sync needs at all.
+enum Topology<'a> {
+    NoAdConnector,
+    NoEntraConnector,
+    ManyEntraConnectors(Vec<&'a str>),
+    /// No enabled outbound rule to this Entra connector has password sync.
+    NoOutboundRule {
+        entra: &'a str,
+    },
+}
+
+impl Topology<'_> {
+    fn words(&self) -> (Status, String) {
+        match self {
+            Topology::NoAdConnector => (
+                Status::Fail,
+                "The export has no on-premises AD connector: there is nothing to read password hashes from.".into(),
+            ),
+            Topology::NoEntraConnector => {
+                (Status::Fail, "The export has no Entra connector: there is nowhere to send password hashes.".into())
+            }
+            Topology::ManyEntraConnectors(names) => (
+                Status::Warn,
+                format!(
+                    "The export has {} Entra connectors ({}); Microsoft's tools handle only one.",
+                    names.len(),
+                    names.join(", ")
+                ),
+            ),
+            Topology::NoOutboundRule { entra } => (
+                Status::Warn,
+                format!("No enabled outbound sync rule to {entra} has password sync enabled, so no hash is exported."),
+            ),
+        }
+    }
+
+    fn fix(&self) -> Option<&'static str> {
+        match self {
+            Topology::NoAdConnector => Some("Add the forest with the Entra Connect wizard (Customize synchronization options > Connect your directories)."),
+            Topology::NoEntraConnector => Some("Re-run the Entra Connect wizard to recreate the connection to Microsoft Entra ID."),
+            Topology::ManyEntraConnectors(_) => None,
+            Topology::NoOutboundRule { .. } => Some("Enable \"Enable Password Sync\" on the outbound user join rule (default \"Out to AAD - User Join\") in the Synchronization Rules Editor."),
+        }
+    }
+}
+
+/// Server-scope findings: the connectors password hash sync needs at all.
 fn server_topology(cfg: &ServerConfig) -> Vec<Finding> {
-    let ad = cfg.ad_connectors().count();
     let entra: Vec<&str> = cfg.entra_connectors().map(|c| c.name.as_str()).collect();
     let all: Vec<String> = cfg.connectors.iter().map(|c| format!("{} ({})", c.name, c.category)).collect();
-    let mut out = Vec::new();
-    let base = |status, message: &str| {
-        RULE.finding(status, Scope::server(), message).evidence_from(
-            "Connectors in the export",
-            if all.is_empty() { "none".into() } else { all.join(", ") },
-            &cfg.path,
-        )
-    };
-    if ad == 0 {
-        out.push(
-            base(Status::Fail, "The export has no on-premises AD connector: there is nothing to read password hashes from.")
-                .fix("Add the forest with the Entra Connect wizard (Customize synchronization options > Connect your directories).", &[])
-                .done(),
-        );
+    let mut outcomes = Vec::new();
+    if cfg.ad_connectors().count() == 0 {
+        outcomes.push(Topology::NoAdConnector);
     }
     if entra.is_empty() {
-        out.push(
-            base(Status::Fail, "The export has no Entra connector: there is nowhere to send password hashes.")
-                .fix("Re-run the Entra Connect wizard to recreate the connection to Microsoft Entra ID.", &[])
-                .done(),
-        );
+        outcomes.push(Topology::NoEntraConnector);
     } else if entra.len() > 1 {
-        out.push(
-            base(
-                Status::Warn,
-                &format!(
-                    "The export has {} Entra connectors ({}); Microsoft's tools handle only one.",
-                    entra.len(),
-                    entra.join(", ")
-                ),
-            )
-            .done(),
-        );
+        outcomes.push(Topology::ManyEntraConnectors(entra));
     }
     if !cfg.sync_rules.is_empty() {
         for e in cfg.entra_connectors() {
             if password_sync_rules(cfg, &e.id, "outbound").is_empty() {
-                out.push(
-                    RULE.finding(
-                        Status::Warn,
-                        Scope::server(),
-                        format!("No enabled outbound sync rule to {} has password sync enabled, so no hash is exported.", e.name),
-                    )
-                    .fix("Enable \"Enable Password Sync\" on the outbound user join rule (default \"Out to AAD - User Join\") in the Synchronization Rules Editor.", &[])
-                    .done(),
-                );
+                outcomes.push(Topology::NoOutboundRule { entra: &e.name });
             }
         }
     }
-    out
+    outcomes
+        .iter()
+        .map(|outcome| {
+            let (status, message) = outcome.words();
+            let mut d = RULE.finding(status, Scope::server(), message);
+            // The connector list shows what the missing connectors are missing from.
+            if !matches!(outcome, Topology::NoOutboundRule { .. }) {
+                d = d.evidence_from(
+                    "Connectors in the export",
+                    if all.is_empty() { "none".into() } else { all.join(", ") },
+                    &cfg.path,
+                );
+            }
+            match outcome.fix() {
+                Some(fix) => d.fix(fix, &[]).done(),
+                None => d.done(),
+            }
+        })
+        .collect()
 }
 
 fn password_sync_rules(cfg: &ServerConfig, connector: &phs_model::Guid, direction: &str) -> Vec<String> {
@@ -243,7 +317,12 @@ mod tests {
         let f = run(&s, check);
         let c = for_scope(&f, "fabrikam.com", None);
         assert_eq!(c.status, Status::Fail);
-        assert!(c.message.contains("not the Entra connector"), "{}", c.message);
+        let cfg = s.server.config.as_ref().unwrap();
+        let phs = cfg.connectors[0].ad.as_ref().unwrap().phs.as_ref();
+        assert_eq!(
+            decide(cfg, phs, false),
+            Channel::Elsewhere { target: Target::Connector("tailspintoys.com"), no_user_qualifies: false }
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! What PHS007 and PHS014 share: the domain root's DACL, decoded from the
 //! snapshot, and names for the SIDs in it.
 
+use crate::registry::Rule;
 use base64::Engine;
-use phs_model::{DomainFacts, LdapFacts};
+use phs_model::{DomainFacts, Finding, LdapFacts, Scope, Status};
 use phs_secdesc::{Ace, SecurityDescriptor, Sid};
 
 pub(crate) struct DomainAcl<'a> {
@@ -32,6 +33,21 @@ pub(crate) fn domain_acl(d: &DomainFacts) -> Result<DomainAcl<'_>, String> {
         .map_err(|e| format!("The domain root's security descriptor is damaged: {e}"))?;
     let domain_sid = ldap.domain_sid.as_deref().and_then(|s| s.parse().ok());
     Ok(DomainAcl { ldap, sd, domain_sid })
+}
+
+/// The decoded descriptor, or `rule`'s finding on why there is none: an
+/// error when the account bound (the read itself failed), skipped when it did
+/// not (PHS005 and PHS006 judge that). Boxed: a finding is large next to
+/// the descriptor.
+pub(crate) fn domain_acl_or_finding<'a>(
+    rule: &Rule,
+    d: &'a DomainFacts,
+    scope: &Scope,
+) -> Result<DomainAcl<'a>, Box<Finding>> {
+    domain_acl(d).map_err(|why| {
+        let status = if d.ldap.as_ref().is_some_and(|l| l.bind.ok) { Status::Error } else { Status::Skipped };
+        Box::new(rule.finding(status, scope.clone(), why).done())
+    })
 }
 
 impl DomainAcl<'_> {

@@ -183,17 +183,12 @@ fn judge_domain(
     };
     let cov = cx.window_coverage(window);
     if cov.is_none() && view.is_none() {
-        let (status, message) = match cx.snapshot.problems_for(SourceKind::Events).find(|p| !p.partial) {
-            Some(p) => (Status::Error, format!("Could not read the event log: {}: {}", p.location, p.error)),
-            None if state_later.is_some() => (
-                Status::Error,
-                "The partition sync state was read after the evaluation time and no event log was supplied: nothing describes the window.".to_owned(),
-            ),
-            None => (
-                Status::Skipped,
-                "No event log (--events) or partition sync state (--partition-sync-state) supplied.".to_owned(),
-            ),
+        let outcome = match cx.snapshot.problems_for(SourceKind::Events).find(|p| !p.partial) {
+            Some(p) => DomainSync::LogUnread { problem: format!("{}: {}", p.location, p.error) },
+            None if state_later.is_some() => DomainSync::StateAfterNow,
+            None => DomainSync::NotSupplied,
         };
+        let (status, message) = outcome.words(cx, fqdn);
         return RULE.finding(status, scope, message).done();
     }
     let (from, now) = (cx.now - window, cx.now);
@@ -201,7 +196,6 @@ fn judge_domain(
     let recent = |id: u32| naming.iter().copied().filter(move |e| e.event_id == id && e.time >= from);
     let errors: Vec<&Event> = recent(DOMAIN_SYNC_FAILED).collect();
     let dc_failures = recent(PREFERRED_DC_FAILED).count();
-    let state_failing = view.as_ref().is_some_and(|v| v.failed || v.stale);
 
     // Since when the domain fails: the state's last success, else the first
     // 611 after the domain's last heartbeat in the log.
@@ -225,72 +219,28 @@ fn judge_domain(
     let persistent_after = AGENT_CYCLE * i32::try_from(threshold).unwrap_or(i32::MAX);
     let failing_long = failing_since.is_some_and(|t| cx.now.duration_since(t) >= persistent_after);
     let persistent = errors.len() >= threshold || failing_long || view.as_ref().is_some_and(|v| v.stale);
-    let since_words = failing_since.map_or(String::new(), |t| format!(", failing since {t} ({})", cx.age(t)));
+    let failing = Failing { persistent, since: failing_since };
 
-    let (mut d, basis) = if let Some(newest) = errors.last() {
-        let class = classify(&newest.text());
-        let status = if persistent { Status::Fail } else { Status::Warn };
-        let persistence = if persistent { "persistent" } else { "intermittent" };
-        let d = RULE
-            .finding(
-                status,
-                scope,
-                format!(
-                    "{} password synchronization errors for {fqdn} in the last {} ({persistence}{since_words}): {}.",
-                    errors.len(),
-                    human_duration(window),
-                    class.cause
-                ),
-            )
+    let outcome = decide(&errors, view.as_ref(), cov.is_some(), failing);
+    let (status, message) = outcome.words(cx, fqdn);
+    let mut d = RULE.finding(status, scope, message);
+    if let (DomainSync::Errors { class, .. }, Some(newest)) = (&outcome, errors.last()) {
+        d = d
             .evidence("Root cause", class.id)
             .evidence("Classes seen", classes_seen(&errors))
             .evidence("First / last", format!("{} / {}", errors[0].time, newest.time))
             .evidence("Newest message", headline(&newest.text()))
             .fix_commands(class.fix, commands(class, connector_account(ad), partition, fqdn));
-        (d, Basis::Presence)
-    } else if state_failing {
-        let v = view.as_ref().expect("state_failing needs a state");
-        let status = if persistent { Status::Fail } else { Status::Warn };
-        let what = if v.failed { "its last cycle failed" } else { "no cycle has succeeded within the error window" };
-        let log_words = match &cov {
-            None => "no event log was supplied to say why".to_owned(),
-            Some(_) => format!("the event log has no event 611 for it in the last {}", human_duration(window)),
-        };
-        let d = RULE
-            .finding(
-                status,
-                scope,
-                format!(
-                    "Password synchronization is failing for {fqdn} (partition sync state: {what}{since_words}); {log_words}. If the state was exported long before the evaluation time, export it again: a stale file and a domain that stopped syncing look the same here."
-                ),
-            )
-            .fix(
-                "Read the agent's events for this domain around the failing cycles (event 611 names the cause) and check the domain's DCs are reachable from the sync server.",
-                &[
-                    "Get-ADSyncPartitionPasswordSyncState",
-                    "Get-EventLog -LogName Application -Source 'Directory Synchronization' -InstanceId 611 -Newest 5 | Format-List",
-                ],
-            );
-        (d, Basis::Presence)
-    } else {
-        let message = match (&cov, &view) {
-            (None, Some(v)) if v.fresh_success => {
-                "The last password sync cycle for this domain succeeded recently (partition sync state).".to_owned()
-            }
-            (None, Some(_)) => {
-                "The partition sync state does not show whether the last password sync cycle for this domain succeeded; supply the event log to see why.".to_owned()
-            }
-            _ => format!(
-                "No password synchronization errors (event 611) for {fqdn} in the last {}.",
-                human_duration(window)
-            ),
-        };
-        let status = match (&cov, &view) {
-            (None, Some(v)) if !v.fresh_success => Status::Warn,
-            _ => Status::Pass,
-        };
-        (RULE.finding(status, scope, message), Basis::Absence)
-    };
+    }
+    if let DomainSync::StateFailing { .. } = outcome {
+        d = d.fix(
+            "Read the agent's events for this domain around the failing cycles (event 611 names the cause) and check the domain's DCs are reachable from the sync server.",
+            &[
+                "Get-ADSyncPartitionPasswordSyncState",
+                "Get-EventLog -LogName Application -Source 'Directory Synchronization' -InstanceId 611 -Newest 5 | Format-List",
+            ],
+        );
+    }
     if let Some(v) = &view {
         d = d.evidence("Partition sync state", v.words.clone());
     }
@@ -312,8 +262,122 @@ fn judge_domain(
         }
     }
     match &cov {
-        Some(c) => d.covered_by(c, basis, &format!("the password sync errors of {fqdn}")).done(),
+        Some(c) => d.covered_by(c, outcome.basis(), &format!("the password sync errors of {fqdn}")).done(),
         None => d.done(),
+    }
+}
+
+/// What the window's 611s of a domain (oldest first), its partition sync
+/// state and whether an event log was read (`log`) amount to.
+fn decide(errors: &[&Event], view: Option<&StateView>, log: bool, failing: Failing) -> DomainSync {
+    if let Some(newest) = errors.last() {
+        return DomainSync::Errors { count: errors.len(), class: classify(&newest.text()), failing };
+    }
+    match view {
+        Some(v) if v.failed || v.stale => DomainSync::StateFailing { last_failed: v.failed, log, failing },
+        Some(v) if !log && v.fresh_success => DomainSync::StateSucceeded,
+        Some(_) if !log => DomainSync::StateUnclear,
+        _ => DomainSync::Clear,
+    }
+}
+
+/// Whether a failing domain's failure is persistent, and since when it fails.
+#[derive(Debug, PartialEq)]
+struct Failing {
+    persistent: bool,
+    since: Option<Timestamp>,
+}
+
+/// What PHS008 decides for one domain, before [`DomainSync::words`] puts it
+/// in words.
+enum DomainSync {
+    /// Neither an event log nor a state to judge, because the log was unreadable.
+    LogUnread { problem: String },
+    /// Neither, because the only state was read after the evaluation time.
+    StateAfterNow,
+    /// Neither was supplied.
+    NotSupplied,
+    /// Events 611 in the window; the newest one's class names the cause.
+    Errors { count: usize, class: &'static SyncErrorClass, failing: Failing },
+    /// No 611, but the state says the domain fails (`last_failed`: its last
+    /// cycle failed, else none succeeded within the window).
+    StateFailing { last_failed: bool, log: bool, failing: Failing },
+    /// Without a log: the state shows a recent successful cycle.
+    StateSucceeded,
+    /// Without a log: the state does not show whether the last cycle succeeded.
+    StateUnclear,
+    /// No 611 in the window of the log.
+    Clear,
+}
+
+impl DomainSync {
+    fn words(&self, cx: &Context, fqdn: &str) -> (Status, String) {
+        let window = human_duration(cx.settings.error_window);
+        let failing_words = |f: &Failing| {
+            (
+                if f.persistent { Status::Fail } else { Status::Warn },
+                f.since.map_or(String::new(), |t| format!(", failing since {t} ({})", cx.age(t))),
+            )
+        };
+        match self {
+            DomainSync::LogUnread { problem } => {
+                (Status::Error, format!("Could not read the event log: {problem}"))
+            }
+            DomainSync::StateAfterNow => (
+                Status::Error,
+                "The partition sync state was read after the evaluation time and no event log was supplied: nothing describes the window.".to_owned(),
+            ),
+            DomainSync::NotSupplied => (
+                Status::Skipped,
+                "No event log (--events) or partition sync state (--partition-sync-state) supplied.".to_owned(),
+            ),
+            DomainSync::Errors { count, class, failing } => {
+                let (status, since_words) = failing_words(failing);
+                let persistence = if failing.persistent { "persistent" } else { "intermittent" };
+                (
+                    status,
+                    format!(
+                        "{count} password synchronization errors for {fqdn} in the last {window} ({persistence}{since_words}): {}.",
+                        class.cause
+                    ),
+                )
+            }
+            DomainSync::StateFailing { last_failed, log, failing } => {
+                let (status, since_words) = failing_words(failing);
+                let what =
+                    if *last_failed { "its last cycle failed" } else { "no cycle has succeeded within the error window" };
+                let log_words = if *log {
+                    format!("the event log has no event 611 for it in the last {window}")
+                } else {
+                    "no event log was supplied to say why".to_owned()
+                };
+                (
+                    status,
+                    format!(
+                        "Password synchronization is failing for {fqdn} (partition sync state: {what}{since_words}); {log_words}. If the state was exported long before the evaluation time, export it again: a stale file and a domain that stopped syncing look the same here."
+                    ),
+                )
+            }
+            DomainSync::StateSucceeded => (
+                Status::Pass,
+                "The last password sync cycle for this domain succeeded recently (partition sync state).".to_owned(),
+            ),
+            DomainSync::StateUnclear => (
+                Status::Warn,
+                "The partition sync state does not show whether the last password sync cycle for this domain succeeded; supply the event log to see why.".to_owned(),
+            ),
+            DomainSync::Clear => {
+                (Status::Pass, format!("No password synchronization errors (event 611) for {fqdn} in the last {window}."))
+            }
+        }
+    }
+
+    /// A 611 or a failing state is something seen; the rest rests on none being seen.
+    fn basis(&self) -> Basis {
+        match self {
+            DomainSync::Errors { .. } | DomainSync::StateFailing { .. } => Basis::Presence,
+            _ => Basis::Absence,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-use super::domain_acl::domain_acl;
+use super::domain_acl::domain_acl_or_finding;
 use super::effective_rights::{who_can_replicate, Reach, Who};
 use crate::context::Context;
 use crate::registry::{Need, Rule};
@@ -93,12 +93,9 @@ const LISTED: usize = 25;
 
 fn judge(d: &DomainFacts, connector_accounts: &[Sid]) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
-    let acl = match domain_acl(d) {
+    let acl = match domain_acl_or_finding(&RULE, d, &scope) {
         Ok(a) => a,
-        Err(why) => {
-            let status = if d.ldap.as_ref().is_some_and(|l| l.bind.ok) { Status::Error } else { Status::Skipped };
-            return RULE.finding(status, scope, why).done();
-        }
+        Err(f) => return *f,
     };
     let Some(dacl) = acl.sd.dacl_for_access() else {
         return RULE

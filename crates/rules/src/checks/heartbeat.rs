@@ -2,6 +2,7 @@ use crate::context::{human_duration, Context};
 use crate::coverage::Basis;
 use crate::knowledge::event_ids::{HEARTBEAT, PASSWORD_ACTIVITY};
 use crate::registry::{Need, Rule};
+use jiff::SignedDuration;
 use phs_model::{Event, Finding, Scope, ScopeKind, Status};
 
 pub const RULE: Rule = Rule {
@@ -58,7 +59,6 @@ fn check(cx: &Context) -> Vec<Finding> {
     // only one connector.
     let single = connectors.len() == 1;
     for (connector, ad) in connectors {
-        let scope = Scope::connector(&connector.name);
         let channel = cx.channel_events(connector);
         let ours = channel.iter().filter(|c| c.by_guid || (single && !c.any_guid)).map(|c| c.event);
         let newest_hb = ours.clone().filter(|e| e.event_id == HEARTBEAT && e.time <= cx.now).last();
@@ -73,75 +73,110 @@ fn check(cx: &Context) -> Vec<Finding> {
             .filter(|(e, _, _)| newest_hb.is_none_or(|hb| e.time > hb.time))
             .map(|(e, _, what)| (e, what));
 
-        let hb_text = newest_hb.map(|e| describe(cx, e));
-        let (d, basis) = match (newest_hb, stopped) {
-            (_, Some((e, what))) => (
-                RULE.finding(
-                    Status::Fail,
-                    scope,
-                    format!(
-                        "The password hash sync channel of {} stopped after its last heartbeat: {what} (event {} {}), and it has written nothing since.",
-                        connector.name,
-                        e.event_id,
-                        cx.age(e.time)
-                    ),
-                )
-                .evidence("Stopped by", describe(cx, e)),
-                Basis::Presence,
-            ),
-            (Some(e), None) if e.time >= window_start => (
-                RULE.finding(
-                    Status::Pass,
-                    scope,
-                    format!("A recent heartbeat is detected for {}: {}.", connector.name, cx.age(e.time)),
-                ),
-                Basis::Presence,
-            ),
-            _ if !activity.is_empty() => (
-                RULE.finding(
-                    Status::Warn,
-                    scope,
-                    format!(
-                        "No heartbeat (event 654) for {} in the last {}, but {} password sync events show hashes moving; the channel works at least partly.",
-                        connector.name,
-                        human_duration(window),
-                        activity.len()
-                    ),
-                ),
-                Basis::Absence,
-            ),
-            _ => (
-                RULE.finding(
-                    Status::Fail,
-                    scope,
-                    format!(
-                        "No password hash sync heartbeat for {} in the last {}{}.",
-                        connector.name,
-                        human_duration(window),
-                        hb_text.as_ref().map_or(" and none in the whole log".to_owned(), |t| format!("; the last one was {t}"))
-                    ),
-                ),
-                Basis::Absence,
-            ),
-        };
-        let mut d = d.evidence("Connector id", format!("{{{}}}", connector.id));
-        d = d.evidence("Newest heartbeat (654)", hb_text.unwrap_or_else(|| "none in the log".to_owned()));
+        let outcome = decide(newest_hb, stopped, activity.len(), window_start);
+        let (status, message) = outcome.words(cx, &connector.name, window);
+        let mut d = RULE.finding(status, Scope::connector(&connector.name), message);
+        if let Heartbeat::Stopped { by, .. } = outcome {
+            d = d.evidence("Stopped by", describe(cx, by));
+        }
+        d = d.evidence("Connector id", format!("{{{}}}", connector.id));
+        d = d.evidence(
+            "Newest heartbeat (654)",
+            newest_hb.map_or_else(|| "none in the log".to_owned(), |e| describe(cx, e)),
+        );
         if let Some(a) = activity.last() {
             d = d.evidence(
                 "Password activity in the window",
                 format!("{} events (650/651/656/657), newest {}", activity.len(), describe(cx, a)),
             );
         }
-        let d = match d.status() {
-            Status::Warn | Status::Fail => d.fix(
+        if outcome.needs_fix() {
+            d = d.fix(
                 "Check this connector's domain errors (PHS008), cloud errors (PHS009) and the agent state (PHS010) first. Then restart the ADSync service; if the heartbeat still does not return and nothing else is wrong, trigger a full password hash sync once.",
                 &["Restart-Service ADSync", "Get-EventLog -LogName Application -Source 'Directory Synchronization' -InstanceId 654 -Newest 5"],
-            ),
-            _ => d,
-        };
-        out.push(d.covered_by(&cov, basis, &format!("the heartbeat of {}", connector.name)).done());
+            );
+        }
+        out.push(d.covered_by(&cov, outcome.basis(), &format!("the heartbeat of {}", connector.name)).done());
     }
     out
+}
+
+/// What a connector's newest heartbeat, a stop after it and the password
+/// activity in the window (`activity` events) amount to.
+fn decide<'a>(
+    newest_hb: Option<&'a Event>,
+    stopped: Option<(&'a Event, &'static str)>,
+    activity: usize,
+    window_start: jiff::Timestamp,
+) -> Heartbeat<'a> {
+    match (newest_hb, stopped) {
+        (_, Some((by, what))) => Heartbeat::Stopped { by, what },
+        (Some(e), None) if e.time >= window_start => Heartbeat::Recent { at: e },
+        _ if activity > 0 => Heartbeat::ActivityOnly { events: activity },
+        _ => Heartbeat::Missing { last: newest_hb },
+    }
+}
+
+/// What PHS004 decides for one connector, before [`Heartbeat::words`] puts
+/// it in words.
+#[derive(Debug, PartialEq)]
+enum Heartbeat<'a> {
+    /// The channel stopped after its last heartbeat (`what` says how).
+    Stopped { by: &'a Event, what: &'static str },
+    /// A heartbeat within the window.
+    Recent { at: &'a Event },
+    /// No heartbeat in the window, but password sync events are.
+    ActivityOnly { events: usize },
+    /// No heartbeat in the window; `last` is the newest in the log, if any.
+    Missing { last: Option<&'a Event> },
+}
+
+impl Heartbeat<'_> {
+    fn words(&self, cx: &Context, connector: &str, window: SignedDuration) -> (Status, String) {
+        let window = human_duration(window);
+        match self {
+            Heartbeat::Stopped { by, what } => (
+                Status::Fail,
+                format!(
+                    "The password hash sync channel of {connector} stopped after its last heartbeat: {what} (event {} {}), and it has written nothing since.",
+                    by.event_id,
+                    cx.age(by.time)
+                ),
+            ),
+            Heartbeat::Recent { at } => {
+                (Status::Pass, format!("A recent heartbeat is detected for {connector}: {}.", cx.age(at.time)))
+            }
+            Heartbeat::ActivityOnly { events } => (
+                Status::Warn,
+                format!(
+                    "No heartbeat (event 654) for {connector} in the last {window}, but {events} password sync events show hashes moving; the channel works at least partly."
+                ),
+            ),
+            Heartbeat::Missing { last } => (
+                Status::Fail,
+                format!(
+                    "No password hash sync heartbeat for {connector} in the last {window}{}.",
+                    last.map_or(" and none in the whole log".to_owned(), |e| format!(
+                        "; the last one was {}",
+                        describe(cx, e)
+                    ))
+                ),
+            ),
+        }
+    }
+
+    /// A stop or a heartbeat is something the log shows; the rest rests on
+    /// what it does not show.
+    fn basis(&self) -> Basis {
+        match self {
+            Heartbeat::Stopped { .. } | Heartbeat::Recent { .. } => Basis::Presence,
+            Heartbeat::ActivityOnly { .. } | Heartbeat::Missing { .. } => Basis::Absence,
+        }
+    }
+
+    fn needs_fix(&self) -> bool {
+        !matches!(self, Heartbeat::Recent { .. })
+    }
 }
 
 fn describe(cx: &Context, e: &Event) -> String {
@@ -241,7 +276,10 @@ mod tests {
         let f = run(&s, check);
         let t = for_scope(&f, "tailspintoys.com", None);
         assert_eq!(t.status, Status::Fail);
-        assert!(t.message.contains("stopped after its last heartbeat"), "{}", t.message);
+        let (heartbeat, stop) = (hb(TAILSPIN, 20), event(609, 10, &stop));
+        let outcome =
+            decide(Some(&heartbeat), Some((&stop, "stopped")), 0, now() - jiff::SignedDuration::from_hours(3));
+        assert_eq!(outcome, Heartbeat::Stopped { by: &stop, what: "stopped" });
         assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Pass);
     }
 

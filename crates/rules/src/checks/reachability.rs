@@ -218,50 +218,56 @@ fn check(cx: &Context) -> Vec<Finding> {
 }
 
 fn judge_domain(d: &DomainFacts) -> Finding {
-    let scope = Scope::domain(&d.connector, &d.domain);
-    let draft = |status, message: String| {
-        let mut f = RULE.finding(status, scope.clone(), message).evidence(
-            "DC location",
-            format!(
-                "{} {}{} -> {}",
-                d.locator.method,
-                capped_query(&d.locator.query),
-                d.locator.dns_server.as_ref().map_or(String::new(), |s| format!(" via {s}")),
-                if d.locator.candidates.is_empty() {
-                    "nothing".into()
-                } else {
-                    capped_list(&d.locator.candidates, NAMES_SHOWN)
-                }
-            ),
-        );
-        for dc in &d.dcs {
-            f = f.evidence("DC", describe_dc(dc));
-        }
-        if !d.locator.not_probed.is_empty() {
-            f = f.evidence("Not probed", capped_list(&d.locator.not_probed, NAMES_SHOWN));
-        }
-        if let Some(ldap) = &d.ldap {
-            f = f.evidence("LDAP used", ldap.dc.clone());
-        }
-        for skip in &d.ldap_skipped {
-            f = f.evidence("LDAP passed over", format!("{}: {}", skip.dc, skip.reason));
-        }
-        if let Some(ldap) = &d.ldap {
-            if let Some(nc) = ldap.root_dse.as_ref().and_then(|r| r.default_naming_context.clone()) {
-                f = f.evidence("rootDSE defaultNamingContext", format!("{nc} (from {})", ldap.dc));
+    let outcome = decide(d);
+    let (status, message) = outcome.words(d);
+    let mut f = RULE.finding(status, Scope::domain(&d.connector, &d.domain), message).evidence(
+        "DC location",
+        format!(
+            "{} {}{} -> {}",
+            d.locator.method,
+            capped_query(&d.locator.query),
+            d.locator.dns_server.as_ref().map_or(String::new(), |s| format!(" via {s}")),
+            if d.locator.candidates.is_empty() {
+                "nothing".into()
+            } else {
+                capped_list(&d.locator.candidates, NAMES_SHOWN)
             }
+        ),
+    );
+    for dc in &d.dcs {
+        f = f.evidence("DC", describe_dc(dc));
+    }
+    if !d.locator.not_probed.is_empty() {
+        f = f.evidence("Not probed", capped_list(&d.locator.not_probed, NAMES_SHOWN));
+    }
+    if let Some(ldap) = &d.ldap {
+        f = f.evidence("LDAP used", ldap.dc.clone());
+    }
+    for skip in &d.ldap_skipped {
+        f = f.evidence("LDAP passed over", format!("{}: {}", skip.dc, skip.reason));
+    }
+    if let Some(ldap) = &d.ldap {
+        if let Some(nc) = ldap.root_dse.as_ref().and_then(|r| r.default_naming_context.clone()) {
+            f = f.evidence("rootDSE defaultNamingContext", format!("{nc} (from {})", ldap.dc));
         }
-        f
-    };
+    }
+    if let Reach::Reachable { kerberos_closed, .. } = &outcome {
+        if !kerberos_closed.is_empty() {
+            f = f.evidence("Note", format!("Kerberos (88) closed on {}", kerberos_closed.join(", ")));
+        }
+    }
+    match outcome.fix(d) {
+        Some((summary, commands)) => f.fix_commands(&summary, commands).done(),
+        None => f.done(),
+    }
+}
 
+/// What the domain's located DCs, their probes and the LDAP connection amount to.
+fn decide(d: &DomainFacts) -> Reach<'_> {
     if d.dcs.is_empty() {
-        let why = d.locator.error.clone().unwrap_or_else(|| "no domain controller found".into());
-        return draft(Status::Fail, format!("No domain controller of {} could be located: {why}.", d.domain))
-            .fix_commands(
-                "Check that the sync server resolves the domain's DC locator records, and review the partition's preferred DCs.",
-                crate::command::fill_all(LOCATE_COMMANDS, &[("<domain>", &d.domain)]),
-            )
-            .done();
+        return Reach::NotLocated {
+            why: d.locator.error.clone().unwrap_or_else(|| "no domain controller found".into()),
+        };
     }
 
     let verdicts: Vec<DcVerdict> = d.dcs.iter().map(judge_dc).collect();
@@ -271,15 +277,7 @@ fn judge_domain(d: &DomainFacts) -> Finding {
     let served = d.ldap.as_ref().and_then(|l| l.root_dse.as_ref()).and_then(|r| r.default_naming_context.clone());
     if let Some(nc) = &served {
         if !nc.eq_ignore_ascii_case(&d.partition_dn) {
-            return draft(
-                Status::Fail,
-                format!(
-                    "The DC found for {} serves {nc}, not the partition {}: DNS or the preferred DCs point at another domain.",
-                    d.domain, d.partition_dn
-                ),
-            )
-            .fix("Correct the DNS records or the preferred DCs so that they name DCs of this domain.", &[])
-            .done();
+            return Reach::WrongPartition { served: nc.clone() };
         }
     }
 
@@ -290,6 +288,21 @@ fn judge_domain(d: &DomainFacts) -> Finding {
             DcVerdict::RpcBlocked(w) | DcVerdict::Unreachable(w) => Some(w.clone()),
         })
         .collect();
+    if usable == 0 {
+        // "LDAP answers" only when a rootDSE came back; an open port is less.
+        let path = if !verdicts.iter().all(|v| matches!(v, DcVerdict::RpcBlocked(_))) {
+            Path::Unreachable
+        } else if d.dcs.iter().any(|dc| dc.ldap_ping.as_ref().is_some_and(|p| p.ok)) {
+            Path::RpcBlockedLdapAnswers
+        } else {
+            Path::RpcBlockedTcpOnly
+        };
+        return Reach::NoneUsable { path, problems };
+    }
+    if served.is_none() {
+        let why = d.ldap.as_ref().and_then(|l| l.root_dse_error.clone()).unwrap_or_else(|| "not read".into());
+        return Reach::RootDseUnread { why };
+    }
     let mut degraded: Vec<String> = verdicts
         .iter()
         .filter_map(|v| match v {
@@ -314,81 +327,131 @@ fn judge_domain(d: &DomainFacts) -> Finding {
             if d.locator.method == "dns-srv" { "DNS" } else { "the preferred DC list" }
         ));
     }
-    let kerberos_closed: Vec<&str> =
-        d.dcs.iter().filter(|dc| dc.port(KERBEROS).is_some_and(|p| !p.open)).map(|dc| dc.host.as_str()).collect();
-
-    if usable == 0 {
-        let all_rpc = verdicts.iter().all(|v| matches!(v, DcVerdict::RpcBlocked(_)));
-        // "LDAP answers" only when a rootDSE came back; an open port is less.
-        let ldap_answered = d.dcs.iter().any(|dc| dc.ldap_ping.as_ref().is_some_and(|p| p.ok));
-        let message = if all_rpc && ldap_answered {
-            format!(
-                "LDAP answers for {}, but the replication path password hash sync uses is blocked: {}.",
-                d.domain,
-                problems.join("; ")
-            )
-        } else if all_rpc {
-            format!(
-                "The LDAP port of {} accepts TCP, but the replication path password hash sync uses is blocked: {}.",
-                d.domain,
-                problems.join("; ")
-            )
-        } else {
-            format!("No domain controller of {} is reachable: {}.", d.domain, problems.join("; "))
-        };
-        let summary = format!(
-            "Open TCP 389, 88, 135 and the dynamic RPC ports (49152-65535) from the sync server to the DCs, or list \
-             reachable DCs as preferred DCs; restart ADSync afterwards.{}",
-            silent_hint(d)
-        );
-        return draft(Status::Fail, message)
-            .fix_commands(
-                &summary,
-                crate::command::fill_all(REACH_COMMANDS, &[("<DC>", &d.dcs[0].host), ("<domain>", &d.domain)]),
-            )
-            .done();
-    }
-    if served.is_none() {
-        let why = d.ldap.as_ref().and_then(|l| l.root_dse_error.clone()).unwrap_or_else(|| "not read".into());
-        return draft(
-            Status::Warn,
-            format!("The DCs of {} accept connections, but their rootDSE could not be read: {why}.", d.domain),
-        )
-        .done();
-    }
     if !problems.is_empty() || !degraded.is_empty() {
-        let mut said = Vec::new();
-        if !problems.is_empty() {
-            said.push(format!(
-                "{usable} of {} DCs of {} are usable; the others are not: {}",
-                d.dcs.len(),
-                d.domain,
-                problems.join("; ")
-            ));
+        return Reach::Partly { usable, problems, degraded };
+    }
+    let kerberos_closed =
+        d.dcs.iter().filter(|dc| dc.port(KERBEROS).is_some_and(|p| !p.open)).map(|dc| dc.host.as_str()).collect();
+    Reach::Reachable { usable, kerberos_closed }
+}
+
+/// Commands filled by [`crate::command::fill_all`], with its note on those left out.
+type FilledCommands = (Vec<String>, Option<String>);
+
+/// What PHS005 decides for one domain, before [`Reach::words`] and
+/// [`Reach::fix`] put it in words.
+#[derive(Debug, PartialEq)]
+enum Reach<'a> {
+    /// No DC could be located.
+    NotLocated { why: String },
+    /// The DC that answered LDAP serves another partition.
+    WrongPartition { served: String },
+    /// No DC is usable; `problems` says why for each.
+    NoneUsable { path: Path, problems: Vec<String> },
+    /// DCs are usable, but the rootDSE could not be read.
+    RootDseUnread { why: String },
+    /// `usable` DCs work, but others do not (`problems`) or work badly (`degraded`).
+    Partly { usable: usize, problems: Vec<String>, degraded: Vec<String> },
+    /// Every DC works; Kerberos may be closed on some (a note, not a verdict).
+    Reachable { usable: usize, kerberos_closed: Vec<&'a str> },
+}
+
+/// How far the path to a domain none of whose DCs is usable goes.
+#[derive(Debug, PartialEq)]
+enum Path {
+    /// LDAP answered, but every DC's replication path is blocked.
+    RpcBlockedLdapAnswers,
+    /// The LDAP port accepts TCP, but every DC's replication path is blocked.
+    RpcBlockedTcpOnly,
+    /// Some DC is not reachable at all.
+    Unreachable,
+}
+
+impl Reach<'_> {
+    fn words(&self, d: &DomainFacts) -> (Status, String) {
+        let domain = &d.domain;
+        match self {
+            Reach::NotLocated { why } => {
+                (Status::Fail, format!("No domain controller of {domain} could be located: {why}."))
+            }
+            Reach::WrongPartition { served } => (
+                Status::Fail,
+                format!(
+                    "The DC found for {domain} serves {served}, not the partition {}: DNS or the preferred DCs point at another domain.",
+                    d.partition_dn
+                ),
+            ),
+            Reach::NoneUsable { path, problems } => {
+                let problems = problems.join("; ");
+                (
+                    Status::Fail,
+                    match path {
+                        Path::RpcBlockedLdapAnswers => format!(
+                            "LDAP answers for {domain}, but the replication path password hash sync uses is blocked: {problems}."
+                        ),
+                        Path::RpcBlockedTcpOnly => format!(
+                            "The LDAP port of {domain} accepts TCP, but the replication path password hash sync uses is blocked: {problems}."
+                        ),
+                        Path::Unreachable => format!("No domain controller of {domain} is reachable: {problems}."),
+                    },
+                )
+            }
+            Reach::RootDseUnread { why } => (
+                Status::Warn,
+                format!("The DCs of {domain} accept connections, but their rootDSE could not be read: {why}."),
+            ),
+            Reach::Partly { usable, problems, degraded } => {
+                let mut said = Vec::new();
+                if !problems.is_empty() {
+                    said.push(format!(
+                        "{usable} of {} DCs of {domain} are usable; the others are not: {}",
+                        d.dcs.len(),
+                        problems.join("; ")
+                    ));
+                }
+                if !degraded.is_empty() {
+                    said.push(degraded.join("; "));
+                }
+                let used = d.ldap.as_ref().map_or(String::new(), |l| format!(" LDAP went to {}.", l.dc));
+                (Status::Warn, format!("{}.{used}", said.join(". ")))
+            }
+            Reach::Reachable { usable, .. } => (
+                Status::Pass,
+                format!("{domain} is reachable: LDAP, the RPC endpoint mapper and DRSUAPI answer on {usable} DC(s)."),
+            ),
         }
-        if !degraded.is_empty() {
-            said.push(degraded.join("; "));
-        }
-        let used = d.ldap.as_ref().map_or(String::new(), |l| format!(" LDAP went to {}.", l.dc));
-        return draft(Status::Warn, format!("{}.{used}", said.join(". ")))
-            .fix_owned(
+    }
+
+    /// The fix's summary and its commands, filled in quoted.
+    fn fix(&self, d: &DomainFacts) -> Option<(String, FilledCommands)> {
+        match self {
+            Reach::NotLocated { .. } => Some((
+                "Check that the sync server resolves the domain's DC locator records, and review the partition's preferred DCs.".to_owned(),
+                crate::command::fill_all(LOCATE_COMMANDS, &[("<domain>", &d.domain)]),
+            )),
+            Reach::WrongPartition { .. } => Some((
+                "Correct the DNS records or the preferred DCs so that they name DCs of this domain.".to_owned(),
+                (Vec::new(), None),
+            )),
+            Reach::NoneUsable { .. } => Some((
+                format!(
+                    "Open TCP 389, 88, 135 and the dynamic RPC ports (49152-65535) from the sync server to the DCs, or list \
+                     reachable DCs as preferred DCs; restart ADSync afterwards.{}",
+                    silent_hint(d)
+                ),
+                crate::command::fill_all(REACH_COMMANDS, &[("<DC>", &d.dcs[0].host), ("<domain>", &d.domain)]),
+            )),
+            Reach::Partly { .. } => Some((
                 format!(
                     "Remove decommissioned DCs from the preferred DCs, fix the network path to the others (TCP 389 \
                      must be open unless the connector uses TLS), and check slow DCs' load and network.{}",
                     silent_hint(d)
                 ),
-                Vec::new(),
-            )
-            .done();
+                (Vec::new(), None),
+            )),
+            Reach::RootDseUnread { .. } | Reach::Reachable { .. } => None,
+        }
     }
-    let mut f = draft(
-        Status::Pass,
-        format!("{} is reachable: LDAP, the RPC endpoint mapper and DRSUAPI answer on {usable} DC(s).", d.domain),
-    );
-    if !kerberos_closed.is_empty() {
-        f = f.evidence("Note", format!("Kerberos (88) closed on {}", kerberos_closed.join(", ")));
-    }
-    f.done()
 }
 
 /// A DC that accepts TCP and then says nothing has two usual causes; the
@@ -433,10 +496,12 @@ mod tests {
         let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
         close_port(&mut d.dcs[0], 135, "connection refused");
         d.dcs[0].rpc = None;
+        assert!(matches!(
+            decide(&d),
+            Reach::NoneUsable { path: Path::RpcBlockedLdapAnswers, problems } if problems[0].contains("135 closed (connection refused)")
+        ));
         let f = run(&snapshot_with_ad(vec![d]), check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("replication path"), "{}", f[0].message);
-        assert!(f[0].message.contains("135 closed (connection refused)"));
     }
 
     #[test]
@@ -445,26 +510,26 @@ mod tests {
         d.dcs.clear();
         d.ldap = None;
         d.locator.error = Some("the name does not exist (NXDOMAIN)".into());
+        assert_eq!(decide(&d), Reach::NotLocated { why: "the name does not exist (NXDOMAIN)".into() });
         let f = run(&snapshot_with_ad(vec![d]), check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("NXDOMAIN"));
 
         let mut d = domain_facts("fabrikam.com", "fabrikam.com", "DC=fabrikam,DC=com");
         for p in [389, 636, 88, 135] {
             close_port(&mut d.dcs[0], p, "connection refused");
         }
         d.ldap = None;
+        assert!(matches!(decide(&d), Reach::NoneUsable { path: Path::Unreachable, .. }));
         let f = run(&snapshot_with_ad(vec![d]), check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("No domain controller"));
     }
 
     #[test]
     fn fail_when_the_dc_serves_another_domain() {
         let d = domain_facts("fabrikam.com", "fabrikam.com", "DC=other,DC=com");
+        assert!(matches!(decide(&d), Reach::WrongPartition { served } if served == "DC=other,DC=com"));
         let f = run(&snapshot_with_ad(vec![d]), check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("not the partition"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use super::domain_acl::{domain_acl, DomainAcl};
+use super::domain_acl::{domain_acl_or_finding, DomainAcl};
 use crate::command;
 use crate::context::Context;
 use crate::registry::{Need, Rule};
@@ -60,12 +60,9 @@ fn check(cx: &Context) -> Vec<Finding> {
 
 fn judge(d: &DomainFacts) -> Finding {
     let scope = Scope::domain(&d.connector, &d.domain);
-    let acl = match domain_acl(d) {
+    let acl = match domain_acl_or_finding(&RULE, d, &scope) {
         Ok(a) => a,
-        Err(why) => {
-            let status = if d.ldap.as_ref().is_some_and(|l| l.bind.ok) { Status::Error } else { Status::Skipped };
-            return RULE.finding(status, scope, why).done();
-        }
+        Err(f) => return *f,
     };
     let Some(account) = acl.ldap.account.as_ref() else {
         let why = acl.ldap.account_error.as_deref().unwrap_or("the DC returned nothing");

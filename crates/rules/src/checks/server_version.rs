@@ -170,15 +170,16 @@ fn judge(table: &Lifecycle, configured: ProductVersion, installed: Option<Produc
 }
 
 impl Outcome<'_> {
-    fn status(&self) -> Status {
-        match self {
+    fn words(&self) -> (Status, String) {
+        let status = match self {
             Outcome::HalfUpgraded { .. } | Outcome::Stopped { .. } | Outcome::Recalled { .. } => Status::Fail,
             Outcome::OlderThanTable { .. }
             | Outcome::Retired { .. }
             | Outcome::RetiresSoon { .. }
             | Outcome::StopsSoon { .. } => Status::Warn,
             Outcome::Supported { .. } => Status::Pass,
-        }
+        };
+        (status, self.message())
     }
 
     fn message(&self) -> String {
@@ -235,6 +236,61 @@ impl Outcome<'_> {
             }
         }
     }
+
+    fn fix(&self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            Outcome::Supported { .. } => None,
+            Outcome::HalfUpgraded { .. } => Some((
+                "Finish the upgrade: run the Entra Connect Sync installer again (the latest build, from the Microsoft Entra admin center > Microsoft Entra Connect > Get started > Manage) and complete the wizard, then check that the configuration version matches the installed build.",
+                &[READ_VERSION],
+            )),
+            Outcome::Recalled { .. } => Some((
+                "Uninstall the recalled build and install the latest Entra Connect Sync build from the Microsoft Entra admin center (Microsoft Entra Connect > Get started > Manage), as Microsoft advises.",
+                &[READ_VERSION],
+            )),
+            _ => Some((UPGRADE, &[READ_VERSION])),
+        }
+    }
+}
+
+/// Why the build could not be judged at all.
+enum Unjudged<'a> {
+    NoParameter,
+    NotAVersion {
+        raw: &'a str,
+        error: String,
+    },
+    /// `raw` is the configured version, shown with it.
+    InstalledNotAVersion {
+        raw: &'a str,
+        text: &'a str,
+        error: String,
+    },
+    TableBroken {
+        error: String,
+    },
+}
+
+impl Unjudged<'_> {
+    fn words(&self) -> (Status, String) {
+        (
+            Status::Error,
+            match self {
+                Unjudged::NoParameter => {
+                    format!("The export has no {VERSION_PARAMETER} parameter (GlobalSettings/MV.xml).")
+                }
+                Unjudged::NotAVersion { raw, error } => {
+                    format!("The export's {VERSION_PARAMETER} is not a version: {raw:?} ({error}).")
+                }
+                Unjudged::InstalledNotAVersion { text, error, .. } => {
+                    format!("The installed version is not a version: {text:?} ({error}).")
+                }
+                Unjudged::TableBroken { error } => {
+                    format!("The lifecycle table {} is broken: {error}", server_versions::FILE)
+                }
+            },
+        )
+    }
 }
 
 fn days_words(days: i32) -> String {
@@ -251,54 +307,42 @@ fn check(cx: &Context) -> Vec<Finding> {
         return Vec::new(); // Unreachable: the registry applies the rule's needs first.
     };
     let label = format!("Export {VERSION_PARAMETER}");
+    let unjudged = |why: Unjudged| {
+        let (status, message) = why.words();
+        let d = RULE.finding(status, scope.clone(), message);
+        let d = match &why {
+            Unjudged::NoParameter => d.evidence_from(&label, "parameter absent", &cfg.path),
+            Unjudged::NotAVersion { raw, .. } => d.evidence_from(&label, *raw, &cfg.path),
+            Unjudged::InstalledNotAVersion { raw, text, .. } => {
+                d.evidence_from(&label, *raw, &cfg.path).evidence("Installed version", *text)
+            }
+            Unjudged::TableBroken { .. } => d,
+        };
+        vec![d.done()]
+    };
     let Some(raw) = cfg.global(VERSION_PARAMETER) else {
-        return vec![RULE
-            .finding(
-                Status::Error,
-                scope,
-                format!("The export has no {VERSION_PARAMETER} parameter (GlobalSettings/MV.xml)."),
-            )
-            .evidence_from(&label, "parameter absent", &cfg.path)
-            .done()];
+        return unjudged(Unjudged::NoParameter);
     };
     let configured = match raw.parse::<ProductVersion>() {
         Ok(v) => v,
-        Err(e) => {
-            return vec![RULE
-                .finding(
-                    Status::Error,
-                    scope,
-                    format!("The export's {VERSION_PARAMETER} is not a version: {raw:?} ({e})."),
-                )
-                .evidence_from(&label, raw, &cfg.path)
-                .done()]
-        }
+        Err(e) => return unjudged(Unjudged::NotAVersion { raw, error: e.to_string() }),
     };
     let installed = match cfg.installed_version.as_deref() {
         None => None,
         Some(text) => match text.parse::<ProductVersion>() {
             Ok(v) => Some(v),
-            Err(e) => {
-                return vec![RULE
-                    .finding(Status::Error, scope, format!("The installed version is not a version: {text:?} ({e})."))
-                    .evidence_from(&label, raw, &cfg.path)
-                    .evidence("Installed version", text)
-                    .done()]
-            }
+            Err(e) => return unjudged(Unjudged::InstalledNotAVersion { raw, text, error: e.to_string() }),
         },
     };
     let table = match server_versions::lifecycle() {
         Ok(t) => t,
-        Err(e) => {
-            return vec![RULE
-                .finding(Status::Error, scope, format!("The lifecycle table {} is broken: {e}", server_versions::FILE))
-                .done()]
-        }
+        Err(e) => return unjudged(Unjudged::TableBroken { error: e.to_string() }),
     };
     let today = cx.now.to_zoned(TimeZone::UTC).date();
     let outcome = judge(table, configured, installed, today);
 
-    let mut d = RULE.finding(outcome.status(), scope, outcome.message()).evidence_from(&label, raw, &cfg.path);
+    let (status, message) = outcome.words();
+    let mut d = RULE.finding(status, scope, message).evidence_from(&label, raw, &cfg.path);
     if let Some(v) = installed {
         d = d.evidence("Installed version", v.to_string());
     }
@@ -321,21 +365,8 @@ fn check(cx: &Context) -> Vec<Finding> {
         d = d.evidence(&format!("Hard stop below {}", stop.below), format!("from {} ({})", stop.from, stop.source));
     }
     d = d.evidence("Lifecycle table", format!("{} (dated {})", server_versions::FILE, table.as_of));
-    match outcome {
-        Outcome::Supported { .. } => {}
-        Outcome::HalfUpgraded { .. } => {
-            d = d.fix(
-                "Finish the upgrade: run the Entra Connect Sync installer again (the latest build, from the Microsoft Entra admin center > Microsoft Entra Connect > Get started > Manage) and complete the wizard, then check that the configuration version matches the installed build.",
-                &[READ_VERSION],
-            )
-        }
-        Outcome::Recalled { .. } => {
-            d = d.fix(
-                "Uninstall the recalled build and install the latest Entra Connect Sync build from the Microsoft Entra admin center (Microsoft Entra Connect > Get started > Manage), as Microsoft advises.",
-                &[READ_VERSION],
-            )
-        }
-        _ => d = d.fix(UPGRADE, &[READ_VERSION]),
+    if let Some((summary, commands)) = outcome.fix() {
+        d = d.fix(summary, commands);
     }
     vec![d.done()]
 }
@@ -374,6 +405,15 @@ mod tests {
         f.into_iter().next().unwrap()
     }
 
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    /// What PHS015 decides for `version` on `date`, by the shipped table.
+    fn outcome(date: &str, version: &str) -> Outcome<'static> {
+        judge(server_versions::lifecycle().unwrap(), v(version), None, day(date))
+    }
+
     fn evidence(f: &Finding) -> String {
         f.evidence.iter().map(|e| format!("{}={}", e.label, e.value)).collect::<Vec<_>>().join("; ")
     }
@@ -383,7 +423,11 @@ mod tests {
         // The examples' old build, on the day the hard stop came into force.
         let f = at("2026-09-30T00:00:00Z", "2.4.27.0");
         assert_eq!(f.status, Status::Fail, "{}", f.message);
-        assert!(f.message.contains("below 2.5.79.0") && f.message.contains("2026-09-30"), "{}", f.message);
+        let o = outcome("2026-09-30", "2.4.27.0");
+        assert!(
+            matches!(&o, Outcome::Stopped { stop, .. } if stop.below == v("2.5.79.0") && stop.from == day("2026-09-30")),
+            "{o:?}"
+        );
         assert!(evidence(&f).contains("Hard stop below 2.5.79.0=from 2026-09-30"), "{}", evidence(&f));
         let fix = f.remediation.as_ref().unwrap();
         assert!(fix.summary.contains("Microsoft Entra admin center") && fix.summary.contains("id=47594"));
@@ -399,19 +443,28 @@ mod tests {
         // The day before: 2.4.27.0 was already retired (warn), not stopped.
         let f = at("2026-09-29T23:59:59Z", "2.4.27.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("out of support since 2026-01-15"), "{}", f.message);
+        let o = outcome("2026-09-29", "2.4.27.0");
+        assert_eq!(o, Outcome::Retired { version: v("2.4.27.0"), on: day("2026-01-15"), basis: Basis::Listed });
         // Mid-2025, 2.4.27.0 was supported; the pass names the coming stop.
         let f = at("2025-06-01T12:00:00Z", "2.4.27.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("supported until 2026-01-15"), "{}", f.message);
-        assert!(f.message.contains("Builds below 2.5.79.0 stop synchronizing on 2026-09-30"), "{}", f.message);
+        let o = outcome("2025-06-01", "2.4.27.0");
+        assert!(
+            matches!(&o, Outcome::Supported { until: Some(until), stop_ahead: Some(stop), .. }
+                if *until == day("2026-01-15") && stop.below == v("2.5.79.0")),
+            "{o:?}"
+        );
     }
 
     #[test]
     fn the_1x_hard_stop_names_its_own_date() {
         let f = at("2026-11-24T12:00:00Z", "1.1.130.0");
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("below 2.0.0.0") && f.message.contains("2023-10-01"), "{}", f.message);
+        let o = outcome("2026-11-24", "1.1.130.0");
+        assert!(
+            matches!(&o, Outcome::Stopped { stop, .. } if stop.below == v("2.0.0.0") && stop.from == day("2023-10-01")),
+            "{o:?}"
+        );
     }
 
     #[test]
@@ -427,10 +480,11 @@ mod tests {
         // 2.5.79.0 is above the hard stop but retired on 2026-10-23.
         let f = at("2026-11-24T12:00:00Z", "2.5.79.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("out of support since 2026-10-23"), "{}", f.message);
+        let retired = Outcome::Retired { version: v("2.5.79.0"), on: day("2026-10-23"), basis: Basis::Listed };
+        assert_eq!(outcome("2026-11-24", "2.5.79.0"), retired);
         assert!(evidence(&f).contains("2.5.79.0 end of support=2026-10-23"), "{}", evidence(&f));
         // On its retirement day it is already retired.
-        assert!(at("2026-10-23T00:00:00Z", "2.5.79.0").message.contains("out of support"));
+        assert_eq!(outcome("2026-10-23", "2.5.79.0"), retired);
     }
 
     #[test]
@@ -438,12 +492,14 @@ mod tests {
         // 2.5.190.0 retires on 2027-02-02.
         let f = at("2026-12-04T12:00:00Z", "2.5.190.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("on 2027-02-02, in 60 days"), "{}", f.message);
+        let soon =
+            |days| Outcome::RetiresSoon { version: v("2.5.190.0"), on: day("2027-02-02"), days, basis: Basis::Listed };
+        assert_eq!(outcome("2026-12-04", "2.5.190.0"), soon(60));
         assert!(f.remediation.is_some());
         // One day earlier it is 61 days away: pass.
         let f = at("2026-12-03T12:00:00Z", "2.5.190.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(at("2027-02-01T23:00:00Z", "2.5.190.0").message.contains("in 1 day"));
+        assert_eq!(outcome("2027-02-01", "2.5.190.0"), soon(1));
     }
 
     #[test]
@@ -458,14 +514,19 @@ mod tests {
         // The newest build has no announced end.
         let f = at("2026-11-24T12:00:00Z", "2.6.92.0");
         assert_eq!(f.status, Status::Pass);
-        assert!(f.message.contains("newest build in the lifecycle table"), "{}", f.message);
+        let o = outcome("2026-11-24", "2.6.92.0");
+        assert!(matches!(o, Outcome::Supported { until: None, basis: Basis::Listed, .. }), "{o:?}");
     }
 
     #[test]
     fn newer_than_the_table_passes_with_a_note() {
         let f = at("2026-11-24T12:00:00Z", "2.7.5.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("newer than the lifecycle table (dated 2026-09-23"), "{}", f.message);
+        let o = outcome("2026-11-24", "2.7.5.0");
+        assert!(
+            matches!(o, Outcome::Supported { basis: Basis::NewerThanTable { as_of, .. }, .. } if as_of == day("2026-09-23")),
+            "{o:?}"
+        );
     }
 
     #[test]
@@ -473,26 +534,38 @@ mod tests {
         // 2.5.100.0 lies between 2.5.79.0 (retired 2026-10-23) and 2.5.190.0.
         let f = at("2026-11-24T12:00:00Z", "2.5.100.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("not in the lifecycle table") && f.message.contains("2.5.79.0"), "{}", f.message);
+        let o = outcome("2026-11-24", "2.5.100.0");
+        assert!(
+            matches!(o, Outcome::Retired { basis: Basis::NearestLower(lower), .. } if lower == v("2.5.79.0")),
+            "{o:?}"
+        );
         assert!(evidence(&f).contains("2.5.79.0 end of support=2026-10-23"), "{}", evidence(&f));
         // 2.6.80.0 is just above the recalled 2.6.79.0: judged by 2.6.3.0, not recalled.
         let f = at("2026-11-24T12:00:00Z", "2.6.80.0");
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("until 2027-07-07") && f.message.contains("nearest lower build, 2.6.3.0"));
+        let o = outcome("2026-11-24", "2.6.80.0");
+        assert!(
+            matches!(o, Outcome::Supported { until: Some(until), basis: Basis::NearestLower(lower), .. }
+                if until == day("2027-07-07") && lower == v("2.6.3.0")),
+            "{o:?}"
+        );
         // Older than every listed build, before any hard stop: warn.
         let f = at("2021-01-01T00:00:00Z", "1.5.45.0");
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("older than its oldest build (1.6.16.0)"), "{}", f.message);
+        assert_eq!(
+            outcome("2021-01-01", "1.5.45.0"),
+            Outcome::OlderThanTable { version: v("1.5.45.0"), oldest: v("1.6.16.0") }
+        );
     }
 
     #[test]
     fn installed_and_configured_versions_must_agree() {
         let f = at_with("2026-11-24T12:00:00Z", Some("2.5.79.0"), Some("2.5.190.0"));
         assert_eq!(f.status, Status::Fail, "{}", f.message);
-        assert!(
-            f.message.contains("installed build is 2.5.190.0 but the configuration is at 2.5.79.0"),
-            "{}",
-            f.message
+        let table = server_versions::lifecycle().unwrap();
+        assert_eq!(
+            judge(table, v("2.5.79.0"), Some(v("2.5.190.0")), day("2026-11-24")),
+            Outcome::HalfUpgraded { installed: v("2.5.190.0"), configured: v("2.5.79.0") }
         );
         assert!(evidence(&f).contains("Installed version=2.5.190.0"));
         assert!(f.remediation.as_ref().unwrap().summary.starts_with("Finish the upgrade"));
@@ -570,15 +643,14 @@ mod tests {
             "#,
         )
         .unwrap();
-        let day = |s: &str| s.parse::<Date>().unwrap();
         let o = judge(&table, v("2.9.0.0"), None, day("2026-05-31"));
         assert!(matches!(o, Outcome::StopsSoon { days: 30, .. }), "{o:?}");
-        assert_eq!(o.status(), Status::Warn);
+        assert_eq!(o.words().0, Status::Warn);
         assert!(o.message().contains("stops synchronizing on 2026-06-30, in 30 days"), "{}", o.message());
         let o = judge(&table, v("2.9.0.0"), None, day("2026-01-31"));
         assert!(matches!(o, Outcome::Supported { stop_ahead: Some(_), .. }), "{o:?}");
         let o = judge(&table, v("2.9.0.0"), None, day("2026-06-30"));
         assert!(matches!(o, Outcome::Stopped { .. }), "{o:?}");
-        assert_eq!(o.status(), Status::Fail);
+        assert_eq!(o.words().0, Status::Fail);
     }
 }

@@ -49,22 +49,8 @@ fn check(cx: &Context) -> Vec<Finding> {
             .filter(|p| !p.partial)
             .map(|p| format!("{}: {}", p.location, p.error))
             .collect();
-        if !problems.is_empty() {
-            return vec![RULE
-                .finding(
-                    Status::Error,
-                    Scope::server(),
-                    format!("Could not read staging mode: {}", problems.join("; ")),
-                )
-                .done()];
-        }
-        return vec![RULE
-            .finding(
-                Status::Skipped,
-                Scope::server(),
-                "No configuration export or scheduler evidence supplied (--server-config, --scheduler).",
-            )
-            .done()];
+        let outcome = if problems.is_empty() { Staging::NotSupplied } else { Staging::Unreadable { problems } };
+        return vec![outcome.finding(Vec::new())];
     }
 
     let mut evidence = Vec::new();
@@ -87,41 +73,102 @@ fn check(cx: &Context) -> Vec<Finding> {
         ));
         scheduler_says = value;
     }
+    vec![decide(export_says, scheduler_says).finding(evidence)]
+}
 
-    let (status, message) = match (export_says, scheduler_says) {
-        (None, None) => (
-            Status::Error,
-            "Staging mode could not be read: neither the export nor the scheduler file states it.".to_owned(),
-        ),
-        (Some(false), None) => (Status::Pass, "Not in staging mode (according to the configuration export).".into()),
-        (None, Some(false)) => (Status::Pass, "Not in staging mode (according to the scheduler).".into()),
-        (Some(false), Some(false)) => (Status::Pass, "Not in staging mode (the export and the scheduler agree).".into()),
-        (Some(true), None) | (None, Some(true)) | (Some(true), Some(true)) => (
-            Status::Fail,
-            "The server is in staging mode: it exports nothing and password hash synchronization does not run.".into(),
-        ),
+/// What the export and the scheduler say, put together.
+fn decide(export: Option<bool>, scheduler: Option<bool>) -> Staging {
+    match (export, scheduler) {
+        (None, None) => Staging::Unstated,
+        (Some(false), None) => Staging::Off(Said::Export),
+        (None, Some(false)) => Staging::Off(Said::Scheduler),
+        (Some(false), Some(false)) => Staging::Off(Said::Both),
+        (Some(true), None) | (None, Some(true)) | (Some(true), Some(true)) => Staging::On,
         // The scheduler is read live while the export may be older, so trust it
         // but say that the two disagree.
-        (Some(false), Some(true)) => (
-            Status::Fail,
-            "The scheduler reports staging mode although the configuration export does not: staging mode was probably enabled after the export. Password hash synchronization does not run in staging mode.".into(),
-        ),
-        (Some(true), Some(false)) => (
-            Status::Warn,
-            "The configuration export says staging mode but the scheduler says not: the export is probably older than the change. Take a fresh export to confirm.".into(),
-        ),
-    };
-    let mut d = RULE.finding(status, Scope::server(), message);
-    for (label, value, path) in evidence {
-        d = d.evidence_from(&label, value, path);
+        (Some(false), Some(true)) => Staging::OnSinceExport,
+        (Some(true), Some(false)) => Staging::ExportOlder,
     }
-    if status == Status::Fail {
-        d = d.fix(
-            "If this is the active server, run the Entra Connect wizard > Configure staging mode and clear \"Enable staging mode\". If it is the standby server, diagnose the active one instead.",
-            &["Get-ADSyncScheduler | Select-Object StagingModeEnabled"],
-        );
+}
+
+/// Which of the two sources said "not in staging mode".
+#[derive(Debug, PartialEq)]
+enum Said {
+    Export,
+    Scheduler,
+    Both,
+}
+
+/// What PHS002 decides, before [`Staging::words`] puts it in words.
+#[derive(Debug, PartialEq)]
+enum Staging {
+    /// Neither file was supplied.
+    NotSupplied,
+    /// The files given could not be read.
+    Unreadable {
+        problems: Vec<String>,
+    },
+    /// The files were read but neither states staging mode.
+    Unstated,
+    Off(Said),
+    On,
+    /// The scheduler says staging mode, the export does not.
+    OnSinceExport,
+    /// The export says staging mode, the scheduler does not.
+    ExportOlder,
+}
+
+impl Staging {
+    fn words(&self) -> (Status, String) {
+        match self {
+            Staging::NotSupplied => (
+                Status::Skipped,
+                "No configuration export or scheduler evidence supplied (--server-config, --scheduler).".into(),
+            ),
+            Staging::Unreadable { problems } => {
+                (Status::Error, format!("Could not read staging mode: {}", problems.join("; ")))
+            }
+            Staging::Unstated => (
+                Status::Error,
+                "Staging mode could not be read: neither the export nor the scheduler file states it.".to_owned(),
+            ),
+            Staging::Off(Said::Export) => {
+                (Status::Pass, "Not in staging mode (according to the configuration export).".into())
+            }
+            Staging::Off(Said::Scheduler) => (Status::Pass, "Not in staging mode (according to the scheduler).".into()),
+            Staging::Off(Said::Both) => {
+                (Status::Pass, "Not in staging mode (the export and the scheduler agree).".into())
+            }
+            Staging::On => (
+                Status::Fail,
+                "The server is in staging mode: it exports nothing and password hash synchronization does not run.".into(),
+            ),
+            Staging::OnSinceExport => (
+                Status::Fail,
+                "The scheduler reports staging mode although the configuration export does not: staging mode was probably enabled after the export. Password hash synchronization does not run in staging mode.".into(),
+            ),
+            Staging::ExportOlder => (
+                Status::Warn,
+                "The configuration export says staging mode but the scheduler says not: the export is probably older than the change. Take a fresh export to confirm.".into(),
+            ),
+        }
     }
-    vec![d.done()]
+
+    /// The finding: the words, the evidence as (label, value, file) and the fix.
+    fn finding(&self, evidence: Vec<(String, String, String)>) -> Finding {
+        let (status, message) = self.words();
+        let mut d = RULE.finding(status, Scope::server(), message);
+        for (label, value, path) in evidence {
+            d = d.evidence_from(&label, value, path);
+        }
+        if let Staging::On | Staging::OnSinceExport = self {
+            d = d.fix(
+                "If this is the active server, run the Entra Connect wizard > Configure staging mode and clear \"Enable staging mode\". If it is the standby server, diagnose the active one instead.",
+                &["Get-ADSyncScheduler | Select-Object StagingModeEnabled"],
+            );
+        }
+        d.done()
+    }
 }
 
 /// Whether the export or the scheduler says the server is in staging mode
@@ -164,7 +211,7 @@ mod tests {
         assert_eq!(statuses(&with(None, Some(false))), [Status::Pass]);
         let f = with(Some("False"), Some(false));
         assert_eq!(statuses(&f), [Status::Pass]);
-        assert!(f[0].message.contains("agree"));
+        assert_eq!(decide(Some(false), Some(false)), Staging::Off(Said::Both));
         assert_eq!(f[0].evidence.len(), 2);
     }
 
@@ -178,7 +225,7 @@ mod tests {
     fn disagreement_is_flagged() {
         let f = with(Some("False"), Some(true));
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("although"));
+        assert_eq!(decide(Some(false), Some(true)), Staging::OnSinceExport);
         let f = with(Some("True"), Some(false));
         assert_eq!(statuses(&f), [Status::Warn]);
     }

@@ -101,118 +101,271 @@ fn check(cx: &Context) -> Vec<Finding> {
             if connectors_on.is_empty() { "none".into() } else { connectors_on.join(", ") },
         ));
     }
-    // Graph's facts go through the tenant view (read time, tenant match).
-    let finish = |d: crate::finding::Draft| -> Vec<Finding> {
-        let d = with_evidence(d, evidence.clone());
-        match (&view, from_graph.is_some() || no_directory_sync) {
-            (Some(v), true) => vec![v.judged(cx, d).done()],
-            (Some(v), false) => vec![v.judged_without_graph(d).done()],
-            (None, _) => vec![d.done()],
-        }
-    };
-
-    if no_directory_sync {
-        let mut message = "Microsoft Graph says the tenant has no directory synchronization (onPremisesSynchronization is empty), so it has no password hash synchronization either.".to_owned();
-        if from_server == Some(true) || !connectors_on.is_empty() {
-            message.push_str(" The sync server has it enabled: the tenant and the server disagree.");
-        }
-        if !matches!(view.as_ref().map(|v| &v.identity), Some(Identity::Same(_))) {
-            message.push_str(" Either directory synchronization was never activated for this tenant, or the tenant asked is not the one the server writes to (compare the organization with the Entra connector account).");
-        }
-        return finish(RULE.finding(Status::Fail, Scope::tenant(), message).fix(WIZARD_FIX, &[]));
-    }
-
-    // The live tenant first; the sync server's cached view second.
-    let (enabled, source) = match (from_graph, from_server) {
-        (Some(v), _) => (v, "Microsoft Graph"),
-        (None, Some(v)) => (v, "the sync server's company features"),
-        (None, None) => {
-            let problem = graph_problem
-                .map(|p| format!("Microsoft Graph: {p}"))
-                .or_else(|| {
-                    cx.snapshot
-                        .problems_for(SourceKind::CompanyFeatures)
-                        .next()
-                        .map(|p| format!("{}: {}", p.location, p.error))
+    // Why neither source answered, when neither did: Graph first, then the
+    // company features file.
+    let unread = || {
+        graph_problem
+            .as_ref()
+            .map(|p| format!("Microsoft Graph: {p}"))
+            .or_else(|| {
+                cx.snapshot
+                    .problems_for(SourceKind::CompanyFeatures)
+                    .next()
+                    .map(|p| format!("{}: {}", p.location, p.error))
+            })
+            .or_else(|| {
+                features.map(|f| {
+                    format!(
+                        "{} has no PasswordHashSync field; is it the output of Get-ADSyncAADCompanyFeature?",
+                        f.path
+                    )
                 })
-                .or_else(|| {
-                    features.map(|f| {
-                        format!(
-                            "{} has no PasswordHashSync field; is it the output of Get-ADSyncAADCompanyFeature?",
-                            f.path
-                        )
-                    })
-                });
-            let (status, message) = match problem {
-                Some(p) => (Status::Error, format!("Could not read the tenant's password hash sync feature: {p}")),
-                None => (
-                    Status::Skipped,
-                    "No tenant evidence: configure [graph] in your own config (--trust-config) for the live tenant, or supply --company-features (Get-ADSyncAADCompanyFeature | ConvertTo-Json).".to_owned(),
-                ),
-            };
-            return finish(RULE.finding(status, Scope::tenant(), message));
-        }
+            })
     };
-
-    let mut message;
-    let mut status;
-    if enabled {
-        message = format!("Password hash synchronization is enabled for the tenant (according to {source}).");
-        if any_ad_connector && connectors_on.is_empty() {
-            status = Status::Warn;
-            message.push_str(
-                " But no AD connector of the sync server has it enabled: the tenant and the server disagree.",
-            );
-        } else {
-            status = Status::Pass;
-        }
+    let said = Said {
+        graph: from_graph,
+        server: from_server,
+        no_directory_sync,
+        graph_problem: graph_problem.as_deref(),
+        same_tenant: matches!(view.as_ref().map(|v| &v.identity), Some(Identity::Same(_))),
+        any_ad_connector,
+        any_connector_on: !connectors_on.is_empty(),
         // The feature without directory sync does nothing (PHS012).
-        let org = tenant.and_then(|t| t.organization.as_ref()).filter(|o| o.unreadable(SYNC_ENABLED).is_none());
-        if let Some(off) = org.map(|o| o.on_premises_sync_enabled).filter(|v| *v != Some(true)) {
-            status = status.max(Status::Warn);
-            message.push_str(match off {
-                Some(_) => " But the organization's directory synchronization is turned off (onPremisesSyncEnabled false, see PHS012): the feature has no effect.",
-                None => " But the organization has never had directory synchronization (onPremisesSyncEnabled null, see PHS012): the feature has no effect, or the tenant asked is not the one the server writes to.",
-            });
-        }
-    } else {
-        status = Status::Fail;
-        message = format!(
-            "Password hash synchronization is disabled for the tenant (according to {source}); Entra ID rejects the hashes the server sends."
-        );
-        if !connectors_on.is_empty() {
-            message.push_str(" The sync server's connectors have it enabled: the tenant and the server disagree.");
-        }
-    }
-    if let (None, Some(p)) = (from_graph, &graph_problem) {
-        message.push_str(&format!(" The live tenant could not be asked (Microsoft Graph: {p})."));
-    }
-    if let (Some(g), Some(s)) = (from_graph, from_server) {
-        if g != s {
-            status = status.max(Status::Warn);
-            message.push_str(&format!(
-                " The sync server's own view (Get-ADSyncAADCompanyFeature) says {s}, the live tenant {g}: the server's view is stale, or the tenant asked is not the one the server writes to."
-            ));
-        }
-    }
+        org_sync: tenant
+            .and_then(|t| t.organization.as_ref())
+            .filter(|o| o.unreadable(SYNC_ENABLED).is_none())
+            .map(|o| o.on_premises_sync_enabled),
+    };
+    let outcome = decide(&said, unread);
+    let (status, message) = outcome.words();
     let mut d = RULE.finding(status, Scope::tenant(), message);
-    if status != Status::Pass {
+    if outcome.needs_fix(status) {
         d = d.fix(WIZARD_FIX, &[]);
     }
-    finish(d)
-}
-
-fn with_evidence(mut d: crate::finding::Draft, evidence: Vec<(String, String)>) -> crate::finding::Draft {
     for (label, value) in evidence {
         d = d.evidence(&label, value);
     }
-    d
+    // Graph's facts go through the tenant view (read time, tenant match).
+    match (&view, from_graph.is_some() || no_directory_sync) {
+        (Some(v), true) => vec![v.judged(cx, d).done()],
+        (Some(v), false) => vec![v.judged_without_graph(d).done()],
+        (None, _) => vec![d.done()],
+    }
+}
+
+/// What the tenant (Graph), the sync server's cached view of it and the
+/// server's connectors say, as [`decide`] needs it.
+struct Said<'a> {
+    graph: Option<bool>,
+    server: Option<bool>,
+    /// Graph says the tenant has no onPremisesSynchronization at all.
+    no_directory_sync: bool,
+    /// Why Graph gave no answer.
+    graph_problem: Option<&'a str>,
+    /// The tenant asked is the one the server writes to.
+    same_tenant: bool,
+    any_ad_connector: bool,
+    /// Some AD connector has password hash sync enabled.
+    any_connector_on: bool,
+    /// The organization's onPremisesSyncEnabled, when it was read.
+    org_sync: Option<Option<bool>>,
+}
+
+/// The live tenant first; the sync server's cached view second. `unread`
+/// says why neither answered.
+fn decide(said: &Said, unread: impl FnOnce() -> Option<String>) -> TenantPhs {
+    if said.no_directory_sync {
+        return TenantPhs::NoDirectorySync {
+            server_enabled: said.server == Some(true) || said.any_connector_on,
+            same_tenant: said.same_tenant,
+        };
+    }
+    let (enabled, source) = match (said.graph, said.server) {
+        (Some(v), _) => (v, Source::Graph),
+        (None, Some(v)) => (v, Source::Server),
+        (None, None) => {
+            return match unread() {
+                Some(problem) => TenantPhs::Unread { problem },
+                None => TenantPhs::NotSupplied,
+            }
+        }
+    };
+    let read = Read {
+        source,
+        graph_unasked: if said.graph.is_none() { said.graph_problem.map(str::to_owned) } else { None },
+        stale_server_view: match (said.graph, said.server) {
+            (Some(graph), Some(server)) if graph != server => Some(Stale { server, graph }),
+            _ => None,
+        },
+    };
+    if enabled {
+        TenantPhs::Enabled {
+            no_connector_on: said.any_ad_connector && !said.any_connector_on,
+            org_sync: said.org_sync.filter(|v| *v != Some(true)).map(|v| match v {
+                Some(_) => OrgSync::Off,
+                None => OrgSync::Never,
+            }),
+            read,
+        }
+    } else {
+        TenantPhs::Disabled { connectors_on: said.any_connector_on, read }
+    }
+}
+
+/// What PHS001 decides, before [`TenantPhs::words`] puts it in words.
+#[derive(Debug, PartialEq)]
+enum TenantPhs {
+    /// Graph says the tenant has no directory synchronization at all;
+    /// `server_enabled`: the server has password hash sync on.
+    NoDirectorySync { server_enabled: bool, same_tenant: bool },
+    /// Neither source answered, and this is why.
+    Unread { problem: String },
+    /// Neither source was supplied.
+    NotSupplied,
+    /// The feature is on; `no_connector_on`: the server has AD connectors
+    /// but none with it; `org_sync`: the organization's directory sync is not on.
+    Enabled { no_connector_on: bool, org_sync: Option<OrgSync>, read: Read },
+    /// The feature is off; `connectors_on`: the server's connectors have it.
+    Disabled { connectors_on: bool, read: Read },
+}
+
+/// Where the answer came from, and what the other source adds.
+#[derive(Debug, PartialEq)]
+struct Read {
+    source: Source,
+    /// Graph could not be asked (the answer is the server's view): why.
+    graph_unasked: Option<String>,
+    /// The server's cached view and the live tenant disagree.
+    stale_server_view: Option<Stale>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Source {
+    Graph,
+    Server,
+}
+
+#[derive(Debug, PartialEq)]
+struct Stale {
+    server: bool,
+    graph: bool,
+}
+
+/// The organization's directory synchronization, when it is not on.
+#[derive(Debug, PartialEq)]
+enum OrgSync {
+    /// onPremisesSyncEnabled false.
+    Off,
+    /// onPremisesSyncEnabled null: never on.
+    Never,
+}
+
+impl TenantPhs {
+    fn words(&self) -> (Status, String) {
+        match self {
+            TenantPhs::NoDirectorySync { server_enabled, same_tenant } => {
+                let mut message = "Microsoft Graph says the tenant has no directory synchronization (onPremisesSynchronization is empty), so it has no password hash synchronization either.".to_owned();
+                if *server_enabled {
+                    message.push_str(" The sync server has it enabled: the tenant and the server disagree.");
+                }
+                if !same_tenant {
+                    message.push_str(" Either directory synchronization was never activated for this tenant, or the tenant asked is not the one the server writes to (compare the organization with the Entra connector account).");
+                }
+                (Status::Fail, message)
+            }
+            TenantPhs::Unread { problem } => {
+                (Status::Error, format!("Could not read the tenant's password hash sync feature: {problem}"))
+            }
+            TenantPhs::NotSupplied => (
+                Status::Skipped,
+                "No tenant evidence: configure [graph] in your own config (--trust-config) for the live tenant, or supply --company-features (Get-ADSyncAADCompanyFeature | ConvertTo-Json).".to_owned(),
+            ),
+            TenantPhs::Enabled { no_connector_on, org_sync, read } => {
+                let mut message =
+                    format!("Password hash synchronization is enabled for the tenant (according to {}).", read.source.words());
+                let mut status = Status::Pass;
+                if *no_connector_on {
+                    status = Status::Warn;
+                    message.push_str(
+                        " But no AD connector of the sync server has it enabled: the tenant and the server disagree.",
+                    );
+                }
+                if let Some(org_sync) = org_sync {
+                    status = status.max(Status::Warn);
+                    message.push_str(match org_sync {
+                        OrgSync::Off => " But the organization's directory synchronization is turned off (onPremisesSyncEnabled false, see PHS012): the feature has no effect.",
+                        OrgSync::Never => " But the organization has never had directory synchronization (onPremisesSyncEnabled null, see PHS012): the feature has no effect, or the tenant asked is not the one the server writes to.",
+                    });
+                }
+                read.add_words(status, message)
+            }
+            TenantPhs::Disabled { connectors_on, read } => {
+                let mut message = format!(
+                    "Password hash synchronization is disabled for the tenant (according to {}); Entra ID rejects the hashes the server sends.",
+                    read.source.words()
+                );
+                if *connectors_on {
+                    message.push_str(" The sync server's connectors have it enabled: the tenant and the server disagree.");
+                }
+                read.add_words(Status::Fail, message)
+            }
+        }
+    }
+
+    /// The wizard fixes every verdict on the feature but a pass.
+    fn needs_fix(&self, status: Status) -> bool {
+        match self {
+            TenantPhs::NoDirectorySync { .. } => true,
+            TenantPhs::Unread { .. } | TenantPhs::NotSupplied => false,
+            TenantPhs::Enabled { .. } | TenantPhs::Disabled { .. } => status != Status::Pass,
+        }
+    }
+}
+
+impl Source {
+    fn words(&self) -> &'static str {
+        match self {
+            Source::Graph => "Microsoft Graph",
+            Source::Server => "the sync server's company features",
+        }
+    }
+}
+
+impl Read {
+    /// The message with what the other source adds, and the status that follows.
+    fn add_words(&self, mut status: Status, mut message: String) -> (Status, String) {
+        if let Some(p) = &self.graph_unasked {
+            message.push_str(&format!(" The live tenant could not be asked (Microsoft Graph: {p})."));
+        }
+        if let Some(Stale { server, graph }) = &self.stale_server_view {
+            status = status.max(Status::Warn);
+            message.push_str(&format!(
+                " The sync server's own view (Get-ADSyncAADCompanyFeature) says {server}, the live tenant {graph}: the server's view is stale, or the tenant asked is not the one the server writes to."
+            ));
+        }
+        (status, message)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+
+    /// Graph's and the server's answers, the tenant matched, connectors on,
+    /// the organization's directory sync on: change what a test is about.
+    fn said(graph: Option<bool>, server: Option<bool>) -> Said<'static> {
+        Said {
+            graph,
+            server,
+            no_directory_sync: false,
+            graph_problem: None,
+            same_tenant: true,
+            any_ad_connector: true,
+            any_connector_on: true,
+            org_sync: Some(Some(true)),
+        }
+    }
 
     #[test]
     fn pass_when_enabled() {
@@ -227,7 +380,8 @@ mod tests {
         s.server.company_features = Some(features(false));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("disagree"), "{}", f[0].message);
+        let read = Read { source: Source::Server, graph_unasked: None, stale_server_view: None };
+        assert_eq!(decide(&said(None, Some(false)), || None), TenantPhs::Disabled { connectors_on: true, read });
         assert!(f[0].remediation.is_some());
     }
 
@@ -238,7 +392,11 @@ mod tests {
         s.server.company_features = Some(features(true));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Pass]);
-        assert!(f[0].message.contains("according to Microsoft Graph"));
+        let read = Read { source: Source::Graph, graph_unasked: None, stale_server_view: None };
+        assert_eq!(
+            decide(&said(Some(true), Some(true)), || None),
+            TenantPhs::Enabled { no_connector_on: false, org_sync: None, read }
+        );
     }
 
     #[test]
@@ -252,7 +410,9 @@ mod tests {
         s.tenant = Some(tenant(true, Some(10), Some(5)));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Warn]);
-        assert!(f[0].message.contains("disagree") && f[0].remediation.is_some());
+        assert!(f[0].remediation.is_some());
+        let off = Said { any_connector_on: false, ..said(Some(true), None) };
+        assert!(matches!(decide(&off, || None), TenantPhs::Enabled { no_connector_on: true, .. }));
     }
 
     #[test]
@@ -262,7 +422,12 @@ mod tests {
         s.server.company_features = Some(features(true));
         let f = run(&s, check);
         assert_eq!(statuses(&f), [Status::Fail]);
-        assert!(f[0].message.contains("stale"), "{}", f[0].message);
+        let read = Read {
+            source: Source::Graph,
+            graph_unasked: None,
+            stale_server_view: Some(Stale { server: true, graph: false }),
+        };
+        assert_eq!(decide(&said(Some(false), Some(true)), || None), TenantPhs::Disabled { connectors_on: true, read });
     }
 
     #[test]
