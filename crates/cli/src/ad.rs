@@ -159,7 +159,7 @@ impl Prepared {
         user: Option<&UserQuery>,
         want_member_of: bool,
     ) -> (AdEvidence, Option<AdUserLookup>) {
-        let secrets: Vec<((String, String), Option<Arc<Secret>>)> =
+        let secrets: Vec<DomainSecret> =
             self.work.iter().map(|(t, s)| ((t.connector.clone(), t.domain.clone()), s.clone())).collect();
         let options = self.options.clone();
         let mut evidence = check::check_all(self.work, &self.options, on_done).await;
@@ -172,9 +172,12 @@ impl Prepared {
     }
 }
 
+/// A domain (connector, FQDN) and the connector password read for it.
+type DomainSecret = ((String, String), Option<Arc<Secret>>);
+
 async fn find_user(
     evidence: &AdEvidence,
-    secrets: &[((String, String), Option<Arc<Secret>>)],
+    secrets: &[DomainSecret],
     query: &UserQuery,
     want_member_of: bool,
     options: &AdOptions,
