@@ -172,11 +172,11 @@ impl Channel<'_> {
             ),
         };
         // Without a rule that lets a user's password through, an enabled
-        // channel sends nothing. This warning also replaces the failure of a
-        // misrouted channel: kept as it was, though a failure would be truer.
+        // channel sends nothing: a warning, added to a misrouted channel's
+        // failure without softening it.
         if no_user_qualifies {
             return (
-                Status::Warn,
+                status.max(Status::Warn),
                 format!(
                     "{message} But no enabled inbound sync rule of this connector has password sync enabled, so no user qualifies."
                 ),
@@ -348,6 +348,23 @@ mod tests {
         let f = run(&s, check);
         assert_eq!(for_scope(&f, "tailspintoys.com", None).status, Status::Warn);
         assert_eq!(for_scope(&f, "fabrikam.com", None).status, Status::Pass);
+    }
+
+    /// A misrouted channel stays a failure when no rule qualifies a user
+    /// either: the warning is added, it does not soften the failure.
+    #[test]
+    fn a_misrouted_channel_without_a_rule_still_fails() {
+        let mut s = snapshot_with_export();
+        let cfg = s.server.config.as_mut().unwrap();
+        cfg.connectors[1].ad.as_mut().unwrap().phs.as_mut().unwrap().target = Guid::parse(FABRIKAM);
+        cfg.sync_rules[1].enable_password_sync = false;
+        let t = for_scope(&run(&s, check), "tailspintoys.com", None).clone();
+        assert_eq!(t.status, Status::Fail, "{t:?}");
+        assert!(
+            t.message.contains("not the Entra connector") && t.message.contains("no user qualifies"),
+            "{}",
+            t.message
+        );
     }
 
     #[test]
