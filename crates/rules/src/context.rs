@@ -130,6 +130,11 @@ impl<'a> Context<'a> {
     pub fn age(&self, t: Timestamp) -> String {
         human_age(self.now.duration_since(t))
     }
+
+    /// An event as findings cite it: "event 615 12 min ago".
+    pub fn cite(&self, e: &Event) -> String {
+        format!("event {} {}", e.event_id, self.age(e.time))
+    }
 }
 
 /// The domain FQDN of a partition; its one home is

@@ -240,15 +240,9 @@ impl Ace {
             }
         }
         let (mask, object_type, inherited_object_type, sid) = decode_loosely(kind, &body);
-        Ace {
-            kind: AceType::Other(type_byte),
-            flags,
-            mask,
-            object_type,
-            inherited_object_type,
-            sid,
-            raw_body: Some(body),
-        }
+        let mut ace = Ace::other_unencoded(type_byte, flags, mask, object_type, inherited_object_type, sid);
+        ace.raw_body = Some(body);
+        ace
     }
 
     /// An `Other` ACE whose body is the standard layout built from fields
@@ -261,17 +255,21 @@ impl Ace {
         inherited_object_type: Option<Guid>,
         sid: Sid,
     ) -> Ace {
-        let mut ace = Ace {
-            kind: AceType::Other(type_byte),
-            flags,
-            mask,
-            object_type,
-            inherited_object_type,
-            sid,
-            raw_body: None,
-        };
+        let mut ace = Ace::other_unencoded(type_byte, flags, mask, object_type, inherited_object_type, sid);
         ace.raw_body = Some(ace.standard_body());
         ace
+    }
+
+    /// An `Other` ACE without its body yet.
+    fn other_unencoded(
+        type_byte: u8,
+        flags: AceFlags,
+        mask: u32,
+        object_type: Option<Guid>,
+        inherited_object_type: Option<Guid>,
+        sid: Sid,
+    ) -> Ace {
+        Ace { kind: AceType::Other(type_byte), flags, mask, object_type, inherited_object_type, sid, raw_body: None }
     }
 
     /// The same ACE with `flags`.

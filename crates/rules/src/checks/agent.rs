@@ -143,18 +143,12 @@ impl Agent<'_> {
                     cx.age(at.time)
                 ),
             ),
-            Agent::Stopped { at, what } => (
-                Status::Fail,
-                format!(
-                    "{subject} is not running: {what} (event {} {}) and nothing since.",
-                    at.event_id,
-                    cx.age(at.time)
-                ),
-            ),
-            Agent::Running { last } => (
-                Status::Pass,
-                format!("{subject} is running: it last wrote event {} {}.", last.event_id, cx.age(last.time)),
-            ),
+            Agent::Stopped { at, what } => {
+                (Status::Fail, format!("{subject} is not running: {what} ({}) and nothing since.", cx.cite(at)))
+            }
+            Agent::Running { last } => {
+                (Status::Pass, format!("{subject} is running: it last wrote {}.", cx.cite(last)))
+            }
             Agent::Silent { last } => (
                 Status::Fail,
                 format!(

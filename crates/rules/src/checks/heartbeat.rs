@@ -138,9 +138,8 @@ impl Heartbeat<'_> {
             Heartbeat::Stopped { by, what } => (
                 Status::Fail,
                 format!(
-                    "The password hash sync channel of {connector} stopped after its last heartbeat: {what} (event {} {}), and it has written nothing since.",
-                    by.event_id,
-                    cx.age(by.time)
+                    "The password hash sync channel of {connector} stopped after its last heartbeat: {what} ({}), and it has written nothing since.",
+                    cx.cite(by)
                 ),
             ),
             Heartbeat::Recent { at } => {
