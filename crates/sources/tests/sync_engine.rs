@@ -137,7 +137,13 @@ fn the_judged_states_read_as_what_they_are() {
     let statuses: Vec<&str> = log.entries.iter().map(|e| e.status.as_str()).collect();
     assert_eq!(
         statuses,
-        ["Success", "FilteredByTarget", "NoTargetConnection", "TargetNotExportedToDirectory", "TargetConnectorNotPresent"],
+        [
+            "Success",
+            "FilteredByTarget",
+            "NoTargetConnection",
+            "TargetNotExportedToDirectory",
+            "TargetConnectorNotPresent"
+        ],
         "verbatim, the unknown one included"
     );
     assert_eq!(log.entries[0].time, Some("2025-11-27T10:00:00Z".parse().unwrap()));
@@ -146,10 +152,7 @@ fn the_judged_states_read_as_what_they_are() {
 
 #[test]
 fn a_malformed_lineage_entry_names_its_index_and_field() {
-    let e = parse_cs_objects(
-        r#"{"DistinguishedName":"CN=a","Lineage":[{},{},{"SyncRuleName":["x"]}]}"#,
-        "ad-cs.json",
-    )
-    .unwrap_err();
+    let e = parse_cs_objects(r#"{"DistinguishedName":"CN=a","Lineage":[{},{},{"SyncRuleName":["x"]}]}"#, "ad-cs.json")
+        .unwrap_err();
     assert_eq!(e, "ad-cs.json: Lineage[2]: field SyncRuleName: expected a string, found an array");
 }
