@@ -47,6 +47,15 @@ impl ServerConfig {
     pub fn connector(&self, id: &Guid) -> Option<&Connector> {
         self.connectors.iter().find(|c| &c.id == id)
     }
+
+    /// The group an AD connector's objects must be members of to be synced,
+    /// when group-based filtering is on (`Microsoft.OptionalFeature.GroupFiltering`
+    /// is `True` and the connector names a group).
+    pub fn group_filter<'a>(&self, ad: &'a AdConnector) -> Option<&'a str> {
+        let on =
+            self.global("Microsoft.OptionalFeature.GroupFiltering").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        ad.group_filter_dn.as_deref().filter(|_| on)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +132,14 @@ pub struct AdConnector {
     /// `password-hash-sync-config`; absent when the export has no such element.
     pub phs: Option<PhsChannel>,
     pub partitions: Vec<Partition>,
+    /// The group the wizard's "synchronize selected" (group-based filtering)
+    /// pilot limits this forest to: the connector parameter
+    /// `Connector.GroupFilteringGroupDn`, when set. It applies only while the
+    /// global parameter `Microsoft.OptionalFeature.GroupFiltering` is `True`
+    /// ([`ServerConfig::group_filter`]), as Microsoft's object sync
+    /// diagnostics read the two together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_filter_dn: Option<String>,
 }
 
 /// The per-connector password hash sync channel.
@@ -166,7 +183,7 @@ impl Partition {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SyncRule {
     pub id: Option<Guid>,
     pub name: String,
@@ -179,4 +196,51 @@ pub struct SyncRule {
     pub target_object_type: Option<String>,
     pub enable_password_sync: bool,
     pub file: String,
+    /// `immutable-tag` (`Microsoft.InfromADUserAccountEnabled.004`): present on
+    /// the wizard's own rules, absent on rules an administrator wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable_tag: Option<String>,
+    /// `linkType`: `Provision` (creates the target object) or `Join`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_type: Option<String>,
+    /// The scoping filter (`synchronizationCriteria`): the rule applies to an
+    /// object that meets every condition of at least one group. No group:
+    /// the rule applies to every object of its source type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<ScopeGroup>,
+    /// The join rules (`relationshipCriteria`): tried group by group, a group
+    /// joining when all its conditions match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join: Vec<JoinGroup>,
+}
+
+/// One group of a sync rule's scoping filter (`synchronizationCriteria/conditions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScopeGroup {
+    pub conditions: Vec<ScopeCondition>,
+}
+
+/// `scope`: `csAttribute`, `csOperator` (`EQUAL`, `NOTEQUAL`, `NOTSTARTSWITH`,
+/// `ISNOTNULL`, `ISBITNOTSET`, `ISMEMBEROF`, ...), `csValue`; all verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScopeCondition {
+    pub attribute: String,
+    pub operator: String,
+    /// Empty for the operators that take no value (`ISNULL`, `ISNOTNULL`).
+    pub value: String,
+}
+
+/// One group of a sync rule's join rules (`relationshipCriteria/conditions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct JoinGroup {
+    pub conditions: Vec<JoinCondition>,
+}
+
+/// `condition`: the connector space attribute matched against the metaverse one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct JoinCondition {
+    pub cs_attribute: String,
+    /// `ilmAttribute`: the metaverse attribute.
+    pub mv_attribute: String,
+    pub case_sensitive: bool,
 }

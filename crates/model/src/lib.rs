@@ -36,7 +36,8 @@ pub use ad::{
 pub use cmdlets::{CompanyFeatures, CycleStatus, PartitionSyncState, SchedulerState};
 pub use events::{Event, EventLog, EventSourceSummary, Span, WindowCoverage, COVERAGE_SLACK};
 pub use export::{
-    AdConnector, Connector, ConnectorKind, EntraConnector, Partition, PhsChannel, ServerConfig, SyncRule,
+    AdConnector, Connector, ConnectorKind, EntraConnector, JoinCondition, JoinGroup, Partition, PhsChannel,
+    ScopeCondition, ScopeGroup, ServerConfig, SyncRule,
 };
 pub use finding::{Evidence, Finding, Remediation, Scope, ScopeKind, Status};
 pub use graph::{OnPremisesSync, Organization, TenantFacts};

@@ -67,7 +67,8 @@ pub fn parse_cs_objects(text: &str, file: &str) -> Result<Vec<CsObject>, String>
                 export_error: engine_error(&f, "ExportError")?,
                 synchronization_error: engine_error(&f, "SynchronizationError")?,
                 pending_export: pending_export(&f)?,
-                connected_mv_object_id: guid(&f, "ConnectedMVObjectId")?,
+                // A disconnector carries the all-zero GUID here: joined to nothing.
+                connected_mv_object_id: guid(&f, "ConnectedMVObjectId")?.filter(|g| !is_nil(g)),
                 lineage: list(&f, "Lineage", MAX_LINEAGE, |f| {
                     Ok(CsLineage {
                         sync_rule_internal_id: guid(f, "SyncRuleInternalId")?,
@@ -167,6 +168,10 @@ fn guid(f: &Fields, name: &str) -> Result<Option<Guid>, String> {
         },
         _ => f.guid(name),
     }
+}
+
+fn is_nil(g: &Guid) -> bool {
+    g.as_str().bytes().all(|b| b == b'0' || b == b'-')
 }
 
 fn engine_error(f: &Fields, name: &str) -> Result<Option<SyncEngineError>, String> {

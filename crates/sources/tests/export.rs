@@ -59,6 +59,21 @@ fn sample_connectors() {
     assert!(p.is_domain);
     assert_eq!(p.inclusions, ["OU=CORP,DC=contoso,DC=com"]);
     assert_eq!(p.exclusions, ["DC=contoso,DC=com"]);
+    assert_eq!(
+        p.object_classes,
+        [
+            "computer",
+            "contact",
+            "foreignSecurityPrincipal",
+            "group",
+            "inetOrgPerson",
+            "msDS-Device",
+            "user",
+            "container",
+            "domainDNS",
+            "organizationalUnit"
+        ]
+    );
     assert_eq!(p.last_dc.as_deref(), Some("CONTOSO-DC01.contoso.com"));
     assert!(p.preferred_dcs.is_empty());
     assert_eq!(p.login_user, None);
@@ -122,6 +137,46 @@ fn sample_sync_rules() {
     assert_eq!(outbound.direction, "Outbound");
     assert_eq!(outbound.connector, Some(guid("B891884F-051E-4A83-95AF-2544101C9083")));
     assert_eq!(outbound.precedence, Some(123));
+
+    // Scoping, link type, tag and join rules, as the real rules hold them.
+    use phs_model::{JoinCondition, ScopeCondition};
+    let cond = |a: &str, o: &str, v: &str| ScopeCondition { attribute: a.into(), operator: o.into(), value: v.into() };
+    assert_eq!(inbound.immutable_tag.as_deref(), Some("Microsoft.InfromADUserAccountEnabled.004"));
+    assert_eq!(inbound.link_type.as_deref(), Some("Join"));
+    assert_eq!(inbound.scope.len(), 1);
+    assert_eq!(inbound.scope[0].conditions, [cond("userAccountControl", "ISBITNOTSET", "2")]);
+    assert!(inbound.join.is_empty(), "<relationshipCriteria /> is no join rule");
+    assert_eq!(outbound.link_type.as_deref(), Some("Provision"));
+    assert_eq!(outbound.scope.len(), 1);
+    let out_scope = &outbound.scope[0].conditions;
+    assert_eq!(out_scope.len(), 5);
+    assert_eq!(out_scope[2], cond("cloudFiltered", "NOTEQUAL", "True"));
+    assert_eq!(out_scope[3], cond("sourceAnchor", "ISNOTNULL", ""));
+    assert_eq!(
+        outbound.join[0].conditions,
+        [JoinCondition {
+            cs_attribute: "sourceAnchor".into(),
+            mv_attribute: "sourceAnchor".into(),
+            case_sensitive: false
+        }]
+    );
+    let user_join = config.sync_rules.iter().find(|r| r.name == "In from AD - User Join").expect("user join");
+    assert_eq!(user_join.join.len(), 5, "one group per alternative join");
+    assert_eq!(
+        user_join.scope[0].conditions,
+        [cond("isCriticalSystemObject", "NOTEQUAL", "TRUE"), cond("adminDescription", "NOTSTARTSWITH", "User_")]
+    );
+    // The sample has no group filter: the parameter is empty and the feature off.
+    let (_, ad) = config.ad_connectors().next().expect("AD connector");
+    assert_eq!(ad.group_filter_dn, None);
+    assert_eq!(config.global("Microsoft.OptionalFeature.GroupFiltering"), Some("False"));
+    assert_eq!(config.group_filter(ad), None);
+    let mut on = config.clone();
+    on.global_parameters.insert("Microsoft.OptionalFeature.GroupFiltering".into(), "True".into());
+    let mut with_group = ad.clone();
+    with_group.group_filter_dn = Some("CN=PHS Pilot,DC=contoso,DC=com".into());
+    assert_eq!(on.group_filter(&with_group), Some("CN=PHS Pilot,DC=contoso,DC=com"));
+    assert_eq!(config.group_filter(&with_group), None, "the group is ignored while the feature is off");
 }
 
 #[test]

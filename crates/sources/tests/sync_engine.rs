@@ -94,3 +94,65 @@ fn errors_and_pending_exports_are_read() {
     assert!(o.synchronization_error.is_none(), "an all-null error object is no error");
     assert_eq!(o.pending_export.as_deref(), Some("Add"));
 }
+
+/// The states the user rules judge, one fixture each (both shapes where the
+/// 5.1 form differs in more than the encoding).
+#[test]
+fn the_judged_states_read_as_what_they_are() {
+    for tag in ["ps7", "ps51"] {
+        let d = &read_cs_objects(&fixture(&format!("ad-cs-disconnector.{tag}.json"))).expect(tag)[0];
+        assert_eq!(d.is_connector, Some(false), "{tag}");
+        assert_eq!(d.connected_mv_object_id, None, "{tag}: the all-zero GUID is joined to nothing");
+        assert!(d.lineage.is_empty());
+
+        let e = &read_cs_objects(&fixture(&format!("entra-cs-export-error.{tag}.json"))).expect(tag)[0];
+        assert_eq!(e.has_export_error, Some(true));
+        let err = e.export_error.as_ref().expect("export error");
+        assert_eq!(err.error_name.as_deref(), Some("AttributeValueMustBeUnique"));
+        assert_eq!(err.error_code.as_deref(), Some("0x8023134a"));
+        assert_eq!(err.retry_count, Some(4));
+        assert!(err.error_extra_details.as_deref().unwrap().contains("pat.kim@tailspintoys.com"));
+        assert_eq!(err.initial_occurrence, Some("2025-11-25T08:30:00Z".parse().unwrap()), "{tag}");
+        assert_eq!(err.latest_occurrence, Some("2025-11-27T10:00:00Z".parse().unwrap()), "{tag}");
+        assert_eq!(e.pending_export, None);
+    }
+    // The normal objects have neither.
+    let ok = &read_cs_objects(&fixture("entra-cs.ps7.json")).unwrap()[0];
+    assert!(ok.export_error.is_none() && ok.pending_export.is_none());
+    assert!(read_cs_objects(&fixture("ad-cs.ps7.json")).unwrap()[0].connected_mv_object_id.is_some());
+
+    let p = &read_cs_objects(&fixture("entra-cs-pending-export.ps7.json")).unwrap()[0];
+    assert_eq!(p.pending_export.as_deref(), Some("Add"));
+
+    let no_rule = &read_cs_objects(&fixture("ad-cs-no-phs-rule.ps7.json")).unwrap()[0];
+    let rules: Vec<_> = no_rule.lineage.iter().filter_map(|l| l.sync_rule_name.as_deref()).collect();
+    assert_eq!(rules, ["In from AD - User Join"]);
+
+    let mv = &read_mv_objects(&fixture("mv-cloudfiltered.ps7.json")).unwrap()[0];
+    assert_eq!(mv.attribute("CloudFiltered").unwrap(), ["true"]);
+    assert_eq!(mv.lineage.len(), 1, "no lineage to the Entra connector");
+    assert!(read_mv_objects(&fixture("mv.ps7.json")).unwrap()[0].attribute("cloudFiltered").is_none());
+
+    let log = &read_cs_object_log(&fixture("cs-log-statuses.ps7.json")).unwrap()[0];
+    let statuses: Vec<&str> = log.entries.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "Success",
+            "FilteredByTarget",
+            "NoTargetConnection",
+            "TargetNotExportedToDirectory",
+            "TargetConnectorNotPresent"
+        ],
+        "verbatim, the unknown one included"
+    );
+    assert_eq!(log.entries[0].time, Some("2025-11-27T10:00:00Z".parse().unwrap()));
+    assert_eq!(log.entries[4].time, Some("2025-11-23T10:00:00Z".parse().unwrap()));
+}
+
+#[test]
+fn a_malformed_lineage_entry_names_its_index_and_field() {
+    let e = parse_cs_objects(r#"{"DistinguishedName":"CN=a","Lineage":[{},{},{"SyncRuleName":["x"]}]}"#, "ad-cs.json")
+        .unwrap_err();
+    assert_eq!(e, "ad-cs.json: Lineage[2]: field SyncRuleName: expected a string, found an array");
+}

@@ -40,6 +40,7 @@ fn ad_connector(id: &str, name: &str, partitions: Vec<Partition>) -> Connector {
             login_user: Some("MSOL_4f2a9c1b7e30".into()),
             phs: Some(PhsChannel { enabled: true, target: Some(guid(ENTRA)) }),
             partitions,
+            ..Default::default()
         }),
         entra: None,
     }
@@ -69,6 +70,7 @@ pub fn export() -> ServerConfig {
         target_object_type: Some("person".into()),
         enable_password_sync: true,
         file: format!("SynchronizationRules/{name}.xml"),
+        ..Default::default()
     };
     ServerConfig {
         path: "server-config".into(),

@@ -60,6 +60,10 @@ fn parse_ad(doc: &Doc) -> Result<AdConnector, ExportError> {
         ad.login_domain = pick("forest-login-domain");
         ad.login_user = pick("forest-login-user");
 
+        // Empty (`<parameter ... />`) when the wizard's group filter is off:
+        // `parameters` keeps only values.
+        ad.group_filter_dn = params.get("connector.groupfilteringgroupdn").cloned();
+
         if let Some(phs) = doc.child(cfg, "password-hash-sync-config") {
             ad.phs =
                 Some(PhsChannel { enabled: doc.child_flag(phs, "enabled")?, target: doc.child_guid(phs, "target")? });
@@ -193,6 +197,24 @@ mod tests {
         assert_eq!(p.preferred_dcs.len(), 2);
         assert_eq!(p.login_user.as_deref(), Some("alt"));
         assert_eq!(p.login_domain.as_deref(), Some("CHILD"));
+    }
+
+    /// The wizard's group filter and a partition's object classes, hand-made
+    /// in the shape of the real sample (where the group parameter is empty).
+    #[test]
+    fn group_filter_and_object_classes() {
+        let xml = "<ma-data><id>{11111111-2222-3333-4444-555555555555}</id><name>contoso.com</name><category>AD</category>\
+                   <private-configuration><adma-configuration><parameter-values>\
+                   <parameter name='Connector.GroupFilteringGroupDn' use='global'>CN=PHS Pilot,OU=Groups,DC=contoso,DC=com</parameter>\
+                   </parameter-values></adma-configuration></private-configuration>\
+                   <ma-partition-data><partition><name>DC=contoso,DC=com</name><filter><object-classes>\
+                   <object-class>user</object-class><object-class/><object-class>group</object-class>\
+                   </object-classes></filter></partition></ma-partition-data></ma-data>";
+        let ad = parse_connector(xml.as_bytes(), "c.xml").unwrap().ad.unwrap();
+        assert_eq!(ad.group_filter_dn.as_deref(), Some("CN=PHS Pilot,OU=Groups,DC=contoso,DC=com"));
+        assert_eq!(ad.partitions[0].object_classes, ["user", "group"]);
+        let empty = xml.replace("CN=PHS Pilot,OU=Groups,DC=contoso,DC=com", "");
+        assert_eq!(parse_connector(empty.as_bytes(), "c.xml").unwrap().ad.unwrap().group_filter_dn, None);
     }
 
     #[test]
