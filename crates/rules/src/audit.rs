@@ -43,7 +43,7 @@ pub fn classify_ad_user(s: &AuditSettings, ad: &AdUser, cloud: Option<&CloudUser
 fn decide(s: &AuditSettings, ad: &AdUser, cloud: Option<&CloudUser>, row: &mut AuditRow) -> (AuditClass, String) {
     if s.export.is_some() {
         let (connector, partition) = view::home(s.export, ad);
-        if let Some(why) = sync_scope::decide(connector, partition, ad).dropped_by() {
+        if let Some(why) = sync_scope::decide(s.export, connector, partition, ad).dropped_by() {
             return (AuditClass::OutOfScope, why);
         }
     }

@@ -15,6 +15,7 @@ pub mod exported;
 pub mod last_attempt;
 pub mod password_arrived;
 pub mod requires;
+pub(crate) mod rule_scope;
 pub mod sync_rules;
 pub mod sync_scope;
 pub mod temporary_password;

@@ -1,8 +1,9 @@
 use super::requires;
+use super::rule_scope;
 use super::view::{dn_is_under, normal_dn, UserView};
 use crate::context::Context;
 use crate::registry::{Need, Rule};
-use phs_model::{AdUser, Connector, Finding, Partition, ScopeKind, Status};
+use phs_model::{AdUser, Connector, Finding, Partition, ScopeKind, ServerConfig, Status, SyncRule};
 
 pub const RULE: Rule = Rule {
     code: "PHS019",
@@ -49,12 +50,38 @@ that decided.",
 #[derive(Debug, PartialEq)]
 pub(crate) enum Verdict<'a> {
     NoConnector,
-    NotSelected { connector: &'a Connector, partition: &'a Partition },
-    Excluded { by: &'a str },
-    NotIncluded { inclusions: &'a [String] },
-    ClassFiltered { class: &'a str, allowed: &'a [String] },
-    WrittenBack { value: &'a str },
-    InScope { connector: &'a Connector, partition: &'a Partition, included_by: Option<&'a str> },
+    NotSelected {
+        connector: &'a Connector,
+        partition: &'a Partition,
+    },
+    Excluded {
+        by: &'a str,
+    },
+    NotIncluded {
+        inclusions: &'a [String],
+    },
+    ClassFiltered {
+        class: &'a str,
+        allowed: &'a [String],
+    },
+    /// Group-based filtering is on and the user is not a direct member.
+    GroupFiltered {
+        group: &'a str,
+    },
+    /// No provisioning rule of the connector for the user's class has the
+    /// user in scope: the first rule and the condition that fails.
+    RuleScope {
+        rule: &'a str,
+        condition: String,
+    },
+    WrittenBack {
+        value: &'a str,
+    },
+    InScope {
+        connector: &'a Connector,
+        partition: &'a Partition,
+        included_by: Option<&'a str>,
+    },
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -63,13 +90,14 @@ fn check(cx: &Context) -> Vec<Finding> {
         Ok(u) => u,
         Err(unmet) => return requires::unmet(&RULE, &v, unmet),
     };
-    let verdict = decide(v.connector, v.partition, user);
+    let verdict = decide(cx.snapshot.server.config.as_ref(), v.connector, v.partition, user);
     vec![words(&v, user, &verdict)]
 }
 
 /// The first filter of `connector`'s `partition` (the user's home, see
 /// [`super::view::home`]) that drops `u`, or none.
 pub(crate) fn decide<'a>(
+    cfg: Option<&'a ServerConfig>,
     connector: Option<&'a Connector>,
     partition: Option<&'a Partition>,
     u: &'a AdUser,
@@ -98,6 +126,40 @@ pub(crate) fn decide<'a>(
             return Verdict::ClassFiltered { class, allowed };
         }
     }
+    let class = structural_class(u);
+    if let Some(cfg) = cfg {
+        // Group-based filtering takes direct members only (Microsoft documents
+        // that nested groups are not resolved).
+        if let Some(group) = connector.ad.as_ref().and_then(|ad| cfg.group_filter(ad)) {
+            if !u.member_of.iter().any(|g| normal_dn(g) == normal_dn(group)) {
+                return Verdict::GroupFiltered { group };
+            }
+        }
+        let provisioning: Vec<&SyncRule> = cfg
+            .sync_rules
+            .iter()
+            .filter(|r| {
+                r.direction.eq_ignore_ascii_case("Inbound")
+                    && !r.disabled
+                    && r.connector.as_ref() == Some(&connector.id)
+                    && r.link_type.as_deref().is_some_and(|l| l.eq_ignore_ascii_case("Provision"))
+                    && r.source_object_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(class))
+            })
+            .collect();
+        if !provisioning.is_empty() {
+            let verdicts: Vec<Option<bool>> = provisioning.iter().map(|r| rule_scope::in_scope(&r.scope, u)).collect();
+            if verdicts.iter().all(|v| *v == Some(false)) {
+                let rule = provisioning[0];
+                let condition = rule_scope::failing(&rule.scope, u).map_or_else(String::new, |c| {
+                    format!("{} {} {}", c.attribute, c.operator, c.value).trim().to_owned()
+                });
+                return Verdict::RuleScope { rule: &rule.name, condition };
+            }
+            return Verdict::InScope { connector, partition, included_by };
+        }
+    }
+    // No provisioning rule in the export to judge by: the standard rules'
+    // best-known filter (objects written back from the cloud).
     if let Some(value) =
         u.admin_description.as_deref().filter(|d| d.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("User_")))
     {
@@ -118,6 +180,8 @@ impl Verdict<'_> {
             Verdict::Excluded { by } => format!("OU filtering: under excluded {by}"),
             Verdict::NotIncluded { .. } => "OU filtering: under no included container".to_owned(),
             Verdict::ClassFiltered { class, .. } => format!("object-class filtering: {class} not imported"),
+            Verdict::GroupFiltered { group } => format!("group filtering: not a direct member of {group}"),
+            Verdict::RuleScope { rule, condition } => format!("sync rule scope: {rule} ({condition})"),
             Verdict::WrittenBack { .. } => "sync rule scope: adminDescription starts with User_".to_owned(),
             Verdict::InScope { .. } => return None,
         })
@@ -170,6 +234,22 @@ fn words(v: &UserView, u: &AdUser, verdict: &Verdict) -> Finding {
                 allowed.join(", ")
             ),
             "Add the object class to the connector's object types (Synchronization Service Manager > Connectors > Properties > Select object types), then a full import.",
+        ),
+        Verdict::GroupFiltered { group } => (
+            Status::Fail,
+            format!(
+                "{who} is not a direct member of {group}, the group that group-based filtering syncs: out of scope \
+                 (nested membership does not count)."
+            ),
+            "Add the user to the filtering group directly, or turn group-based filtering off in the Entra Connect wizard (it is meant for pilots).",
+        ),
+        Verdict::RuleScope { rule, condition } => (
+            Status::Fail,
+            format!(
+                "No inbound provisioning rule has {who} in scope: the scoping filter of {rule:?} leaves the user out{}.",
+                if condition.is_empty() { String::new() } else { format!(" ({condition})") }
+            ),
+            "Change the attribute the condition tests, or the rule's scoping filter (Synchronization Rules Editor; on a copy of a standard rule), then run a full synchronization.",
         ),
         Verdict::WrittenBack { value } => (
             Status::Fail,
@@ -277,6 +357,79 @@ mod tests {
             p.exclusions = vec!["DC=fabrikam,DC=com".into()];
         });
         assert_eq!(f.status, Status::Pass);
+    }
+
+    fn provisioning_rule(s: &mut Snapshot, scope: Vec<phs_model::export::ScopeGroup>) {
+        let cfg = s.server.config.as_mut().unwrap();
+        let fabrikam = cfg.connectors[0].id.clone();
+        cfg.sync_rules.push(SyncRule {
+            name: "In from AD - User Join".into(),
+            direction: "Inbound".into(),
+            connector: Some(fabrikam),
+            link_type: Some("Provision".into()),
+            source_object_type: Some("user".into()),
+            scope,
+            ..SyncRule::default()
+        });
+    }
+
+    fn standard_scope() -> Vec<phs_model::export::ScopeGroup> {
+        let c = |a: &str, o: &str, v: &str| phs_model::export::ScopeCondition {
+            attribute: a.into(),
+            operator: o.into(),
+            value: v.into(),
+        };
+        vec![phs_model::export::ScopeGroup {
+            conditions: vec![
+                c("adminDescription", "NOTSTARTSWITH", "User_"),
+                c("sAMAccountName", "NOTEQUAL", "krbtgt"),
+            ],
+        }]
+    }
+
+    /// The export's own provisioning rules decide the scope, and name the
+    /// condition that fails.
+    #[test]
+    fn the_provisioning_rules_scope_decides() {
+        let f = with(|s| provisioning_rule(s, standard_scope()));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        let f = with(|s| {
+            provisioning_rule(s, standard_scope());
+            s.user.as_mut().unwrap().ad.as_mut().unwrap().found[0].admin_description = Some("User_ann".into());
+        });
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message.contains("In from AD - User Join") && f.message.contains("adminDescription NOTSTARTSWITH User_"),
+            "{}",
+            f.message
+        );
+        // A condition on an attribute not read decides nothing: in scope as far as can be told.
+        let unknown = vec![phs_model::export::ScopeGroup {
+            conditions: vec![phs_model::export::ScopeCondition {
+                attribute: "isCriticalSystemObject".into(),
+                operator: "NOTEQUAL".into(),
+                value: "TRUE".into(),
+            }],
+        }];
+        assert_eq!(with(|s| provisioning_rule(s, unknown)).status, Status::Pass);
+    }
+
+    #[test]
+    fn group_filtering_takes_direct_members_only() {
+        let group = "CN=PHS Pilot,OU=Groups,DC=fabrikam,DC=com";
+        let on = |s: &mut Snapshot| {
+            let cfg = s.server.config.as_mut().unwrap();
+            cfg.global_parameters.insert("Microsoft.OptionalFeature.GroupFiltering".into(), "True".into());
+            cfg.connectors[0].ad.as_mut().unwrap().group_filter_dn = Some(group.into());
+        };
+        let f = with(on);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("PHS Pilot") && f.message.contains("direct member"), "{}", f.message);
+        let f = with(|s| {
+            on(s);
+            s.user.as_mut().unwrap().ad.as_mut().unwrap().found[0].member_of = vec![group.to_lowercase()];
+        });
+        assert_eq!(f.status, Status::Pass, "{f:?}");
     }
 
     #[test]
