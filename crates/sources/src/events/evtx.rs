@@ -6,17 +6,22 @@
 //! as exported XML, so both paths map fields the same way. The others are
 //! never rendered: they are counted, with the time in their record header
 //! (when the log service wrote them, which is their `TimeCreated`), which is
-//! what makes a scan faster than a full dump. The crate reads one 64 KiB
-//! chunk at a time, so memory stays flat.
+//! what makes a scan faster than a full dump.
+//!
+//! Chunks are independent, so they are built on worker threads, one per
+//! core ([`super::in_order`]), while this thread reads the next ones and
+//! hands the records on in the log's order; a few 64 KiB chunks are in
+//! flight at a time, so memory stays flat.
 //!
 //! A live log is preallocated: the space after its last chunk in use is
 //! zeros, not damage, and is passed over without a word.
 
 use super::evtx_filter::{may_be_phs, plain_chunk, TemplateMemo};
+use super::in_order::{self, map_in_order};
 use super::xml::{Locator, Output, RecordHandler};
 use super::{EventError, EventErrorKind, Providers, ScanStats};
 use evtx::err::{ChunkError, DeserializationError, EvtxError};
-use evtx::{EvtxParser, ParserSettings};
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 use phs_model::Event;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -26,10 +31,22 @@ const FILE_HEADER: u64 = 4096;
 const CHUNK: u64 = 65536;
 
 pub(crate) fn scan_evtx_file<F: FnMut(Event)>(
+    file: File,
+    name: &str,
+    providers: Providers,
+    output: Output<'_, F>,
+) -> Result<ScanStats, EventError> {
+    scan_with_workers(file, name, providers, output, in_order::workers())
+}
+
+/// [`scan_evtx_file`] with chunks built on `workers` threads (none: on this
+/// one).
+fn scan_with_workers<F: FnMut(Event)>(
     mut file: File,
     name: &str,
     providers: Providers,
     output: Output<'_, F>,
+    workers: usize,
 ) -> Result<ScanStats, EventError> {
     let err = |kind| EventError { file: name.to_owned(), kind };
     let len = file
@@ -56,48 +73,59 @@ pub(crate) fn scan_evtx_file<F: FnMut(Event)>(
     }
     let all = providers == Providers::All;
     let chunk_settings = Arc::new(settings());
-    for chunk in parser.chunks() {
-        let mut chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                evtx_error(&mut handler, e);
-                continue;
-            }
-        };
-        // Most chunks need no rendering at all: their records are counted
-        // straight from the record headers, without building their BinXML.
-        if !all {
-            if let Some(times) = plain_chunk(&chunk.data, &chunk.header) {
-                times.into_iter().for_each(|t| handler.other_provider(t));
-                continue;
-            }
-        }
-        let number = chunk.number.unwrap_or_default();
-        let mut parsed = match chunk.parse(Arc::clone(&chunk_settings)) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                evtx_error(&mut handler, EvtxError::FailedToParseChunk { chunk_id: number, source: Box::new(e) });
-                continue;
-            }
-        };
-        let mut memo = TemplateMemo::default();
-        for record in parsed.iter() {
-            let record = record.and_then(|record| {
-                let (offset, size) = (record.binxml_offset as usize, record.binxml_size as usize);
-                if all || may_be_phs(record.chunk.data, offset, size, &mut memo) {
-                    record.into_xml_bytes().map(|r| Seen::Rendered { record_id: r.event_record_id, xml: r.data })
-                } else {
-                    Ok(Seen::Other { time: record.timestamp })
-                }
-            });
+    // Chunks are read here, in order, and built on the workers; each
+    // chunk's records come back in order, so the handler sees the log as
+    // one pass over it would.
+    let read = |chunk| read_chunk(chunk, all, &chunk_settings);
+    map_in_order(parser.chunks(), workers, read, |records| {
+        for record in records {
             match record {
                 Ok(Seen::Rendered { record_id, xml }) => handler.segment(&xml, Locator::Evtx { record_id }),
                 Ok(Seen::Other { time }) => handler.other_provider(time),
                 Err(e) => evtx_error(&mut handler, e),
             }
         }
-    }
+    });
     Ok(handler.into_stats())
+}
+
+/// One chunk's records, in order: rendered when they may matter, else by
+/// their header's time; or the error that lost the chunk or a record.
+fn read_chunk(
+    chunk: Result<EvtxChunkData, EvtxError>,
+    all: bool,
+    settings: &Arc<ParserSettings>,
+) -> Vec<Result<Seen, EvtxError>> {
+    let mut chunk = match chunk {
+        Ok(chunk) => chunk,
+        Err(e) => return vec![Err(e)],
+    };
+    // Most chunks need no rendering at all: their records are counted
+    // straight from the record headers, without building their BinXML.
+    if !all {
+        if let Some(times) = plain_chunk(&chunk.data, &chunk.header) {
+            return times.into_iter().map(|time| Ok(Seen::Other { time })).collect();
+        }
+    }
+    let number = chunk.number.unwrap_or_default();
+    let mut parsed = match chunk.parse(Arc::clone(settings)) {
+        Ok(parsed) => parsed,
+        Err(e) => return vec![Err(EvtxError::FailedToParseChunk { chunk_id: number, source: Box::new(e) })],
+    };
+    let mut memo = TemplateMemo::default();
+    parsed
+        .iter()
+        .map(|record| {
+            record.and_then(|record| {
+                let (offset, size) = (record.binxml_offset as usize, record.binxml_size as usize);
+                if all || may_be_phs(record.chunk.data, offset, size, &mut memo) {
+                    record.into_xml_bytes().map(|r| Seen::Rendered { record_id: r.event_record_id, xml: r.data })
+                } else {
+                    Ok(Seen::Other { time: record.timestamp })
+                }
+            })
+        })
+        .collect()
 }
 
 // Checksums off: a chunk with a wrong CRC (a log copied while being
@@ -210,6 +238,7 @@ impl Seek for Padded {
 mod tests {
     use super::super::evtx_filter::may_be_provider;
     use super::super::parse::parse_bytes;
+    use super::super::PHS_PROVIDER;
     use super::*;
     use std::collections::BTreeMap;
 
@@ -217,6 +246,94 @@ mod tests {
     fn sample() -> Vec<u8> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/evtx-classic-application");
         std::fs::read(format!("{dir}/Application_no_crc32.evtx")).unwrap()
+    }
+
+    /// A log of `count` copies of the sample's chunk in which the records of
+    /// "Microsoft-Windows-User Profiles Service" are Directory
+    /// Synchronization's, as `benches/gen-evtx.py --phs-every-chunk` makes
+    /// them: the name written in place, NUL-padded to the old one's length.
+    fn phs_heavy_log(count: u16) -> Vec<u8> {
+        let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        let bytes = sample();
+        let mut chunk = bytes[FILE_HEADER as usize..(FILE_HEADER + CHUNK) as usize].to_vec();
+        let (old, mut new) = (utf16("Microsoft-Windows-User Profiles Service"), utf16(PHS_PROVIDER));
+        new.resize(old.len(), 0);
+        let mut renamed = 0;
+        while let Some(at) = memchr::memmem::find(&chunk, &old) {
+            chunk[at..at + old.len()].copy_from_slice(&new);
+            renamed += 1;
+        }
+        // Two records, and stale copies of them past the chunk's free space.
+        assert_eq!(renamed, 4);
+        let mut log = bytes[..FILE_HEADER as usize].to_vec();
+        // The file header's chunk count.
+        log[42..44].copy_from_slice(&count.to_le_bytes());
+        for _ in 0..count {
+            log.extend_from_slice(&chunk);
+        }
+        log
+    }
+
+    /// Scans `bytes` as a file, with chunks built on `workers` threads.
+    fn scan_bytes(bytes: &[u8], providers: Providers, workers: usize) -> (ScanStats, Vec<Event>) {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, bytes).unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        let mut events = Vec::new();
+        let stats =
+            scan_with_workers(file, "test.evtx", providers, Output::Callback(|e| events.push(e)), workers).unwrap();
+        (stats, events)
+    }
+
+    /// Chunks built on worker threads give what one thread gives, in the same
+    /// order, errors included, on the real sample and on a log whose every
+    /// chunk holds Directory Synchronization records, with a lost chunk and a
+    /// broken record among them.
+    #[test]
+    fn chunks_built_on_workers_give_the_same_events_and_stats_as_one_thread() {
+        let mut heavy = phs_heavy_log(12);
+        let chunk_at = |n: u64| (FILE_HEADER + n * CHUNK) as usize;
+        // Chunk 4's magic gone: the chunk is lost.
+        heavy[chunk_at(4)] = b'X';
+        // Chunk 7's first record (a SecurityCenter one): its BinXML starts
+        // with a token that does not exist, and it is rendered (every
+        // provider, or the chunk holds a candidate anyway).
+        heavy[chunk_at(7) + 512 + 24] = 0xee;
+        let cases = [
+            ("sample", sample(), Providers::All),
+            ("sample", sample(), Providers::Phs),
+            ("PHS-heavy", heavy.clone(), Providers::All),
+            ("PHS-heavy", heavy, Providers::Phs),
+        ];
+        for (name, bytes, providers) in cases {
+            let one = scan_bytes(&bytes, providers, 0);
+            for workers in [1, 2, 3] {
+                assert_eq!(scan_bytes(&bytes, providers, workers), one, "{name}, {providers:?}, {workers} workers");
+            }
+        }
+        let (stats, events) = scan_bytes(&phs_heavy_log(12), Providers::Phs, 2);
+        assert_eq!((stats.records_read, stats.phs_records, events.len()), (12 * 17, 24, 24));
+        assert!(events.iter().all(|e| e.provider == PHS_PROVIDER), "{events:?}");
+    }
+
+    /// Where the errors of the PHS-heavy log above are, and that the records
+    /// of the other chunks are all counted.
+    #[test]
+    fn a_lost_chunk_and_a_broken_record_are_reported_where_they_are() {
+        let mut heavy = phs_heavy_log(12);
+        let chunk_at = |n: u64| (FILE_HEADER + n * CHUNK) as usize;
+        heavy[chunk_at(4)] = b'X';
+        heavy[chunk_at(7) + 512 + 24] = 0xee;
+        let (stats, events) = scan_bytes(&heavy, Providers::Phs, 2);
+        // Chunk 4's 17 records lost; chunk 7's broken record counted, skipped.
+        assert_eq!((stats.records_read, stats.phs_records, events.len()), (11 * 17, 22, 22));
+        assert_eq!(stats.damage_count, 1);
+        let damage = stats.damage.unwrap().to_string();
+        assert!(damage.contains("chunk number 4"), "{damage}");
+        assert_eq!(stats.skipped_records, 1);
+        let skipped = stats.first_skipped.unwrap().to_string();
+        // Every chunk is a copy, so only the count tells it was chunk 7's alone.
+        assert!(skipped.contains("record number 426"), "{skipped}");
     }
 
     /// On the real sample, for every provider in it: the filter selects every

@@ -31,6 +31,7 @@
 mod decode;
 mod evtx;
 mod evtx_filter;
+mod in_order;
 mod parse;
 mod retention;
 mod stream;
