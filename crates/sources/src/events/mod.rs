@@ -31,7 +31,6 @@
 mod decode;
 mod evtx;
 mod evtx_filter;
-mod in_order;
 mod parse;
 mod retention;
 mod stream;
