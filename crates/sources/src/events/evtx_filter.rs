@@ -132,14 +132,39 @@ pub(crate) fn may_be_provider(name: &str, chunk: &[u8], offset: usize, size: usi
     found
 }
 
+/// How rare each byte is as an ASCII letter in English text, either case:
+/// 1 for `e` to 26 for `z`, 0 for anything else.
+static RARITY: [u8; 256] = {
+    let by_frequency = b"etaoinshrdlcumwfgypbvkjxqz";
+    let mut rarity = [0; 256];
+    let mut i = 0;
+    while i < by_frequency.len() {
+        rarity[by_frequency[i] as usize] = i as u8 + 1;
+        rarity[by_frequency[i].to_ascii_uppercase() as usize] = i as u8 + 1;
+        i += 1;
+    }
+    rarity
+};
+
 /// Whether `bytes` hold the provider's name in UTF-16LE, ASCII case folded,
 /// at any alignment.
+///
+/// The scan stops at each occurrence of one of the name's letters: its
+/// rarest in English text (the `z` of "Synchronization"), so that it stops
+/// least often.
 fn holds_name(name: &str, bytes: &[u8]) -> bool {
     let name = name.as_bytes();
     let width = name.len() * 2;
-    let Some(&first) = name.first() else { return true };
-    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), bytes).any(|i| {
-        bytes.get(i..i + width).is_some_and(|w| {
+    // The first of the rarest letters (a plain loop: this runs per record).
+    let (mut pivot, mut rarest) = (0, 0);
+    for (i, &c) in name.iter().enumerate() {
+        if RARITY[c as usize] > rarest {
+            (pivot, rarest) = (i, RARITY[c as usize]);
+        }
+    }
+    let Some(&letter) = name.get(pivot) else { return true };
+    memchr::memchr2_iter(letter.to_ascii_lowercase(), letter.to_ascii_uppercase(), bytes).any(|i| {
+        i.checked_sub(pivot * 2).and_then(|start| bytes.get(start..start + width)).is_some_and(|w| {
             w.chunks_exact(2).zip(name).all(|(unit, c)| unit[1] == 0 && unit[0].eq_ignore_ascii_case(c))
         })
     })
@@ -162,6 +187,11 @@ mod tests {
                 assert!(holds_name(PHS_PROVIDER, &bytes), "{name} after {pad} bytes");
             }
         }
+        // The name from the first byte, and a "z" too early to be its own.
+        assert!(holds_name(PHS_PROVIDER, &utf16(PHS_PROVIDER)));
+        assert!(!holds_name(PHS_PROVIDER, &utf16("zation")));
+        // Other providers: the scan does not stop at one letter only.
+        assert!(holds_name("SecurityCenter", &utf16("x SecurityCenter")));
         assert!(!holds_name(PHS_PROVIDER, &utf16("Directory Synchronizatio")));
         assert!(!holds_name(PHS_PROVIDER, &utf16("Directory-Synchronization")));
         // ASCII, not UTF-16: not how BinXML stores values.
