@@ -2,7 +2,8 @@
 # .evtx scan benchmark: `phs-doctor collect --events FILE -o /dev/null`
 # against the evtx crate's own `evtx_dump -t 1 -o xml FILE > /dev/null` on the
 # same file, in the same run, plus max RSS at two sizes to show memory stays
-# flat. See benches/README.md.
+# flat; on logs like the sample (no Directory Synchronization record) and on
+# PHS-heavy ones (some in every chunk). See benches/README.md.
 #
 # Usage: benches/evtx-scan.sh [SIZE_MB] [BIG_MB]   (defaults: 200 400)
 # Env:   BENCH_DIR  where generated logs are kept (default: target/bench-data)
@@ -31,28 +32,33 @@ if [[ ! -x $dump ]] || [[ $("$dump" --version 2>/dev/null) != *"$evtx_version"* 
     cargo install -q evtx --version "$evtx_version" --locked --root "$tools"
 fi
 
-gen() { # SIZE_MB -> path of the generated log (reused when present)
-    local f="$bench_dir/application-${1}mb.evtx"
+gen() { # SIZE_MB [--phs-every-chunk] -> path of the generated log (reused when present)
+    local f="$bench_dir/application-${1}mb${2:+-phs}.evtx"
     if [[ ! -s $f ]]; then
-        python3 "$root/benches/gen-evtx.py" --sample "$sample" --size-mb "$1" --out "$f" >&2
+        python3 "$root/benches/gen-evtx.py" --sample "$sample" --size-mb "$1" --out "$f" ${2:+"$2"} >&2
     fi
     echo "$f"
 }
-small=$(gen "$size_mb")
-big=$(gen "$big_mb")
 
 build_scanner
-
 
 # Both commands' output is discarded, as the goal is stated.
 bench_out=/dev/null
 echo "evtx_dump: $dump ($("$dump" --version))"
-for f in "$small" "$big"; do
-    scan_cmd "$f"
-    echo "log: $f ($(du -m "$f" | cut -f1) MB)"
-    ours=$(best_of "${cmd[@]}")
-    theirs=$(best_of "$dump" -t 1 -o xml "$f")
-    ratio=$(python3 -c "print(f'{$ours / $theirs:.2f}')")
-    echo "  ${cmd[*]}: ${ours} s   evtx_dump -t 1 -o xml: ${theirs} s   ratio: ${ratio} (goal <= 0.75)"
-    echo "  max RSS: phs-doctor $(max_rss_kb "${cmd[@]}") KB, evtx_dump $(max_rss_kb "$dump" -t 1 -o xml "$f") KB"
+# The sample has no Directory Synchronization record, so on its copies every
+# chunk is counted from its record headers; the PHS-heavy logs make every
+# chunk go through the crate.
+for kind in sample-like PHS-heavy; do
+    gen_flags=()
+    if [[ $kind == PHS-heavy ]]; then gen_flags=(--phs-every-chunk); fi
+    for mb in "$size_mb" "$big_mb"; do
+        f=$(gen "$mb" "${gen_flags[@]}")
+        scan_cmd "$f"
+        echo "$kind log: $f ($(du -m "$f" | cut -f1) MB)"
+        ours=$(best_of "${cmd[@]}")
+        theirs=$(best_of "$dump" -t 1 -o xml "$f")
+        ratio=$(python3 -c "print(f'{$ours / $theirs:.2f}')")
+        echo "  ${cmd[*]}: ${ours} s   evtx_dump -t 1 -o xml: ${theirs} s   ratio: ${ratio} (goal <= 0.75)"
+        echo "  max RSS: phs-doctor $(max_rss_kb "${cmd[@]}") KB, evtx_dump $(max_rss_kb "$dump" -t 1 -o xml "$f") KB"
+    done
 done

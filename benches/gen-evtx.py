@@ -8,7 +8,18 @@ long log with no duplicate records; the chunk's two CRC32 checksums and the
 file header's (chunk count, next record ID, CRC32 of its first 120 bytes) are
 recomputed, so readers accept it with checksum validation on or off.
 
-Usage: gen-evtx.py --sample FILE --size-mb N --out FILE
+With --phs-every-chunk, every copy of a chunk also holds Directory
+Synchronization records: the sample has none, so the records whose provider
+is "Microsoft-Windows-User Profiles Service" (a substitution value of the
+template they share with Microsoft-Windows-WMI's records) are given that
+provider instead. The value is written in place, as "Directory
+Synchronization" and NULs up to the old name's length: the value's size and
+every offset in the chunk stay as they were, and readers end a BinXML string
+value at its first NUL (Windows writes its substitution strings
+NUL-terminated). Their XML then differs from the sample's only in the
+provider's name.
+
+Usage: gen-evtx.py --sample FILE --size-mb N --out FILE [--phs-every-chunk]
 """
 
 import argparse
@@ -21,6 +32,22 @@ FILE_HEADER = 4096
 CHUNK = 65536
 CHUNK_HEADER = 512
 RECORD_MAGIC = b"\x2a\x2a\x00\x00"
+PHS_PROVIDER = "Directory Synchronization"
+# The sample's provider whose records become Directory Synchronization ones.
+RENAMED_PROVIDER = "Microsoft-Windows-User Profiles Service"
+
+
+def utf16(text):
+    return text.encode("utf-16-le")
+
+
+def with_phs_records(chunk):
+    """`chunk` with RENAMED_PROVIDER's name, wherever it is, replaced by PHS_PROVIDER's padded with NULs."""
+    old = utf16(RENAMED_PROVIDER)
+    new = utf16(PHS_PROVIDER).ljust(len(old), b"\0")
+    if old not in chunk:
+        sys.exit(f"the sample's chunk holds no {RENAMED_PROVIDER!r} record to rename")
+    return chunk.replace(old, new)
 
 
 def chunks_of(sample):
@@ -62,11 +89,14 @@ def main():
     ap.add_argument("--sample", required=True)
     ap.add_argument("--size-mb", type=int, required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--phs-every-chunk", action="store_true", help="give every chunk Directory Synchronization records")
     args = ap.parse_args()
     sample = open(args.sample, "rb").read()
     if sample[:8] != b"ElfFile\0":
         sys.exit(f"{args.sample}: not an evtx file")
     chunks = chunks_of(sample)
+    if args.phs_every_chunk:
+        chunks = [with_phs_records(c) for c in chunks]
     count = max(1, (args.size_mb * 1024 * 1024 - FILE_HEADER) // CHUNK)
     if count > 0xFFFF:
         sys.exit("more than 65535 chunks do not fit the file header's chunk count")

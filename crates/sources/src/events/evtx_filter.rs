@@ -20,20 +20,31 @@ use super::PHS_PROVIDER;
 
 /// A record: magic (4), size (4), record ID (8), written time (8), BinXML,
 /// and a copy of the size (4).
-const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
-const RECORD_HEADER: usize = 24;
+pub(crate) const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
+pub(crate) const RECORD_HEADER: usize = 24;
 const CHUNK_HEADER: usize = 512;
 
-/// The written times of a chunk's records when none of them may be a
-/// Directory Synchronization record and the chunk is well-formed: records
-/// back to back from the header to the free space, each with its magic and
-/// both copies of its size, numbered from the header's first record ID to its
-/// last. `None` otherwise: the crate then reads the chunk and says what is
-/// wrong with it.
-pub(crate) fn plain_chunk(chunk: &[u8], header: &evtx::EvtxChunkHeader) -> Option<Vec<jiff::Timestamp>> {
+/// A record found by walking a chunk's record headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WalkedRecord {
+    /// Where its header starts in the chunk.
+    pub(crate) offset: usize,
+    pub(crate) id: u64,
+    /// When the log service wrote it.
+    pub(crate) time: jiff::Timestamp,
+    /// Whether it may be a Directory Synchronization record ([`may_be_phs`]).
+    pub(crate) may_be_phs: bool,
+}
+
+/// The records of a well-formed chunk: back to back from the header to the
+/// free space, each with its magic and both copies of its size, numbered from
+/// the header's first record ID to its last, each with a readable time.
+/// `None` otherwise: the crate then reads the chunk and says what is wrong
+/// with it.
+pub(crate) fn walk_chunk(chunk: &[u8], header: &evtx::EvtxChunkHeader) -> Option<Vec<WalkedRecord>> {
     let end = usize::try_from(header.free_space_offset).ok().filter(|&e| e <= chunk.len())?;
     let expected = header.last_event_record_id.checked_sub(header.first_event_record_id)?.checked_add(1)?;
-    let mut times = Vec::with_capacity(usize::try_from(expected).ok()?.min(chunk.len() / RECORD_HEADER));
+    let mut records = Vec::with_capacity(usize::try_from(expected).ok()?.min(chunk.len() / RECORD_HEADER));
     let mut memo = TemplateMemo::default();
     let mut at = CHUNK_HEADER;
     let mut id = header.first_event_record_id;
@@ -48,17 +59,15 @@ pub(crate) fn plain_chunk(chunk: &[u8], header: &evtx::EvtxChunkHeader) -> Optio
         if size < RECORD_HEADER + 4 || at + size > end || u32_at(size - 4)? as usize != size {
             return None;
         }
-        if may_be_phs(chunk, at + RECORD_HEADER, size - RECORD_HEADER - 4, &mut memo) {
-            return None;
-        }
-        times.push(filetime(u64_at(16)?)?);
+        let may_be_phs = may_be_phs(chunk, at + RECORD_HEADER, size - RECORD_HEADER - 4, &mut memo);
+        records.push(WalkedRecord { offset: at, id, time: filetime(u64_at(16)?)?, may_be_phs });
         at += size;
         if id == header.last_event_record_id {
             break;
         }
         id += 1;
     }
-    (times.len() as u64 == expected).then_some(times)
+    (records.len() as u64 == expected).then_some(records)
 }
 
 /// A FILETIME (100 ns since 1601-01-01 UTC) as a time.
@@ -123,14 +132,39 @@ pub(crate) fn may_be_provider(name: &str, chunk: &[u8], offset: usize, size: usi
     found
 }
 
+/// How rare each byte is as an ASCII letter in English text, either case:
+/// 1 for `e` to 26 for `z`, 0 for anything else.
+static RARITY: [u8; 256] = {
+    let by_frequency = b"etaoinshrdlcumwfgypbvkjxqz";
+    let mut rarity = [0; 256];
+    let mut i = 0;
+    while i < by_frequency.len() {
+        rarity[by_frequency[i] as usize] = i as u8 + 1;
+        rarity[by_frequency[i].to_ascii_uppercase() as usize] = i as u8 + 1;
+        i += 1;
+    }
+    rarity
+};
+
 /// Whether `bytes` hold the provider's name in UTF-16LE, ASCII case folded,
 /// at any alignment.
+///
+/// The scan stops at each occurrence of one of the name's letters: its
+/// rarest in English text (the `z` of "Synchronization"), so that it stops
+/// least often.
 fn holds_name(name: &str, bytes: &[u8]) -> bool {
     let name = name.as_bytes();
     let width = name.len() * 2;
-    let Some(&first) = name.first() else { return true };
-    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), bytes).any(|i| {
-        bytes.get(i..i + width).is_some_and(|w| {
+    // The first of the rarest letters (a plain loop: this runs per record).
+    let (mut pivot, mut rarest) = (0, 0);
+    for (i, &c) in name.iter().enumerate() {
+        if RARITY[c as usize] > rarest {
+            (pivot, rarest) = (i, RARITY[c as usize]);
+        }
+    }
+    let Some(&letter) = name.get(pivot) else { return true };
+    memchr::memchr2_iter(letter.to_ascii_lowercase(), letter.to_ascii_uppercase(), bytes).any(|i| {
+        i.checked_sub(pivot * 2).and_then(|start| bytes.get(start..start + width)).is_some_and(|w| {
             w.chunks_exact(2).zip(name).all(|(unit, c)| unit[1] == 0 && unit[0].eq_ignore_ascii_case(c))
         })
     })
@@ -153,6 +187,11 @@ mod tests {
                 assert!(holds_name(PHS_PROVIDER, &bytes), "{name} after {pad} bytes");
             }
         }
+        // The name from the first byte, and a "z" too early to be its own.
+        assert!(holds_name(PHS_PROVIDER, &utf16(PHS_PROVIDER)));
+        assert!(!holds_name(PHS_PROVIDER, &utf16("zation")));
+        // Other providers: the scan does not stop at one letter only.
+        assert!(holds_name("SecurityCenter", &utf16("x SecurityCenter")));
         assert!(!holds_name(PHS_PROVIDER, &utf16("Directory Synchronizatio")));
         assert!(!holds_name(PHS_PROVIDER, &utf16("Directory-Synchronization")));
         // ASCII, not UTF-16: not how BinXML stores values.
