@@ -19,7 +19,7 @@ Get-ADSyncCSObject / Get-ADSyncMVObject / Get-ADSyncCSObjectLog save them
 (PowerShell 7 shape, from the facts file): STATE is joined (the default),
 disconnector, cloudfiltered, export-error, pending-export, no-password-rule,
 filtered-by-target, moved (the connector space still has the old OU=Staff DN) or absent (the AD cmdlet found nothing). Every export has
-the two standard password sync rules. Test data only: the passwords are the lab's.
+the two standard password sync rules and the standard scope of "In from AD - User Join". Test data only: the passwords are the lab's.
 """
 import argparse
 import json
@@ -79,13 +79,21 @@ EVENT = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><
          "<Security/></System><EventData><Data>{text}</Data></EventData></Event>")
 
 
-def rule_xml(rid, name, direction, connector, password_sync=True):
+# The scope the wizard gives "In from AD - User Join" (the conditions on attributes phs-doctor reads).
+USER_JOIN_SCOPE = [("adminDescription", "NOTSTARTSWITH", "User_"), ("sAMAccountName", "NOTSTARTSWITH", "SUPPORT_388945a0"),
+                   ("sAMAccountName", "NOTEQUAL", "krbtgt")]
+
+
+def rule_xml(rid, name, direction, connector, password_sync=True, link="Join", scope=()):
+    conditions = "".join(f"<scope><csAttribute>{a}</csAttribute><csOperator>{o}</csOperator><csValue>{v}</csValue></scope>"
+                         for a, o, v in scope)
+    criteria = f"<synchronizationCriteria><conditions>{conditions}</conditions></synchronizationCriteria>" if scope else ""
     return f"""<synchronizationRule><id>{{{rid}}}</id><internal-id>{{{rid}}}</internal-id><name>{name}</name>
 <direction>{direction}</direction><disabled>False</disabled><connector>{{{connector}}}</connector>
 <sourceObjectType>{"user" if direction == "Inbound" else "person"}</sourceObjectType>
-<targetObjectType>{"person" if direction == "Inbound" else "user"}</targetObjectType><linkType>Join</linkType>
+<targetObjectType>{"person" if direction == "Inbound" else "user"}</targetObjectType><linkType>{link}</linkType>
 <precedence>{100 if direction == "Inbound" else 120}</precedence><EnablePasswordSync>{str(password_sync).lower()}</EnablePasswordSync>
-</synchronizationRule>
+{criteria}</synchronizationRule>
 """
 
 
@@ -220,6 +228,9 @@ def main():
         in_rule = rule_id("In from AD - User AccountEnabled", cid)
         (rules / f"SynchronizationRule_{{{in_rule.lower()}}}.xml").write_text(
             rule_xml(in_rule, "In from AD - User AccountEnabled", "Inbound", cid))
+        join_rule = rule_id("In from AD - User Join", cid)
+        (rules / f"SynchronizationRule_{{{join_rule.lower()}}}.xml").write_text(
+            rule_xml(join_rule, "In from AD - User Join", "Inbound", cid, False, "Provision", USER_JOIN_SCOPE))
         (out / "server-config" / "Connectors" / f"Connector_{{{cid.lower()}}}.xml").write_text(xml)
         pw = out / f"{key}.password"
         pw.write_text(password + "\n")
