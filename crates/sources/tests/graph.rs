@@ -1806,8 +1806,10 @@ async fn an_object_id_is_path_encoded_and_a_404_is_not_found() {
 #[tokio::test]
 async fn at_most_ten_users_are_kept_even_when_graph_ignores_top() {
     let server = user_stand_in().await;
-    let many: Vec<Value> = (0..12).map(|i| json!({"id": format!("u{i}"), "userPrincipalName": "dup@fabrikam.com"})).collect();
-    fault(&server, get(USERS_PATH).respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": many})))).await;
+    let many: Vec<Value> =
+        (0..12).map(|i| json!({"id": format!("u{i}"), "userPrincipalName": "dup@fabrikam.com"})).collect();
+    fault(&server, get(USERS_PATH).respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": many}))))
+        .await;
 
     let found = lookup(&server, &by_upn("dup@fabrikam.com")).await;
 

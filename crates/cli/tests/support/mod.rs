@@ -194,7 +194,11 @@ pub fn cloud_user(spec: &CloudUserSpec) -> Value {
 /// `$count=true`, else 400 Request_UnsupportedQuery), `$select` and `$top`
 /// applied; `/v1.0/users/{id or UPN}` with 404 Request_ResourceNotFound.
 pub async fn mount_users(server: &MockServer, users: Vec<Value>) {
-    Mock::given(method("GET")).and(path_regex("^/v1\\.0/users(/[^/]+)?$")).respond_with(Users(users)).mount(server).await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v1\\.0/users(/[^/]+)?$"))
+        .respond_with(Users(users))
+        .mount(server)
+        .await;
 }
 
 struct Users(Vec<Value>);
@@ -236,8 +240,8 @@ impl Respond for Users {
         let Some((property, value)) = eq_filter(filter) else {
             return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
         };
-        let advanced = request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual")
-            && param("$count") == Some("true");
+        let advanced =
+            request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual") && param("$count") == Some("true");
         let matches = |u: &Value| match property.as_str() {
             "onPremisesImmutableId" => u[&property] == value.as_str(),
             "userPrincipalName" | "onPremisesSamAccountName" => same_text(&u[&property], &value),
@@ -291,7 +295,10 @@ fn percent_decoded(segment: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -357,8 +364,20 @@ pub fn sample_users() -> Vec<Value> {
     let conflict = [("PropertyConflict", "UserPrincipalName", CONFLICT_UPN, CONFLICT_AT)];
     vec![
         cloud_user(&synced(IN_SYNC_ID, IN_SYNC_UPN, IN_SYNC_ANCHOR, PASSWORD_CHANGED, "ann")),
-        cloud_user(&synced("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c02", STALE_UPN, STALE_ANCHOR, STALE_PASSWORD_CHANGED, "bo")),
-        cloud_user(&synced("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c03", OTHER_ANCHOR_UPN, OTHER_ANCHOR_CLOUD, PASSWORD_CHANGED, "cy")),
+        cloud_user(&synced(
+            "5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c02",
+            STALE_UPN,
+            STALE_ANCHOR,
+            STALE_PASSWORD_CHANGED,
+            "bo",
+        )),
+        cloud_user(&synced(
+            "5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c03",
+            OTHER_ANCHOR_UPN,
+            OTHER_ANCHOR_CLOUD,
+            PASSWORD_CHANGED,
+            "cy",
+        )),
         cloud_user(&CloudUserSpec {
             provisioning_errors: &conflict,
             ..synced("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c04", CONFLICT_UPN, CONFLICT_ANCHOR, PASSWORD_CHANGED, "dee")

@@ -162,7 +162,9 @@ fn in_domain(users: Vec<Value>, domain: &str) -> Vec<Value> {
     }
     users
         .into_iter()
-        .filter(|u| u.get("onPremisesDomainName").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(domain)))
+        .filter(|u| {
+            u.get("onPremisesDomainName").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(domain))
+        })
         .collect()
 }
 
@@ -312,7 +314,8 @@ mod tests {
 
     #[test]
     fn a_dns_domain_narrows_sam_matches_a_netbios_name_does_not() {
-        let users = vec![json!({"onPremisesDomainName": "lab1.example.test"}), json!({"onPremisesDomainName": "lab2.test"})];
+        let users =
+            vec![json!({"onPremisesDomainName": "lab1.example.test"}), json!({"onPremisesDomainName": "lab2.test"})];
         assert_eq!(in_domain(users.clone(), "LAB1.example.test").len(), 1);
         assert_eq!(in_domain(users, "LAB1").len(), 2);
     }
