@@ -1692,6 +1692,24 @@ async fn a_user_no_query_finds_is_not_found_without_an_error() {
     assert!(found.read_at.is_some());
 }
 
+#[tokio::test]
+async fn no_key_is_an_error_and_a_repeated_anchor_is_asked_once() {
+    let server = user_stand_in().await;
+    let keys = CloudUserKeys { upn: Some("  ".into()), ..CloudUserKeys::default() };
+
+    let found = lookup(&server, &keys).await;
+    assert!(found.error.as_deref().is_some_and(|e| e.starts_with("nothing to search the tenant by")), "{found:#?}");
+    assert!(found.queries.is_empty() && user_requests(&server).await.is_empty());
+
+    let keys = CloudUserKeys {
+        immutable_ids: vec![sample::OTHER_ANCHOR_AD.into(), sample::OTHER_ANCHOR_AD.into()],
+        ..CloudUserKeys::default()
+    };
+    let found = lookup(&server, &keys).await;
+    assert!(found.found.is_empty() && found.error.is_none(), "{found:#?}");
+    assert_eq!(found.queries.len(), 1, "{:#?}", found.queries);
+}
+
 /// One lookup (anchor, then UPN) with `/v1.0/users` answering `reply`.
 async fn lookup_with_fault(reply: ResponseTemplate) -> (CloudUserLookup, MockServer) {
     let server = user_stand_in().await;

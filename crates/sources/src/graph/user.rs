@@ -27,9 +27,8 @@ pub(crate) const MAX_TEXT: usize = 4096;
 const MAX_PROVISIONING_ERRORS: usize = 20;
 const PROVISIONING_ERRORS: &str = "onPremisesProvisioningErrors";
 
-/// The keys the other sources give for one user, each optional. Tried in
-/// the order of how surely they name one person: the anchor (what Entra
-/// Connect matched on), the cloud object id, the UPN, the sAMAccountName.
+/// The keys the other sources give for one user, each optional; tried
+/// surest first: the anchors, the object id, the UPN, the sAMAccountName.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CloudUserKeys {
     pub upn: Option<String>,
@@ -48,10 +47,13 @@ struct Query {
     shown: String,
     url: String,
     kind: QueryKind,
+    /// Keep only users of this on-premises domain (see [`in_domain`]).
+    domain: Option<String>,
 }
 
 enum QueryKind {
     /// `$filter` on the collection: an empty `value` is "not found".
+    /// `advanced`: Graph's advanced query (`ConsistencyLevel: eventual`).
     Filter { advanced: bool },
     /// `/users/{key}`: 404 is "not found".
     Key,
@@ -61,15 +63,19 @@ enum QueryKind {
 /// scrubs the result.
 pub(crate) async fn find(graph: &GraphClient<'_>, keys: &CloudUserKeys) -> CloudUserLookup {
     let mut lookup = CloudUserLookup::default();
-    for query in queries(graph, keys) {
+    let queries = queries(graph, keys);
+    if queries.is_empty() {
+        // Nothing was searched, so nothing can be said to be missing.
+        lookup.error = Some("nothing to search the tenant by: no anchor, object id, UPN or sAMAccountName".to_owned());
+        return lookup;
+    }
+    for query in queries {
         lookup.queries.push(query.shown.clone());
         match run(graph, &query).await {
             Ok(users) => {
-                let users = match &keys.on_premises_sam {
-                    Some((domain, _)) if matches!(query.kind, QueryKind::Filter { advanced: true }) => {
-                        in_domain(users, domain)
-                    }
-                    _ => users,
+                let users = match &query.domain {
+                    Some(domain) => in_domain(users, domain),
+                    None => users,
                 };
                 if !users.is_empty() {
                     lookup.found = users.iter().map(parse_user).collect();
@@ -85,47 +91,58 @@ pub(crate) async fn find(graph: &GraphClient<'_>, keys: &CloudUserKeys) -> Cloud
     lookup
 }
 
+/// The queries for `keys`, surest first: the anchors (what Entra Connect
+/// joined on), the object id, the UPN, the sAMAccountName.
 fn queries(graph: &GraphClient<'_>, keys: &CloudUserKeys) -> Vec<Query> {
-    let mut out = Vec::new();
-    let mut filter = |property: &str, value: &str, advanced: bool| {
-        let expr = format!("{property} eq '{}'", odata_string(value));
-        let count = if advanced { "&$count=true" } else { "" };
-        out.push(Query {
-            shown: format!("/v1.0/users?$filter={expr}"),
-            url: graph.url(&format!(
-                "/v1.0/users?$filter={}&$select={USER_SELECT}&$top={MAX_USERS}{count}",
-                percent_encoded(&expr)
-            )),
-            kind: QueryKind::Filter { advanced },
-        });
-    };
-    for anchor in keys.immutable_ids.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
-        filter("onPremisesImmutableId", anchor, false);
+    let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let mut out: Vec<Query> = Vec::new();
+    let mut anchors: Vec<String> = Vec::new();
+    for anchor in keys.immutable_ids.iter().filter_map(|a| given(Some(a))) {
+        // The consistency GUID and the objectGUID anchor are often the same.
+        if !anchors.contains(&anchor) {
+            out.push(filter(graph, "onPremisesImmutableId", &anchor, false));
+            anchors.push(anchor);
+        }
     }
-    if let Some(upn) = keys.upn.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+    if let Some(id) = given(keys.object_id.as_deref()) {
+        out.push(Query {
+            url: graph.url(&format!("/v1.0/users/{}?$select={USER_SELECT}", percent_encoded(&id))),
+            shown: format!("/v1.0/users/{id}"),
+            kind: QueryKind::Key,
+            domain: None,
+        });
+    }
+    if let Some(upn) = given(keys.upn.as_deref()) {
         // A filter, not /users/{upn}: an on-premises UPN may hold
         // characters (`/`, `#`, a leading `$`) that Graph's key segment
         // parses specially, while a quoted OData literal carries any text.
-        filter("userPrincipalName", upn, false);
+        out.push(filter(graph, "userPrincipalName", &upn, false));
     }
-    if let Some((_, sam)) = keys.on_premises_sam.as_ref().filter(|(_, s)| !s.trim().is_empty()) {
-        // Graph filters onPremisesSamAccountName only as an advanced query.
-        filter("onPremisesSamAccountName", sam.trim(), true);
-    }
-    if let Some(id) = keys.object_id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
-        let path = format!("/v1.0/users/{}", percent_encoded(id));
-        out.insert(
-            // After the anchors: an object id names one cloud user for sure,
-            // an anchor names the one Entra Connect joined.
-            keys.immutable_ids.iter().filter(|a| !a.trim().is_empty()).count(),
-            Query {
-                shown: format!("/v1.0/users/{id}"),
-                url: graph.url(&format!("{path}?$select={USER_SELECT}")),
-                kind: QueryKind::Key,
-            },
-        );
+    if let Some((domain, sam)) = &keys.on_premises_sam {
+        if let Some(sam) = given(Some(sam)) {
+            // Graph filters onPremisesSamAccountName only as an advanced query.
+            let mut q = filter(graph, "onPremisesSamAccountName", &sam, true);
+            q.domain = given(Some(domain));
+            out.push(q);
+        }
     }
     out
+}
+
+/// `$filter=property eq 'value'` on the collection, at most [`MAX_USERS`].
+/// `advanced`: as Graph's advanced query (with `$count=true`).
+fn filter(graph: &GraphClient<'_>, property: &str, value: &str, advanced: bool) -> Query {
+    let expr = format!("{property} eq '{}'", odata_string(value));
+    let count = if advanced { "&$count=true" } else { "" };
+    Query {
+        url: graph.url(&format!(
+            "/v1.0/users?$filter={}&$select={USER_SELECT}&$top={MAX_USERS}{count}",
+            percent_encoded(&expr)
+        )),
+        shown: format!("/v1.0/users?$filter={expr}"),
+        kind: QueryKind::Filter { advanced },
+        domain: None,
+    }
 }
 
 /// An OData string literal's content: a quote is doubled.
