@@ -1766,15 +1766,7 @@ async fn throttling_is_retried_then_given_up_on() {
 #[tokio::test]
 async fn a_upn_with_quote_hash_slash_and_plus_reaches_graph_as_written() {
     let upn = "o'brien#1/a+b@fabrikam.com";
-    let spec = support::CloudUserSpec {
-        id: "5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c09",
-        upn,
-        immutable_id: Some(sample::IN_SYNC_ANCHOR),
-        last_password_change: sample::PASSWORD_CHANGED,
-        last_sync: sample::LAST_SYNC,
-        on_premises: Some(("obrien", "fabrikam.com")),
-        provisioning_errors: &[],
-    };
+    let spec = support::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c09", upn, sample::IN_SYNC_ANCHOR, "obrien");
     let server = user_stand_in_with(vec![support::cloud_user(&spec)]).await;
 
     let found = lookup(&server, &by_upn(upn)).await;
@@ -1791,15 +1783,7 @@ async fn a_upn_with_quote_hash_slash_and_plus_reaches_graph_as_written() {
 #[tokio::test]
 async fn an_anchor_with_plus_slash_and_equals_reaches_graph_as_written() {
     let anchor = "+/+/AAECAwQFBgcICQoLDA==";
-    let spec = support::CloudUserSpec {
-        id: "5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c0a",
-        upn: "plus.slash@fabrikam.com",
-        immutable_id: Some(anchor),
-        last_password_change: sample::PASSWORD_CHANGED,
-        last_sync: sample::LAST_SYNC,
-        on_premises: Some(("plus", "fabrikam.com")),
-        provisioning_errors: &[],
-    };
+    let spec = support::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c0a", "plus.slash@fabrikam.com", anchor, "plus");
     let server = user_stand_in_with(vec![support::cloud_user(&spec)]).await;
 
     let found = lookup(&server, &by_anchor(anchor)).await;

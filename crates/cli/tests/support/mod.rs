@@ -153,6 +153,20 @@ pub struct CloudUserSpec<'a> {
     pub provisioning_errors: &'a [(&'a str, &'a str, &'a str, &'a str)],
 }
 
+/// A user synced from `fabrikam.com` as `sam`, in sync: last directory
+/// sync [`sample::LAST_SYNC`], password changed [`sample::PASSWORD_CHANGED`].
+pub fn synced_user<'a>(id: &'a str, upn: &'a str, anchor: &'a str, sam: &'a str) -> CloudUserSpec<'a> {
+    CloudUserSpec {
+        id,
+        upn,
+        immutable_id: Some(anchor),
+        last_password_change: sample::PASSWORD_CHANGED,
+        last_sync: sample::LAST_SYNC,
+        on_premises: Some((sam, "fabrikam.com")),
+        provisioning_errors: &[],
+    }
+}
+
 /// The user resource for `spec`.
 pub fn cloud_user(spec: &CloudUserSpec) -> Value {
     let errors: Vec<Value> = spec
@@ -352,44 +366,19 @@ pub mod sample {
 /// cloud-only.
 pub fn sample_users() -> Vec<Value> {
     use sample::*;
-    let synced = |id, upn, anchor, changed, sam| CloudUserSpec {
-        id,
-        upn,
-        immutable_id: Some(anchor),
-        last_password_change: changed,
-        last_sync: LAST_SYNC,
-        on_premises: Some((sam, "fabrikam.com")),
-        provisioning_errors: &[],
-    };
     let conflict = [("PropertyConflict", "UserPrincipalName", CONFLICT_UPN, CONFLICT_AT)];
-    vec![
-        cloud_user(&synced(IN_SYNC_ID, IN_SYNC_UPN, IN_SYNC_ANCHOR, PASSWORD_CHANGED, "ann")),
-        cloud_user(&synced(
-            "5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c02",
-            STALE_UPN,
-            STALE_ANCHOR,
-            STALE_PASSWORD_CHANGED,
-            "bo",
-        )),
-        cloud_user(&synced(
-            "5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c03",
-            OTHER_ANCHOR_UPN,
-            OTHER_ANCHOR_CLOUD,
-            PASSWORD_CHANGED,
-            "cy",
-        )),
-        cloud_user(&CloudUserSpec {
+    let specs = [
+        synced_user(IN_SYNC_ID, IN_SYNC_UPN, IN_SYNC_ANCHOR, "ann"),
+        CloudUserSpec {
+            last_password_change: STALE_PASSWORD_CHANGED,
+            ..synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c02", STALE_UPN, STALE_ANCHOR, "bo")
+        },
+        synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c03", OTHER_ANCHOR_UPN, OTHER_ANCHOR_CLOUD, "cy"),
+        CloudUserSpec {
             provisioning_errors: &conflict,
-            ..synced("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c04", CONFLICT_UPN, CONFLICT_ANCHOR, PASSWORD_CHANGED, "dee")
-        }),
-        cloud_user(&CloudUserSpec {
-            id: CLOUD_ONLY_ID,
-            upn: CLOUD_ONLY_UPN,
-            immutable_id: None,
-            last_password_change: PASSWORD_CHANGED,
-            last_sync: LAST_SYNC,
-            on_premises: None,
-            provisioning_errors: &[],
-        }),
-    ]
+            ..synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c04", CONFLICT_UPN, CONFLICT_ANCHOR, "dee")
+        },
+        CloudUserSpec { immutable_id: None, on_premises: None, ..synced_user(CLOUD_ONLY_ID, CLOUD_ONLY_UPN, "", "") },
+    ];
+    specs.iter().map(cloud_user).collect()
 }

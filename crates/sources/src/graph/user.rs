@@ -20,9 +20,9 @@ const USER_SELECT: &str = "id,userPrincipalName,accountEnabled,onPremisesSyncEna
                            onPremisesUserPrincipalName,onPremisesProvisioningErrors,passwordPolicies";
 /// Users kept from one query: a key that matches more is ambiguous anyway,
 /// and a handful shows that.
-pub(crate) const MAX_USERS: usize = 10;
+const MAX_USERS: usize = 10;
 /// Longest string kept from Graph's answer, in bytes.
-pub(crate) const MAX_TEXT: usize = 4096;
+const MAX_TEXT: usize = 4096;
 /// Provisioning errors kept per user; Graph lists one per conflicting property.
 const MAX_PROVISIONING_ERRORS: usize = 20;
 const PROVISIONING_ERRORS: &str = "onPremisesProvisioningErrors";
