@@ -1497,21 +1497,21 @@ async fn secrets_echoed_by_a_server_are_scrubbed() {
 // One user
 // ---------------------------------------------------------------------------
 
-#[path = "../../cli/tests/support/mod.rs"]
-mod support;
+#[path = "../../cli/tests/support/graph_users.rs"]
+mod graph_users;
 
-use support::sample;
+use graph_users::sample;
 
 const USERS_PATH: &str = "/v1.0/users";
 
 /// The healthy tenant serving the five sample users.
 async fn user_stand_in() -> MockServer {
-    user_stand_in_with(support::sample_users()).await
+    user_stand_in_with(graph_users::sample_users()).await
 }
 
 async fn user_stand_in_with(users: Vec<Value>) -> MockServer {
     let server = stand_in(TOKEN).await;
-    support::mount_users(&server, users).await;
+    graph_users::mount_users(&server, users).await;
     server
 }
 
@@ -1766,8 +1766,8 @@ async fn throttling_is_retried_then_given_up_on() {
 #[tokio::test]
 async fn a_upn_with_quote_hash_slash_and_plus_reaches_graph_as_written() {
     let upn = "o'brien#1/a+b@fabrikam.com";
-    let spec = support::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c09", upn, sample::IN_SYNC_ANCHOR, "obrien");
-    let server = user_stand_in_with(vec![support::cloud_user(&spec)]).await;
+    let spec = graph_users::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c09", upn, sample::IN_SYNC_ANCHOR, "obrien");
+    let server = user_stand_in_with(vec![graph_users::cloud_user(&spec)]).await;
 
     let found = lookup(&server, &by_upn(upn)).await;
 
@@ -1783,8 +1783,9 @@ async fn a_upn_with_quote_hash_slash_and_plus_reaches_graph_as_written() {
 #[tokio::test]
 async fn an_anchor_with_plus_slash_and_equals_reaches_graph_as_written() {
     let anchor = "+/+/AAECAwQFBgcICQoLDA==";
-    let spec = support::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c0a", "plus.slash@fabrikam.com", anchor, "plus");
-    let server = user_stand_in_with(vec![support::cloud_user(&spec)]).await;
+    let spec =
+        graph_users::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c0a", "plus.slash@fabrikam.com", anchor, "plus");
+    let server = user_stand_in_with(vec![graph_users::cloud_user(&spec)]).await;
 
     let found = lookup(&server, &by_anchor(anchor)).await;
 
@@ -1850,7 +1851,7 @@ async fn a_failed_sign_in_is_the_tenant_facts_error() {
 #[tokio::test]
 async fn the_device_code_flow_prompts_once_for_the_tenant_and_the_user() {
     let server = device_stand_in(900, pending(), 1).await;
-    support::mount_users(&server, support::sample_users()).await;
+    graph_users::mount_users(&server, graph_users::sample_users()).await;
     let prompts = Mutex::new(Vec::new());
     let on_prompt = |message: &str| prompts.lock().unwrap().push(message.to_owned());
     let (cred, opts) = (device_cred(), opts(&server));
