@@ -26,6 +26,8 @@ FORESTS = {
 }
 SVC_OU = "OU=Service Accounts"
 STAFF_OU = "OU=Staff"
+EXCLUDED_OU = "OU=Excluded"
+MOVED_OU = "OU=Moved"
 
 # name -> (container relative to the base DN, scenario). Keep in sync with seed_forest in lab.sh.
 ACCOUNTS = {
@@ -44,6 +46,13 @@ ACCOUNTS = {
     "bob": (STAFF_OU, "must change password at next logon"),
     "carol": (STAFF_OU, "disabled"),
     "dave": ("CN=Users", "member of Domain Admins"),
+    # The states `phs-doctor user` judges (seed_user_states in lab.sh).
+    "erin": (STAFF_OU, "accountExpires in the past (expired yesterday)"),
+    "frank": (STAFF_OU, "inetOrgPerson (added over LDAP: samba-tool creates class user only)"),
+    "gina": (EXCLUDED_OU, "in OU=Excluded, the OU the example export excludes"),
+    "hank": (STAFF_OU, "adminDescription User_hank: Connect's default inbound rules drop the object"),
+    "ivan": (MOVED_OU, "created in OU=Staff, then moved to OU=Moved"),
+    "judy": (STAFF_OU, "normal; password set again at the end of seeding (the newest pwdLastSet)"),
 }
 GROUPS = {
     "PHS Inner": "contains svc-nested; member of PHS Outer",
@@ -164,7 +173,8 @@ def forest_facts(labdir, name):
     def lookup(filt):
         res = samdb.search(base=bdn, scope=ldb.SCOPE_SUBTREE, expression=filt,
                            attrs=["objectSid", "objectGUID", "userPrincipalName", "userAccountControl",
-                                  "pwdLastSet", "accountExpires", "lockoutTime", "sAMAccountName"])
+                                  "pwdLastSet", "accountExpires", "lockoutTime", "sAMAccountName",
+                                  "objectClass", "adminDescription"])
         if len(res) != 1:
             raise SystemExit("lab: %s: expected exactly one object for %s, got %d" % (name, filt, len(res)))
         return res[0]
@@ -185,9 +195,12 @@ def forest_facts(labdir, name):
             "pwd_last_set": int(str(m.get("pwdLastSet", idx=0) or 0)),
             "account_expires": int(str(m.get("accountExpires", idx=0) or 0)),
             "lockout_time": int(str(m.get("lockoutTime", idx=0) or 0)),
+            "object_classes": [str(c) for c in m["objectClass"]],
+            "admin_description": str(m.get("adminDescription", idx=0) or ""),
             "scenario": scenario,
             "simple_bind": binds.get(acct, "not measured"),
         }
+    check_user_states(name, accounts)
     groups = {}
     for g, desc in GROUPS.items():
         m = lookup("(&(objectClass=group)(sAMAccountName=%s))" % g)
@@ -239,6 +252,8 @@ def forest_facts(labdir, name):
         "ous": {
             "service_accounts": "%s,%s" % (SVC_OU, bdn),
             "staff": "%s,%s" % (STAFF_OU, bdn),
+            "excluded": "%s,%s" % (EXCLUDED_OU, bdn),
+            "moved": "%s,%s" % (MOVED_OU, bdn),
             "bulk_users": "OU=Bulk Users," + bdn,
         },
         "bulk_user_count": len(bulk),
@@ -247,6 +262,29 @@ def forest_facts(labdir, name):
         "accounts": accounts,
         "groups": groups,
     }
+
+
+def check_user_states(forest, accounts):
+    """The states `phs-doctor user` is tested on, as the DC now reports them:
+    a seeding step that silently did nothing fails `up` here."""
+    now_filetime = int((time.time() + 11644473600) * 10_000_000)
+    a = accounts
+    errors = []
+    if not 0 < a["erin"]["account_expires"] < now_filetime:
+        errors.append("erin's accountExpires is not in the past: %d" % a["erin"]["account_expires"])
+    if "inetOrgPerson" not in a["frank"]["object_classes"]:
+        errors.append("frank is not an inetOrgPerson: %s" % a["frank"]["object_classes"])
+    if not a["gina"]["dn"].startswith("CN=gina,%s," % EXCLUDED_OU):
+        errors.append("gina is not in %s: %s" % (EXCLUDED_OU, a["gina"]["dn"]))
+    if a["hank"]["admin_description"] != "User_hank":
+        errors.append("hank's adminDescription is %r" % a["hank"]["admin_description"])
+    if not a["ivan"]["dn"].startswith("CN=ivan,%s," % MOVED_OU):
+        errors.append("ivan was not moved to %s: %s" % (MOVED_OU, a["ivan"]["dn"]))
+    newest = max(v["pwd_last_set"] for v in a.values())
+    if a["judy"]["pwd_last_set"] != newest:
+        errors.append("judy's pwdLastSet %d is not the newest (%d)" % (a["judy"]["pwd_last_set"], newest))
+    if errors:
+        raise SystemExit("lab: %s: %s" % (forest, "; ".join(errors)))
 
 
 def cmd_facts(labdir):
@@ -290,6 +328,7 @@ def cmd_facts(labdir):
             ("CA_FILE", f["tls"]["ca_file"]), ("CERT_FILE", f["tls"]["cert_file"]),
             ("KRB5_CONFIG", f["krb5_conf"]),
             ("OU_SERVICE_ACCOUNTS", f["ous"]["service_accounts"]), ("OU_STAFF", f["ous"]["staff"]),
+            ("OU_EXCLUDED", f["ous"]["excluded"]), ("OU_MOVED", f["ous"]["moved"]),
             ("OU_BULK_USERS", f["ous"]["bulk_users"]), ("BULK_USER_COUNT", f["bulk_user_count"]),
         ]
         for acct, a in f["accounts"].items():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives the interactive menu in a real terminal (tmux): main menu ->
 # Troubleshoot password hash synchronization -> "does NOT work at all" runs
-# the diagnosis of the broken example -> back -> Test Entra ID connectivity
+# the diagnosis of the broken example -> "does NOT work for a specific user
+# account" for a user of its event log -> back -> Test Entra ID connectivity
 # (asks for the tenant, Esc) -> Quit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,11 +31,19 @@ tmux send-keys -t "$session" Enter
 wait_for "Result: 10 pass, 1 warn, 3 fail, 0 error, 14 skipped (exit code 2)"
 wait_for "Press Enter to return to the menu"
 tmux send-keys -t "$session" Enter
+# The specific-user item: the identity, then the same evidence; the user's
+# event 657 line is the one verdict the server evidence alone can give.
+wait_for "Password hash synchronization does NOT work for a specific user account"
+tmux send-keys -t "$session" Down Enter
+wait_for "User (UPN"
+tmux send-keys -t "$session" "CN=Priya Raman,OU=Employees,DC=tailspintoys,DC=com" Enter
+wait_for "Result: 1 pass, 0 warn, 0 fail, 0 error, 10 skipped (exit code 0)"
+tmux send-keys -t "$session" Enter
 sleep 0.3
 # Back to the main menu, then "Test Entra ID connectivity": with no [graph]
 # and no AZURE_* variables it asks for the tenant and the application; Esc
 # goes back to the main menu without signing in.
-tmux send-keys -t "$session" Down Enter
+tmux send-keys -t "$session" Down Down Down Enter
 sleep 0.3
 tmux send-keys -t "$session" Down Enter
 wait_for "Tenant (id or domain"

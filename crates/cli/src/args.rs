@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Judge the evidence and print the checklist (exit code: 0 pass, 1 warn, 2 fail, 3 could not evaluate).
     Diagnose(DiagnoseArgs),
+    /// Check one user's password sync: AD, the sync engine and the tenant (same exit codes as diagnose).
+    User(UserArgs),
     /// Read the evidence and write it as a snapshot, to diagnose later or elsewhere.
     Collect(CollectArgs),
     /// Print what a rule checks, why it matters and how to fix it (all rules without CODE).
@@ -88,6 +90,13 @@ pub struct DiagnoseArgs {
     /// Errors within the window that make a problem persistent.
     #[arg(long, value_name = "N")]
     pub persistent_errors: Option<usize>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How findings are reported.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// Write the report here instead of standard output.
@@ -103,10 +112,57 @@ pub struct DiagnoseArgs {
     pub color: ColorChoice,
 }
 
+impl Default for ReportArgs {
+    fn default() -> ReportArgs {
+        ReportArgs {
+            format: OutputFormat::Text,
+            output: None,
+            rules: Vec::new(),
+            verbose: false,
+            color: ColorChoice::Auto,
+        }
+    }
+}
+
+/// Which user, for `user` and `collect --user`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct UserSelection {
+    /// The AD connector (forest) the user belongs to, for a bare sAMAccountName.
+    #[arg(long, value_name = "NAME")]
+    pub connector: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UserArgs {
+    /// The user: UPN, DOMAIN\name, sAMAccountName, DN, objectGUID, or
+    /// sourceAnchor (base64, or the Entra connector space's CN={hex}).
+    #[arg(value_name = "IDENTITY", required_unless_present = "snapshot")]
+    pub identity: Option<String>,
+    #[command(flatten)]
+    pub selection: UserSelection,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Judge a snapshot written by `collect --user` instead of reading evidence.
+    #[arg(long, value_name = "FILE", conflicts_with_all = EVIDENCE_INPUTS.iter().map(|i| i.flag).chain(["config", "identity"]))]
+    pub snapshot: Option<PathBuf>,
+    /// Print the steps that sync this user's password hash now (Microsoft's
+    /// "Synchronize password hash for a specific user account"), instead of
+    /// diagnosing. phs-doctor changes nothing itself.
+    #[arg(long, conflicts_with = "snapshot")]
+    pub how_to_sync: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
 #[derive(Args, Debug)]
 pub struct CollectArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
+    /// Also collect one user's facts (see `phs-doctor user --help` for the forms).
+    #[arg(long, value_name = "IDENTITY")]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub selection: UserSelection,
     /// Where to write the snapshot (JSON); `-` for standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,

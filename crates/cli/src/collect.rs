@@ -5,7 +5,7 @@
 use crate::live;
 use crate::resolve::Plan;
 use phs_model::{CollectionProblem, Snapshot, SourceKind, Timestamp};
-use phs_sources::{cmdlets, events, export};
+use phs_sources::{cmdlets, events, export, sync_engine};
 use std::path::{Path, PathBuf};
 
 pub fn snapshot(plan: &Plan, collected_at: Timestamp) -> Snapshot {
@@ -15,6 +15,11 @@ pub fn snapshot(plan: &Plan, collected_at: Timestamp) -> Snapshot {
         read(input.source, paths, plan.gathered_at, &mut snap);
     }
     live::run(&mut snap, plan.ad.as_ref(), plan.graph.as_ref());
+    if let Some(query) = &plan.user {
+        // The live lookups of the user come with the live sources; without
+        // them the user's facts are the server's cmdlet files alone.
+        snap.user.get_or_insert_with(|| phs_model::UserEvidence { query: query.clone(), ad: None, cloud: None });
+    }
     snap
 }
 
@@ -46,6 +51,9 @@ fn read(kind: SourceKind, paths: &[PathBuf], gathered_at: Option<Timestamp>, sna
         SourceKind::PartitionSyncState => {
             server.partition_sync_state = one(kind, &paths[0], cmdlets::read_partition_sync_state, problems)
         }
+        SourceKind::CsObject => server.cs_objects = each(kind, paths, sync_engine::read_cs_objects, problems),
+        SourceKind::MvObject => server.mv_objects = each(kind, paths, sync_engine::read_mv_objects, problems),
+        SourceKind::CsObjectLog => server.cs_object_logs = each(kind, paths, sync_engine::read_cs_object_log, problems),
         // Live sources: no files, read by `live`.
         SourceKind::ActiveDirectory | SourceKind::Graph => {}
     }
@@ -61,6 +69,34 @@ fn one<T>(
     reader(path).map_err(|e| problems.push(CollectionProblem::whole(kind, path.display().to_string(), e))).ok()
 }
 
+/// A repeatable reader's facts from every file that reads, each failure a
+/// problem filed under `kind` (partial when other files were read); None
+/// when no file could be read.
+fn each<T>(
+    kind: SourceKind,
+    paths: &[PathBuf],
+    reader: fn(&Path) -> Result<Vec<T>, String>,
+    problems: &mut Vec<CollectionProblem>,
+) -> Option<Vec<T>> {
+    let mut out = Vec::new();
+    let mut read_any = false;
+    let mut failed = Vec::new();
+    for path in paths {
+        match reader(path) {
+            Ok(items) => {
+                read_any = true;
+                out.extend(items);
+            }
+            Err(e) => failed.push(CollectionProblem::whole(kind, path.display().to_string(), e)),
+        }
+    }
+    for mut p in failed {
+        p.partial = read_any;
+        problems.push(p);
+    }
+    read_any.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,7 +104,15 @@ mod tests {
     use phs_model::EVIDENCE_INPUTS;
 
     fn plan(evidence: EvidencePaths) -> Plan {
-        Plan { evidence, gathered_at: None, ad: None, graph: None, now: None, evaluation: Default::default() }
+        Plan {
+            evidence,
+            gathered_at: None,
+            ad: None,
+            graph: None,
+            now: None,
+            evaluation: Default::default(),
+            user: None,
+        }
     }
 
     /// Every declared kind reaches a reader: a file that is not there is a
@@ -101,14 +145,7 @@ mod tests {
         let snap = snapshot(&plan(cfg.server.evidence.clone()), "2026-11-25T12:00:00Z".parse().unwrap());
         assert!(snap.problems.is_empty(), "{:?}", snap.problems);
         for (input, _) in cfg.server.evidence.iter() {
-            let filled = match input.source {
-                SourceKind::ServerConfig => snap.server.config.is_some(),
-                SourceKind::Events => snap.server.events.is_some(),
-                SourceKind::Scheduler => snap.server.scheduler.is_some(),
-                SourceKind::CompanyFeatures => snap.server.company_features.is_some(),
-                SourceKind::PartitionSyncState => snap.server.partition_sync_state.is_some(),
-                SourceKind::ActiveDirectory | SourceKind::Graph => false,
-            };
+            let filled = snap.server.has(input.source);
             assert!(filled, "{} did not fill its field", input.flag);
         }
     }

@@ -1,9 +1,9 @@
 //! The subcommands. Each returns the process exit code.
 
-use crate::args::{CollectArgs, ColorChoice, DiagnoseArgs, OutputFormat};
+use crate::args::{CollectArgs, ColorChoice, DiagnoseArgs, OutputFormat, ReportArgs, UserArgs};
 use crate::{collect, resolve};
 use anyhow::{bail, Context as _, Result};
-use phs_model::{Snapshot, Timestamp, SCHEMA_VERSION};
+use phs_model::{ScopeKind, Snapshot, Timestamp, SCHEMA_VERSION};
 use phs_report::{Format, TextOptions};
 use phs_rules::RULES;
 use std::io::{IsTerminal, Write};
@@ -24,12 +24,83 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
             collect::snapshot(&plan, plan.now.unwrap_or_else(current_time))
         }
     };
+    let diagnosis = judge(&plan, &snapshot, &settings, &args.report.rules, |_| true)?;
+    report(&args.report, &snapshot, &diagnosis)
+}
+
+/// `phs-doctor user`: the user checks only, over the same evidence and
+/// live sources as `diagnose`, or over a snapshot `collect --user` wrote.
+pub fn user(args: &UserArgs) -> Result<i32> {
+    if args.how_to_sync {
+        return how_to_sync(args);
+    }
+    let mut plan = resolve::plan(&args.inputs)?;
+    if let Some(identity) = &args.identity {
+        plan.user = Some(resolve::user(identity, &args.selection)?);
+    }
+    let settings = resolve::settings(&plan, None, None, None)?;
+    let snapshot = match &args.snapshot {
+        Some(path) => read_snapshot(path)?,
+        None => {
+            plan.require_evidence()?;
+            collect::snapshot(&plan, plan.now.unwrap_or_else(current_time))
+        }
+    };
+    if snapshot.user.is_none() {
+        bail!("the snapshot holds no user: write it with `phs-doctor collect --user IDENTITY`");
+    }
+    let diagnosis = judge(&plan, &snapshot, &settings, &args.report.rules, |f| f.scope.kind == ScopeKind::User)?;
+    report(&args.report, &snapshot, &diagnosis)
+}
+
+/// Microsoft's "Synchronize password hash for a specific user account", as
+/// steps for the administrator: phs-doctor stays read-only.
+fn how_to_sync(args: &UserArgs) -> Result<i32> {
+    let Some(identity) = &args.identity else { bail!("--how-to-sync needs the user's IDENTITY") };
+    let query = resolve::user(identity, &args.selection)?;
+    let dn = match &query.kind {
+        phs_model::IdentityKind::Dn { dn } => Some(dn.as_str()),
+        _ => None,
+    };
+    let (steps, note) = phs_rules::knowledge::single_password_sync::steps(query.connector.as_deref(), dn);
+    let mut out = format!(
+        "Synchronize the password hash of {} now (run on the sync server; phs-doctor changes nothing itself):\n",
+        phs_report::neutral::line(&query.text)
+    );
+    if dn.is_none() {
+        out.push_str("  (Give the user's DN to have it filled in: `phs-doctor user IDENTITY` shows it in PHS017.)\n");
+    }
+    if query.connector.is_none() {
+        out.push_str("  (Give --connector NAME to have the AD connector's name filled in.)\n");
+    }
+    for (i, step) in steps.iter().enumerate() {
+        out.push_str(&format!("\n{}. {}\n", i + 1, step.explains));
+        for c in &step.commands {
+            out.push_str(&format!("   {}\n", phs_report::neutral::line(c)));
+        }
+    }
+    if let Some(note) = note {
+        out.push_str(&format!("\n{}\n", note.trim()));
+    }
+    write_output(args.report.output.as_deref(), &out)?;
+    Ok(0)
+}
+
+/// The findings of every rule, then only those `keep` and `--rules` keep.
+fn judge(
+    plan: &resolve::Plan,
+    snapshot: &Snapshot,
+    settings: &phs_rules::Settings,
+    rules: &[String],
+    keep: fn(&phs_model::Finding) -> bool,
+) -> Result<phs_rules::Diagnosis> {
     // Default evaluation time: the collection time (of the snapshot, or now).
     let now = plan.now.unwrap_or(snapshot.collected_at);
-    let mut diagnosis = phs_rules::evaluate(&snapshot, now, &settings);
-    if !args.rules.is_empty() {
+    let mut diagnosis = phs_rules::evaluate(snapshot, now, settings);
+    diagnosis.findings.retain(keep);
+    if !rules.is_empty() {
         let mut codes = Vec::new();
-        for r in &args.rules {
+        for r in rules {
             match phs_rules::rule(r.trim()) {
                 Some(rule) => codes.push(rule.code),
                 None => bail!("--rules: no rule {r:?}; `phs-doctor explain` lists them"),
@@ -37,7 +108,11 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
         }
         diagnosis.findings.retain(|f| codes.contains(&f.code.as_str()));
     }
+    Ok(diagnosis)
+}
 
+/// Renders the findings as asked and returns the exit code.
+fn report(args: &ReportArgs, snapshot: &Snapshot, diagnosis: &phs_rules::Diagnosis) -> Result<i32> {
     let format = match args.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -52,13 +127,16 @@ pub fn diagnose(args: &DiagnoseArgs) -> Result<i32> {
             ColorChoice::Never => false,
             ColorChoice::Auto => to_terminal,
         };
-    let rendered = phs_report::render(format, &snapshot, &diagnosis, TextOptions { color, verbose: args.verbose });
+    let rendered = phs_report::render(format, snapshot, diagnosis, TextOptions { color, verbose: args.verbose });
     write_output(args.output.as_deref(), &rendered)?;
     Ok(diagnosis.exit_code())
 }
 
 pub fn collect(args: &CollectArgs) -> Result<i32> {
-    let plan = resolve::plan(&args.inputs)?;
+    let mut plan = resolve::plan(&args.inputs)?;
+    if let Some(identity) = &args.user {
+        plan.user = Some(resolve::user(identity, &args.selection)?);
+    }
     plan.require_evidence()?;
     let snapshot = collect::snapshot(&plan, plan.now.unwrap_or_else(current_time));
     let mut json = serde_json::to_string_pretty(&snapshot).context("cannot serialise the snapshot")?;

@@ -117,6 +117,9 @@ pub struct EvaluationSection {
     pub persistent_error_count: Option<usize>,
     pub password_sync_window: Option<String>,
     pub directory_sync_window: Option<String>,
+    /// How long after an AD password change its absence in the cloud is
+    /// still "on its way" (PHS027).
+    pub user_password_lag: Option<String>,
 }
 
 /// Who wrote the config file, as far as the analyst tells us.

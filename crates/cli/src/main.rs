@@ -35,6 +35,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let result = match cli.command {
         Some(args::Command::Diagnose(a)) => commands::diagnose(&a),
+        Some(args::Command::User(a)) => commands::user(&a),
         Some(args::Command::Collect(a)) => commands::collect(&a),
         Some(args::Command::Explain { code }) => commands::explain(code.as_deref()),
         Some(args::Command::Menu(inputs)) => menu::run(&inputs),

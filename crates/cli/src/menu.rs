@@ -2,7 +2,7 @@
 //! administrators find their way. Only items that work are listed; each one
 //! calls the same code as its subcommand.
 
-use crate::args::{ColorChoice, DiagnoseArgs, InputArgs, OutputFormat};
+use crate::args::{DiagnoseArgs, InputArgs, ReportArgs, UserArgs, UserSelection};
 use crate::commands;
 use anyhow::Result;
 use inquire::{InquireError, Select, Text};
@@ -15,6 +15,8 @@ const TEST_AD: &str = "Test Active Directory connectivity";
 const TEST_ENTRA: &str = "Test Entra ID connectivity";
 const QUIT: &str = "Quit";
 const NOT_AT_ALL: &str = "Password hash synchronization does NOT work at all";
+const ONE_USER: &str = "Password hash synchronization does NOT work for a specific user account";
+const SYNC_ONE: &str = "Synchronize password hash for a specific user account (prints the steps)";
 const BACK: &str = "Back";
 
 enum Next {
@@ -56,7 +58,7 @@ pub fn run(inputs: &InputArgs) -> Result<i32> {
 
 fn phs_menu(inputs: &InputArgs) -> Result<Next> {
     loop {
-        let choice = match Select::new(PHS_MENU, vec![NOT_AT_ALL, BACK, QUIT]).prompt() {
+        let choice = match Select::new(PHS_MENU, vec![NOT_AT_ALL, ONE_USER, SYNC_ONE, BACK, QUIT]).prompt() {
             Ok(c) => c,
             Err(InquireError::OperationCanceled) => return Ok(Next::Stay),
             Err(_) => return Ok(Next::Quit),
@@ -66,9 +68,39 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
                 let Some(inputs) = ask_for_evidence(inputs)? else { continue };
                 run_diagnosis(inputs, Vec::new());
             }
+            ONE_USER | SYNC_ONE => {
+                let Some(identity) = ask_for_user()? else { continue };
+                let how_to_sync = choice == SYNC_ONE;
+                let inputs = if how_to_sync { Some(inputs.clone()) } else { ask_for_evidence(inputs)? };
+                let Some(inputs) = inputs else { continue };
+                let args = UserArgs {
+                    identity: Some(identity),
+                    selection: UserSelection::default(),
+                    inputs,
+                    snapshot: None,
+                    how_to_sync,
+                    report: ReportArgs::default(),
+                };
+                if let Err(e) = commands::user(&args) {
+                    eprintln!("phs-doctor: {e:#}");
+                }
+                pause();
+            }
             BACK => return Ok(Next::Stay),
             _ => return Ok(Next::Quit),
         }
+    }
+}
+
+/// Which user: the identity as the analyst types it. None when they back out.
+fn ask_for_user() -> Result<Option<String>> {
+    match Text::new("User (UPN, DOMAIN\\name, DN, objectGUID or immutableId):")
+        .with_help_message("The user whose password does not arrive; Esc to go back")
+        .prompt()
+    {
+        Ok(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+        Ok(_) | Err(InquireError::OperationCanceled) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -90,11 +122,7 @@ fn run_diagnosis(inputs: InputArgs, rules: Vec<String>) {
         heartbeat_window: None,
         error_window: None,
         persistent_errors: None,
-        rules,
-        format: OutputFormat::Text,
-        output: None,
-        verbose: false,
-        color: ColorChoice::Auto,
+        report: ReportArgs { rules, ..ReportArgs::default() },
     };
     // A problem with the evidence is shown, then the menu goes on.
     if let Err(e) = commands::diagnose(&args) {

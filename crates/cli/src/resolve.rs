@@ -2,14 +2,14 @@
 //! which live checks to run, as of when, and the thresholds to judge by.
 //! Nothing here reads evidence or touches the network; `collect` does.
 
-use crate::args::InputArgs;
+use crate::args::{InputArgs, UserSelection};
 use crate::config::ad::AdSection;
 use crate::config::graph::GraphSection;
 use crate::config::{ConfigFile, EvaluationSection, Trust};
 use crate::evidence::EvidencePaths;
 use crate::values::{parse_duration, parse_time};
 use anyhow::{anyhow, bail, Result};
-use phs_model::{Timestamp, EVIDENCE_INPUTS};
+use phs_model::{Timestamp, UserQuery, EVIDENCE_INPUTS};
 use phs_rules::Settings;
 
 /// What a run collects, after merging flags over the config file.
@@ -24,6 +24,8 @@ pub struct Plan {
     pub now: Option<Timestamp>,
     /// The config file's thresholds, for [`settings`].
     pub evaluation: EvaluationSection,
+    /// The one user to look at (`user`, `collect --user`).
+    pub user: Option<UserQuery>,
 }
 
 pub fn plan(args: &InputArgs) -> Result<Plan> {
@@ -58,14 +60,19 @@ pub fn plan(args: &InputArgs) -> Result<Plan> {
     if now.is_none() && ad.is_none() && graph.is_none() {
         now = gathered_at;
     }
-    Ok(Plan { evidence, gathered_at, ad, graph, now, evaluation: config.evaluation })
+    Ok(Plan { evidence, gathered_at, ad, graph, now, evaluation: config.evaluation, user: None })
+}
+
+/// The user an identity names, parsed; the connector is for bare names.
+pub fn user(identity: &str, selection: &UserSelection) -> Result<UserQuery> {
+    UserQuery::parse(identity, selection.connector.as_deref()).map_err(|e| anyhow!("{e}"))
 }
 
 impl Plan {
     /// A run needs something to read: a file, or the tenant (which needs no
     /// server evidence; the AD checks do, and say so as a problem).
     pub fn require_evidence(&self) -> Result<()> {
-        if self.evidence.is_empty() && self.graph.is_none() {
+        if self.evidence.is_empty() && self.graph.is_none() && !(self.user.is_some() && self.ad.is_some()) {
             let flags: Vec<String> = EVIDENCE_INPUTS.iter().map(|i| format!("--{} {}", i.flag, i.value_name)).collect();
             bail!("no evidence given: use --config FILE, or {}, or --snapshot FILE", flags.join(", "));
         }
@@ -93,6 +100,9 @@ pub fn settings(
     }
     if let Some(t) = &e.directory_sync_window {
         s.directory_sync_window = parse_duration("directory_sync_window", t)?;
+    }
+    if let Some(t) = &e.user_password_lag {
+        s.user_password_lag = parse_duration("user_password_lag", t)?;
     }
     if let Some(n) = persistent.or(e.persistent_error_count) {
         if n == 0 {

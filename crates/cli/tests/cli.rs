@@ -2,21 +2,10 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn phs_doctor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-        .args(args)
-        .current_dir(repo())
-        .env_remove("NO_COLOR")
-        .env_remove("PHS_DOCTOR_CONFIG")
-        .output()
-        .expect("run phs-doctor")
-}
+mod support;
+use support::{phs_doctor, repo};
 
 fn json_report(args: &[&str]) -> (Value, i32) {
     let out = phs_doctor(args);

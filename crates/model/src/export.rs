@@ -146,6 +146,10 @@ pub struct Partition {
     pub is_domain: bool,
     pub inclusions: Vec<String>,
     pub exclusions: Vec<String>,
+    /// `filter/object-classes/object-class`: the object types the connector
+    /// imports from this partition (empty: not stated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_classes: Vec<String>,
     pub preferred_dcs: Vec<String>,
     pub last_dc: Option<String>,
     /// Per-partition alternate credentials, when configured.

@@ -14,6 +14,7 @@
 //! rules (`phs_rules::knowledge::event_ids`).
 
 pub mod ad;
+pub mod audit;
 pub mod cmdlets;
 pub mod events;
 pub mod export;

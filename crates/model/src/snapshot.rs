@@ -46,10 +46,37 @@ pub struct ServerEvidence {
     pub company_features: Option<CompanyFeatures>,
     pub partition_sync_state: Option<Vec<PartitionSyncState>>,
     pub events: Option<EventLog>,
+    /// `Get-ADSyncCSObject` output: connector space objects (AD and Entra).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cs_objects: Option<Vec<crate::CsObject>>,
+    /// `Get-ADSyncMVObject` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mv_objects: Option<Vec<crate::MvObject>>,
+    /// `Get-ADSyncCSObjectLog` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cs_object_logs: Option<Vec<crate::CsObjectLog>>,
     /// When the evidence was gathered on the server (`[server] gathered_at`):
     /// what its point-in-time facts (the partition sync state) describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gathered_at: Option<Timestamp>,
+}
+
+impl ServerEvidence {
+    /// Whether the field of evidence kind `kind` holds facts (false for the
+    /// live sources, which are not server evidence).
+    pub fn has(&self, kind: SourceKind) -> bool {
+        match kind {
+            SourceKind::ServerConfig => self.config.is_some(),
+            SourceKind::Scheduler => self.scheduler.is_some(),
+            SourceKind::CompanyFeatures => self.company_features.is_some(),
+            SourceKind::PartitionSyncState => self.partition_sync_state.is_some(),
+            SourceKind::Events => self.events.is_some(),
+            SourceKind::CsObject => self.cs_objects.is_some(),
+            SourceKind::MvObject => self.mv_objects.is_some(),
+            SourceKind::CsObjectLog => self.cs_object_logs.is_some(),
+            SourceKind::ActiveDirectory | SourceKind::Graph => false,
+        }
+    }
 }
 
 /// Which source the problem belongs to, so a rule can say "could not evaluate"
@@ -62,6 +89,9 @@ pub enum SourceKind {
     CompanyFeatures,
     PartitionSyncState,
     Events,
+    CsObject,
+    MvObject,
+    CsObjectLog,
     ActiveDirectory,
     Graph,
 }
@@ -126,6 +156,30 @@ pub const EVIDENCE_INPUTS: &[EvidenceInput] = &[
         value_name: "FILE",
         repeatable: false,
         help: "Get-ADSyncPartitionPasswordSyncState | ConvertTo-Json output",
+    },
+    EvidenceInput {
+        source: SourceKind::CsObject,
+        flag: "cs-object",
+        config_key: "cs_objects",
+        value_name: "FILE",
+        repeatable: true,
+        help: "One user: Get-ADSyncCSObject -ConnectorName C -DistinguishedName DN | ConvertTo-Json -Depth 6 output, for the AD and the Entra connector. Repeatable",
+    },
+    EvidenceInput {
+        source: SourceKind::MvObject,
+        flag: "mv-object",
+        config_key: "mv_objects",
+        value_name: "FILE",
+        repeatable: true,
+        help: "One user: Get-ADSyncMVObject -Identifier ID | ConvertTo-Json -Depth 6 output. Repeatable",
+    },
+    EvidenceInput {
+        source: SourceKind::CsObjectLog,
+        flag: "cs-object-log",
+        config_key: "cs_object_logs",
+        value_name: "FILE",
+        repeatable: true,
+        help: "One user: Get-ADSyncCSObjectLog -Identifier ID -Count 10 | ConvertTo-Json -Depth 6 output. Repeatable",
     },
 ];
 

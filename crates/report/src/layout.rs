@@ -62,10 +62,28 @@ pub fn layout(findings: &[Finding]) -> Vec<Section<'_>> {
             .collect();
         out.push(Section { title: format!("AD connector {c}"), findings: own, children });
     }
-    if !users.is_empty() {
-        out.push(Section { title: "Users".to_owned(), findings: users, children: Vec::new() });
+    // One section per user, named as the analyst named them, with where AD
+    // placed them once it did.
+    let mut by_user: Vec<(String, Vec<&Finding>)> = Vec::new();
+    for f in users {
+        let title = user_title(f);
+        match by_user.iter_mut().find(|(t, _)| *t == title) {
+            Some((_, fs)) => fs.push(f),
+            None => by_user.push((title, vec![f])),
+        }
+    }
+    for (title, findings) in by_user {
+        out.push(Section { title, findings, children: Vec::new() });
     }
     out
+}
+
+fn user_title(f: &Finding) -> String {
+    let who = f.scope.user.as_deref().unwrap_or("(unnamed)");
+    match f.scope.domain.as_deref() {
+        Some(d) => format!("User {who} (domain {d})"),
+        None => format!("User {who}"),
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Markdown for a ticket, HTML for a report. None of them decides anything;
 //! they lay out what the rules said.
 
+pub mod audit;
 mod html;
 mod json;
 mod layout;

@@ -37,7 +37,7 @@ pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis) -> String {
     }
     let _ = writeln!(out, "\n| Status | Code | Scope | Message |\n|---|---|---|---|");
     for f in &diagnosis.findings {
-        let scope = [f.scope.connector.as_deref(), f.scope.domain.as_deref()]
+        let scope = [f.scope.user.as_deref(), f.scope.connector.as_deref(), f.scope.domain.as_deref()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()

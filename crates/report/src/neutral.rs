@@ -32,6 +32,17 @@ pub fn line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// One spreadsheet cell: [`line`], and a value a spreadsheet would run as a
+/// formula (starting with `=`, `+`, `-`, `@`) gets a leading `'`, which
+/// spreadsheets take as "text" (an AD attribute is anyone's to write).
+pub fn spreadsheet_cell(text: &str) -> Cow<'_, str> {
+    let flat = line(text);
+    if flat.starts_with(['=', '+', '-', '@']) {
+        return Cow::Owned(format!("'{flat}"));
+    }
+    flat
+}
+
 /// One line of Markdown text: [`line`], then every character that means
 /// something inside a Markdown line (links and images, emphasis, code, raw
 /// HTML and entities, table cells, heading closers) backslash-escaped, which

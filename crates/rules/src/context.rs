@@ -20,6 +20,9 @@ pub struct Settings {
     pub password_sync_window: SignedDuration,
     /// PHS012: how recent the tenant's last directory sync must be.
     pub directory_sync_window: SignedDuration,
+    /// PHS027: how long after an AD password change its absence in the cloud
+    /// is still "on its way" rather than "never arrived".
+    pub user_password_lag: SignedDuration,
 }
 
 impl Default for Settings {
@@ -30,6 +33,7 @@ impl Default for Settings {
             persistent_error_count: 5,
             password_sync_window: SignedDuration::from_hours(2),
             directory_sync_window: SignedDuration::from_hours(3),
+            user_password_lag: SignedDuration::from_hours(2),
         }
     }
 }

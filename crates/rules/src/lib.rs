@@ -40,6 +40,7 @@ macro_rules! tenant_facts_doc {
     };
 }
 
+pub mod audit;
 mod channel;
 mod checks;
 pub mod command;

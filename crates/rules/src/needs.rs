@@ -78,6 +78,11 @@ impl Need {
 /// decides every finding; otherwise the check runs and per-scope needs
 /// replace the findings of scopes where they do not hold.
 pub(crate) fn run(rule: &Rule, cx: &Context) -> Vec<Finding> {
+    // The user checks belong to a run about one user (`phs-doctor user`):
+    // without one they have nothing to judge, not even a skip to report.
+    if rule.scope == ScopeKind::User && cx.snapshot.user.is_none() {
+        return Vec::new();
+    }
     if let Some((status, why)) = rule.needs.iter().find_map(|n| n.unmet(cx)) {
         return scopes_of(rule.scope, cx).into_iter().map(|s| rule.finding(status, s, why.clone()).done()).collect();
     }
@@ -114,7 +119,8 @@ fn scopes_of(kind: ScopeKind, cx: &Context) -> Vec<Scope> {
                 ad.partitions.iter().filter(|p| p.selected).map(|p| Scope::domain(&c.name, &partition_fqdn(p)))
             })
             .collect(),
-        ScopeKind::Server | ScopeKind::User => Vec::new(),
+        ScopeKind::User => return crate::checks::user::view::UserView::of(cx).map(|v| v.scope()).into_iter().collect(),
+        ScopeKind::Server => Vec::new(),
     };
     if scopes.is_empty() {
         vec![Scope::server()]
@@ -151,7 +157,8 @@ mod tests {
             (Need::ServerConfig, |s| s.server.config = None, SourceKind::ServerConfig, NO_EXPORT),
         ];
         for (need, strip, source, wording) in cases {
-            let first_need = |r: &&Rule| r.needs.first() == Some(&need);
+            // The user checks run only in a run about a user (tested with them).
+            let first_need = |r: &&Rule| r.needs.first() == Some(&need) && r.scope != ScopeKind::User;
             let rules: Vec<&Rule> = rules_needing(need).into_iter().filter(first_need).collect();
             assert!(!rules.is_empty(), "{need:?}");
             for rule in rules {

@@ -54,6 +54,17 @@ pub static RULES: &[Rule] = &[
     checks::agent::RULE,
     checks::agent_errors::RULE,
     checks::exposure::RULE,
+    checks::user::ad_object::RULE,
+    checks::user::account_state::RULE,
+    checks::user::sync_scope::RULE,
+    checks::user::connector_space::RULE,
+    checks::user::sync_rules::RULE,
+    checks::user::exported::RULE,
+    checks::user::temporary_password::RULE,
+    checks::user::last_attempt::RULE,
+    checks::user::cloud_object::RULE,
+    checks::user::anchor::RULE,
+    checks::user::password_arrived::RULE,
 ];
 
 /// Where a code without a rule stands. A code is never reused: a report that

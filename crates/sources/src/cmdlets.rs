@@ -20,7 +20,7 @@ use phs_model::{CompanyFeatures, Guid, PartitionSyncState, SchedulerState};
 use serde_json::{Map, Value};
 use std::path::Path;
 
-type Object = Map<String, Value>;
+pub(crate) type Object = Map<String, Value>;
 
 pub fn read_scheduler(path: &Path) -> Result<SchedulerState, String> {
     let (text, file) = read_text(path)?;
@@ -108,7 +108,7 @@ pub fn parse_partition_sync_state(text: &str, file: &str) -> Result<Vec<Partitio
 
 /// Reads and decodes (BOM-aware) a file; the `String` returned second is the
 /// path as it should appear in errors and `path` fields.
-fn read_text(path: &Path) -> Result<(String, String), String> {
+pub(crate) fn read_text(path: &Path) -> Result<(String, String), String> {
     let file = path.display().to_string();
     let bytes =
         crate::evidence_file::read(path, crate::evidence_file::cap::CMDLET_JSON).map_err(|e| format!("{file}: {e}"))?;
@@ -116,7 +116,7 @@ fn read_text(path: &Path) -> Result<(String, String), String> {
     Ok((text.into_owned(), file))
 }
 
-fn parse_json(text: &str, file: &str) -> Result<Value, String> {
+pub(crate) fn parse_json(text: &str, file: &str) -> Result<Value, String> {
     // A caller may hand us text decoded without stripping the BOM.
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     if text.trim().is_empty() {
@@ -127,7 +127,7 @@ fn parse_json(text: &str, file: &str) -> Result<Value, String> {
 }
 
 /// Windows PowerShell 5.1 serialises some arrays as `{"value": [...], "Count": n}`.
-fn unwrap_ps51_array(v: &Value) -> &Value {
+pub(crate) fn unwrap_ps51_array(v: &Value) -> &Value {
     if let Value::Object(obj) = v {
         if obj.len() == 2 {
             if let (Some(inner @ Value::Array(_)), Some(Value::Number(_))) =
@@ -156,12 +156,12 @@ fn single_object<'a>(v: &'a Value, file: &str) -> Result<&'a Object, String> {
 }
 
 /// Exact name first, then any case: PowerShell property names are case-insensitive.
-fn lookup<'a>(obj: &'a Object, name: &str) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(obj: &'a Object, name: &str) -> Option<&'a Value> {
     obj.get(name).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 /// How a value appears in an error: scalars as JSON (shortened), containers by kind.
-fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     const MAX: usize = 60;
     match v {
         Value::Null => "null".to_owned(),
@@ -177,26 +177,26 @@ fn describe(v: &Value) -> String {
 
 // ---------------------------------------------------------------- fields
 
-struct Fields<'a> {
-    obj: &'a Object,
-    file: &'a str,
+pub(crate) struct Fields<'a> {
+    pub obj: &'a Object,
+    pub file: &'a str,
     /// 1-based row number when the input was an array.
-    row: Option<usize>,
+    pub row: Option<usize>,
 }
 
 impl Fields<'_> {
-    fn error(&self, name: &str, msg: &str) -> String {
+    pub(crate) fn error(&self, name: &str, msg: &str) -> String {
         match self.row {
             Some(r) => format!("{}: row {r}: field {name}: {msg}", self.file),
             None => format!("{}: field {name}: {msg}", self.file),
         }
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
         lookup(self.obj, name).filter(|v| !v.is_null())
     }
 
-    fn bool(&self, name: &str) -> Result<Option<bool>, String> {
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, String> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -206,7 +206,7 @@ impl Fields<'_> {
         }
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, String> {
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, String> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -214,7 +214,7 @@ impl Fields<'_> {
         }
     }
 
-    fn guid(&self, name: &str) -> Result<Option<Guid>, String> {
+    pub(crate) fn guid(&self, name: &str) -> Result<Option<Guid>, String> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -226,7 +226,7 @@ impl Fields<'_> {
     }
 
     /// An enum: its name when saved with `-EnumsAsStrings`, else its number as text.
-    fn enum_text(&self, name: &str) -> Result<Option<String>, String> {
+    pub(crate) fn enum_text(&self, name: &str) -> Result<Option<String>, String> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
@@ -235,7 +235,7 @@ impl Fields<'_> {
         }
     }
 
-    fn timestamp(&self, name: &str) -> Result<Option<Timestamp>, String> {
+    pub(crate) fn timestamp(&self, name: &str) -> Result<Option<Timestamp>, String> {
         let Some(v) = self.get(name) else { return Ok(None) };
         // 5.1 serialises a DateTime that carries extra note properties as
         // {"value": "\/Date(..)\/", "DisplayHint": 2, "DateTime": "..."}.
@@ -257,7 +257,7 @@ impl Fields<'_> {
 /// Reported as absent rather than as a date in year 1.
 const DOTNET_MIN_MILLIS: i64 = -62_135_596_800_000;
 
-fn parse_date(s: &str) -> Result<Option<Timestamp>, String> {
+pub(crate) fn parse_date(s: &str) -> Result<Option<Timestamp>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);

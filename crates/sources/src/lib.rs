@@ -3,6 +3,7 @@
 //!
 //! - [`export`]: the `Get-ADSyncServerConfiguration` folder.
 //! - [`cmdlets`]: ADSync cmdlet output saved with `ConvertTo-Json`.
+//! - [`sync_engine`]: one user's connector space and metaverse objects and password sync log (cmdlet JSON).
 //! - [`events`]: the Application event log, from .evtx or event XML.
 //! - [`ad`]: Active Directory itself, live (DNS, TCP, LDAP, RPC).
 //! - [`graph`]: the tenant, through Microsoft Graph.
@@ -17,5 +18,6 @@ pub mod evidence_file;
 pub mod export;
 pub mod graph;
 pub mod secret;
+pub mod sync_engine;
 pub mod text;
 pub mod wording;

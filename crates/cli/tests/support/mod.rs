@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -135,4 +136,21 @@ pub fn graph_config(uri: &str) -> (tempfile::TempDir, PathBuf) {
     let config = dir.path().join("phs-doctor.toml");
     std::fs::write(&config, graph_section(uri)).expect("write config");
     (dir, config)
+}
+
+/// The repository's root: where the examples and fixtures are.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the binary in the repository's root, without the caller's
+/// NO_COLOR or PHS_DOCTOR_CONFIG.
+pub fn phs_doctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .env_remove("PHS_DOCTOR_CONFIG")
+        .output()
+        .expect("run phs-doctor")
 }

@@ -16,6 +16,7 @@ pub mod server_version;
 pub mod staging;
 pub mod tenant;
 pub mod tenant_sync;
+pub mod user;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -5,6 +5,7 @@
 //! intended change, or `INSTA_UPDATE=always` and review the diff).
 
 use super::fixtures::*;
+use super::user::fixtures as user;
 use crate::{evaluate, Settings, RULES};
 use phs_model::*;
 use std::fmt::Write;
@@ -14,10 +15,21 @@ const GET_CHANGES_ALL: &str = "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2";
 
 /// The findings as a person reviews them: grouped by rule, one block each.
 fn rendered(s: &Snapshot) -> String {
+    rendered_of(s, |_| true)
+}
+
+/// The user checks' findings only: the rest of a user deployment is
+/// recorded by the deployments above.
+fn rendered_user(s: &Snapshot) -> String {
+    rendered_of(s, |f| f.scope.kind == ScopeKind::User)
+}
+
+fn rendered_of(s: &Snapshot, keep: fn(&Finding) -> bool) -> String {
     let d = evaluate(s, now(), &Settings::default());
     let mut out = String::new();
-    for f in &d.findings {
-        let scope = [f.scope.connector.as_deref(), f.scope.domain.as_deref()].into_iter().flatten();
+    for f in d.findings.iter().filter(|f| keep(f)) {
+        let scope =
+            [f.scope.connector.as_deref(), f.scope.domain.as_deref(), f.scope.user.as_deref()].into_iter().flatten();
         let _ = writeln!(
             out,
             "{} {} [{}] {} {}",
@@ -170,6 +182,48 @@ fn every_rule_over_each_deployment() {
     for (name, deployment) in deployments {
         insta::assert_snapshot!(name, rendered(&deployment()));
     }
+    let users: [(&str, Deployment); 2] = [("a_healthy_user", user::healthy), ("a_broken_user", broken_user)];
+    for (name, deployment) in users {
+        insta::assert_snapshot!(name, rendered_user(&deployment()));
+    }
+}
+
+/// One user broken in a way each user check sees: disabled, must change
+/// at next logon, written back from the cloud, a disconnector, no outbound
+/// password rule, an export error, a FilteredByTarget attempt, a cloud user
+/// with a provisioning error and another anchor, whose password is a day old.
+fn broken_user() -> Snapshot {
+    use phs_model::user::uac;
+    let ad = AdUser {
+        user_account_control: Some(uac::NORMAL_ACCOUNT | uac::ACCOUNTDISABLE),
+        pwd_last_set: Some(0),
+        admin_description: Some("User_ann".into()),
+        ..user::ann()
+    };
+    let cloud = CloudUser {
+        on_premises_immutable_id: Some(SourceAnchor::from_bytes(vec![7; 16]).to_base64()),
+        last_password_change: Some(user::ago(60 * 24)),
+        provisioning_errors: vec![ProvisioningError {
+            category: Some("PropertyConflict".into()),
+            property_causing_error: Some("UserPrincipalName".into()),
+            value: Some(user::WHO.into()),
+            occurred: Some(user::ago(60)),
+        }],
+        ..user::cloud_ann()
+    };
+    let mut s = user::user_snapshot(Some(user::found(ad)), Some(user::cloud_found(cloud)));
+    let objects = s.server.cs_objects.as_mut().unwrap();
+    objects[0].is_connector = Some(false);
+    objects[1].lineage.clear();
+    objects[1].has_export_error = Some(true);
+    objects[1].export_error = Some(SyncEngineError {
+        error_name: Some("AttributeValueMustBeUnique".into()),
+        error_code: Some("0x8023134a".into()),
+        retry_count: Some(12),
+        ..Default::default()
+    });
+    s.server.cs_object_logs = Some(vec![user::log(vec![user::log_entry("FilteredByTarget", 30)])]);
+    s
 }
 
 /// The deployments together judge every rule at least once (a verdict,
@@ -177,7 +231,7 @@ fn every_rule_over_each_deployment() {
 #[test]
 fn every_rule_gives_a_verdict_in_some_deployment() {
     let settings = Settings::default();
-    let judged: Vec<String> = [healthy(), broken()]
+    let judged: Vec<String> = [healthy(), broken(), user::healthy(), broken_user()]
         .iter()
         .flat_map(|s| evaluate(s, now(), &settings).findings)
         .filter(|f| f.status != Status::Skipped)

@@ -7,6 +7,8 @@
 pub mod bind_codes;
 pub mod cloud_errors;
 pub mod event_ids;
+pub mod password_log;
 pub mod server_versions;
 pub mod signature;
+pub mod single_password_sync;
 pub mod sync_errors;

@@ -11,6 +11,7 @@
 //! - [`epm`]: the RPC endpoint mapper and the DRSUAPI port it hands out.
 //! - [`ldap`]: rootDSE, the connector account's bind and object, the domain
 //!   root's security descriptor, SID names.
+//! - [`user`]: one user's object, for `phs-doctor user`.
 
 pub mod bind_gate;
 pub mod check;
@@ -19,6 +20,7 @@ pub mod ldap;
 pub mod locate;
 pub mod select;
 pub mod tcp;
+pub mod user;
 
 pub use crate::secret::Secret;
 

@@ -117,6 +117,7 @@ fn parse_partition(doc: &Doc, p: NodeId) -> Result<Partition, ExportError> {
         },
         inclusions: texts(&["filter", "containers", "inclusions"], "inclusion"),
         exclusions: texts(&["filter", "containers", "exclusions"], "exclusion"),
+        object_classes: texts(&["filter", "object-classes"], "object-class"),
         preferred_dcs: custom
             .and_then(|c| doc.child(c, "preferred-dcs"))
             .map(|list| {

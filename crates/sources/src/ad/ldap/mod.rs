@@ -23,6 +23,10 @@ mod tls;
 mod token;
 
 pub use token::build_token;
+// For the other readers of one DC (one user's object, `ad::user`): the same
+// session, bind and entry decoding as the checks.
+pub(crate) use entry::{escape_bytes, escape_value, Entry};
+pub(crate) use token::bind as bind_session;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -31,7 +35,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ldap3::controls::RawControl;
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope, SearchResult, StdStream};
+use ldap3::{
+    Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope, SearchOptions, SearchResult, StdStream,
+};
 use phs_model::ad::{AccountFacts, LdapFacts, RootDse};
 use phs_secdesc::{SecurityDescriptor, Sid};
 use rustls::pki_types::ServerName;
@@ -41,7 +47,6 @@ use super::bind_gate::{BindGate, Refusal};
 use super::tcp::{connect as tcp_connect, millis};
 use super::{AdOptions, DomainTarget, Secret};
 use crate::wording::{describe_io_error, io_failure};
-use entry::{escape_value, Entry};
 use phs_model::{human_std_duration, AccountName, NetFailure};
 
 /// LDAP_SERVER_SD_FLAGS_OID.
@@ -424,14 +429,8 @@ async fn read_as_account(
 /// partition; the first label of the domain, upper-cased, when that cannot be
 /// read.
 async fn netbios_name(conn: &mut Conn, target: &DomainTarget, config_nc: Option<&str>) -> String {
-    if let Some(config_nc) = config_nc {
-        let filter = format!("(&(objectClass=crossRef)(nCName={}))", escape_value(&target.partition_dn));
-        let base = format!("CN=Partitions,{config_nc}");
-        if let Ok(entries) = conn.search(&base, Scope::OneLevel, &filter, &["nETBIOSName"], false).await {
-            if let Some(name) = entries.iter().filter_map(|e| e.first_str("nETBIOSName")).find(|n| !n.is_empty()) {
-                return name;
-            }
-        }
+    if let Some(name) = crossref_netbios(conn, &target.partition_dn, config_nc).await {
+        return name;
     }
     let from_domain = target.domain.split('.').next().unwrap_or("").trim();
     if !from_domain.is_empty() {
@@ -441,6 +440,16 @@ async fn netbios_name(conn: &mut Conn, target: &DomainTarget, config_nc: Option<
     phs_model::dn_to_fqdn(&target.partition_dn)
         .and_then(|fqdn| fqdn.split('.').next().map(str::to_ascii_uppercase))
         .unwrap_or_default()
+}
+
+/// The NetBIOS name of the domain whose naming context is `partition_dn`,
+/// from its crossRef in `CN=Partitions` of the configuration partition;
+/// None when that cannot be read.
+pub(crate) async fn crossref_netbios(conn: &mut Conn, partition_dn: &str, config_nc: Option<&str>) -> Option<String> {
+    let filter = format!("(&(objectClass=crossRef)(nCName={}))", escape_value(partition_dn));
+    let base = format!("CN=Partitions,{}", config_nc?);
+    let entries = conn.search(&base, Scope::OneLevel, &filter, &["nETBIOSName"], false).await.ok()?;
+    entries.iter().filter_map(|e| e.first_str("nETBIOSName")).find(|n| !n.is_empty())
 }
 
 /// Find the account in the domain partition and read its attributes, then
@@ -604,7 +613,7 @@ fn facts_from_entry(entry: &Entry) -> LdapFacts {
     facts
 }
 
-async fn root_dse_on(conn: &mut Conn) -> Result<(RootDse, Option<String>), String> {
+pub(crate) async fn root_dse_on(conn: &mut Conn) -> Result<(RootDse, Option<String>), String> {
     let entries = conn.search("", Scope::Base, "(objectClass=*)", ROOT_DSE_ATTRS, false).await?;
     let entry = entries.into_iter().next().ok_or_else(|| "the rootDSE search returned no entry".to_string())?;
     let dse = RootDse {
@@ -619,7 +628,7 @@ async fn root_dse_on(conn: &mut Conn) -> Result<(RootDse, Option<String>), Strin
     Ok((dse, entry.first_str("configurationNamingContext")))
 }
 
-fn sid_text(raw: &[u8]) -> Option<String> {
+pub(crate) fn sid_text(raw: &[u8]) -> Option<String> {
     Sid::parse(raw).ok().map(|(sid, _)| sid.to_string())
 }
 
@@ -643,7 +652,7 @@ fn transports(opts: &AdOptions, open_ports: &[u16]) -> Vec<Transport> {
     order
 }
 
-fn dc_label(dc_host: &str, addr: IpAddr) -> String {
+pub(crate) fn dc_label(dc_host: &str, addr: IpAddr) -> String {
     let host = dc_host.trim();
     if host.is_empty() || host == addr.to_string() {
         addr.to_string()
@@ -667,11 +676,29 @@ struct ConnectFailure {
 /// per-operation timeout. `stalled` (with the first such error) once an
 /// operation timed out or the connection was cut: the DC stopped answering,
 /// so later operations fail at once instead of each waiting its own timeout.
-struct Conn {
+pub(crate) struct Conn {
     ldap: Ldap,
     driver: JoinHandle<()>,
     op_timeout: Duration,
     stalled: Option<String>,
+}
+
+/// One search: where, which objects, which attributes; `sd_flags` asks for
+/// the DACL alone ([`SD_FLAGS_OID`]), `size_limit` is set on the request.
+#[derive(Clone, Copy)]
+pub(crate) struct SearchRequest<'a> {
+    pub base: &'a str,
+    pub scope: Scope,
+    pub filter: &'a str,
+    pub attrs: &'a [&'a str],
+    pub sd_flags: bool,
+    pub size_limit: Option<i32>,
+}
+
+/// What the DC answered to a search: the entries and the result.
+pub(crate) struct SearchAnswer {
+    pub entries: Vec<Entry>,
+    pub result: LdapResult,
 }
 
 /// The DC said nothing (in time) or the connection went away, as opposed to
@@ -700,7 +727,7 @@ impl Conn {
 
     /// A search whose entries come back as raw bytes; references are dropped
     /// (ldap3's `search` filters them), any result code but 0 is an error.
-    async fn search(
+    pub(crate) async fn search(
         &mut self,
         base: &str,
         scope: Scope,
@@ -708,6 +735,20 @@ impl Conn {
         attrs: &[&str],
         sd_flags: bool,
     ) -> Result<Vec<Entry>, String> {
+        let answer =
+            self.search_answer(&SearchRequest { base, scope, filter, attrs, sd_flags, size_limit: None }).await?;
+        if answer.result.rc != 0 {
+            return Err(describe_result(&answer.result));
+        }
+        Ok(answer.entries)
+    }
+
+    /// A search the DC answered, whatever its result code (a size limit
+    /// exceeded still carries entries, noSuchObject may mean "not there");
+    /// Err only when there is no answer (a timeout, a cut connection, a
+    /// malformed entry).
+    pub(crate) async fn search_answer(&mut self, request: &SearchRequest<'_>) -> Result<SearchAnswer, String> {
+        let SearchRequest { base, scope, filter, attrs, sd_flags, size_limit } = *request;
         let timeout = self.op_timeout;
         if let Some(first) = &self.stalled {
             return Err(format!(
@@ -721,19 +762,21 @@ impl Conn {
                 val: Some(SD_FLAGS_DACL.to_vec()),
             });
         }
+        if let Some(limit) = size_limit {
+            self.ldap.with_search_options(SearchOptions::new().sizelimit(limit));
+        }
         let SearchResult(raw, result) = self
             .ldap
             .with_timeout(timeout)
             .search(base, scope, filter, attrs.to_vec())
             .await
             .map_err(|e| self.failed(&e))?;
-        if result.rc != 0 {
-            return Err(describe_result(&result));
-        }
-        raw.into_iter()
+        let entries = raw
+            .into_iter()
             .map(Entry::from_result)
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| "the DC sent a malformed search result entry".to_string())
+            .ok_or_else(|| "the DC sent a malformed search result entry".to_string())?;
+        Ok(SearchAnswer { entries, result })
     }
 
     /// An operation error in words, noting the first silence of the DC.
@@ -746,7 +789,7 @@ impl Conn {
     }
 
     /// Unbind (bounded by the operation timeout) and stop the socket task.
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if self.stalled.is_none() {
             let _ = tokio::time::timeout(self.op_timeout, self.ldap.unbind()).await;
         }
@@ -887,7 +930,7 @@ fn op_failure(e: &LdapError) -> NetFailure {
 }
 
 /// `rc 49 (invalidCredentials): 80090308: LdapErr: ...`.
-fn describe_result(result: &LdapResult) -> String {
+pub(crate) fn describe_result(result: &LdapResult) -> String {
     let mut out = format!("rc {} ({})", result.rc, rc_name(result.rc));
     if !result.text.is_empty() {
         out.push_str(": ");

@@ -125,6 +125,21 @@ pub(crate) async fn global_and_universal(conn: &mut Conn, dn: &str) -> Result<Ve
     Ok(sids)
 }
 
+/// A bind that gave no session, in words; `refused` when the DC answered
+/// with invalidCredentials (49): the same credential elsewhere would only add
+/// a bad-password count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BindFailure {
+    pub words: String,
+    pub refused: bool,
+}
+
+impl From<BindFailure> for String {
+    fn from(failure: BindFailure) -> String {
+        failure.words
+    }
+}
+
 /// Binds as `identity` on `dc` (LDAPS, else StartTLS; plain only when
 /// allowed), the same rules as the main bind.
 pub(crate) async fn bind(
@@ -133,9 +148,10 @@ pub(crate) async fn bind(
     identity: &str,
     secret: &Secret,
     opts: &AdOptions,
-) -> Result<Conn, String> {
+) -> Result<Conn, BindFailure> {
+    let failed = |words: String, refused: bool| BindFailure { words, refused };
     if secret.expose().is_empty() {
-        return Err("no bind attempted: the password is empty".into());
+        return Err(failed("no bind attempted: the password is empty".into(), false));
     }
     let mut failures = Vec::new();
     for transport in transports(opts, &[]) {
@@ -143,8 +159,11 @@ pub(crate) async fn bind(
             Ok(mut conn) => {
                 return match conn.bind(identity, secret).await {
                     Ok(r) if r.rc == 0 => Ok(conn),
-                    Ok(r) => Err(format!("bind as {identity} on {dc_host} refused: {}", super::describe_result(&r))),
-                    Err((words, _)) => Err(format!("bind as {identity} on {dc_host}: {words}")),
+                    Ok(r) => Err(failed(
+                        format!("bind as {identity} on {dc_host} refused: {}", super::describe_result(&r)),
+                        r.rc == 49,
+                    )),
+                    Err((words, _)) => Err(failed(format!("bind as {identity} on {dc_host}: {words}"), false)),
                 };
             }
             Err(f) => {
@@ -155,7 +174,7 @@ pub(crate) async fn bind(
             }
         }
     }
-    Err(failures.join("; "))
+    Err(failed(failures.join("; "), false))
 }
 
 /// The account of another domain: located through DNS in its own domain,
@@ -281,7 +300,7 @@ pub async fn build_token(
             }
             conn.close().await;
         }
-        Err(e) => token.error = Some(e),
+        Err(e) => token.error = Some(e.words),
     }
     (Some(account), token)
 }

@@ -1,0 +1,160 @@
+//! The class of each user of an audit (`phs-doctor audit`), from the same
+//! decisions the single-user checks make: scope (PHS019), account state
+//! (PHS018), temporary password (PHS023), anchor (PHS026) and whether the
+//! latest change reached the cloud (PHS027). Pure: one AD user and the
+//! cloud user joined to it (or one cloud user alone) in, one row out.
+
+use crate::checks::user::{account_state, anchor, password_arrived, sync_scope, view};
+use crate::context::filetime;
+use jiff::SignedDuration;
+use phs_model::audit::{AuditClass, AuditRow};
+use phs_model::{AdUser, CloudUser, ServerConfig, Timestamp};
+
+/// What every row is judged by.
+pub struct AuditSettings<'a> {
+    pub export: Option<&'a ServerConfig>,
+    pub now: Timestamp,
+    /// When the tenant's users were read (None: the tenant was not read).
+    pub tenant_read_at: Option<Timestamp>,
+    /// How long an AD change may wait for the cloud (PHS027's lag).
+    pub lag: SignedDuration,
+}
+
+/// One AD user, with the cloud user the join found for it (by anchor, or
+/// by SID as a fallback: then the anchors may differ).
+pub fn classify_ad_user(s: &AuditSettings, ad: &AdUser, cloud: Option<&CloudUser>) -> AuditRow {
+    let mut row = AuditRow {
+        domain: Some(ad.domain.clone()),
+        dn: Some(ad.dn.clone()),
+        sam_account_name: ad.sam_account_name.clone(),
+        user_principal_name: ad.user_principal_name.clone(),
+        anchor: ad.anchor().map(|a| a.to_base64()),
+        cloud_id: cloud.map(|c| c.id.clone()),
+        ad_password_changed: ad.pwd_last_set.and_then(filetime),
+        cloud_password_changed: cloud.and_then(|c| c.last_password_change),
+        ..AuditRow::default()
+    };
+    let (class, reason) = decide(s, ad, cloud, &mut row);
+    row.class = Some(class);
+    row.reason = reason;
+    row
+}
+
+fn decide(s: &AuditSettings, ad: &AdUser, cloud: Option<&CloudUser>, row: &mut AuditRow) -> (AuditClass, String) {
+    if s.export.is_some() {
+        let (connector, partition) = view::home(s.export, ad);
+        if let Some(why) = sync_scope::decide(connector, partition, ad).dropped_by() {
+            return (AuditClass::OutOfScope, why);
+        }
+    }
+    for state in account_state::decide(ad, s.now, None) {
+        match state {
+            account_state::State::Disabled => return (AuditClass::Disabled, "disabled in AD".into()),
+            account_state::State::Expired(t) => {
+                return (AuditClass::Expired, t.map_or("account expired".into(), |t| format!("account expired at {t}")))
+            }
+            _ => {}
+        }
+    }
+    if ad.pwd_last_set == Some(0) {
+        return (AuditClass::MustChange, "must change password at next logon (pwdLastSet 0)".into());
+    }
+    let Some(read_at) = s.tenant_read_at else {
+        return (AuditClass::Unjudged, "the tenant was not read".into());
+    };
+    let Some(cloud) = cloud else {
+        return (AuditClass::NotInTenant, "no cloud user has the user's anchor".into());
+    };
+    if let anchor::Outcome::Differs { .. } | anchor::Outcome::NotAnchored = anchor::decide(ad, cloud) {
+        return (AuditClass::AnchorMismatch, "the cloud user joined by SID carries another immutableId".into());
+    }
+    let Some(changed) = row.ad_password_changed else {
+        return (AuditClass::Unjudged, "pwdLastSet was not read".into());
+    };
+    match password_arrived::decide(changed, cloud.last_password_change, cloud.on_premises_last_sync, read_at, s.lag) {
+        password_arrived::Outcome::Arrived { .. } => (AuditClass::InSync, String::new()),
+        password_arrived::Outcome::OnItsWay { .. } => {
+            row.lag_seconds = Some(read_at.duration_since(changed).as_secs());
+            (AuditClass::OnItsWay, "changed within the lag allowed".into())
+        }
+        password_arrived::Outcome::NeverArrived { object_synced_after, .. } => {
+            let lag = read_at.duration_since(changed);
+            row.lag_seconds = Some(lag.as_secs());
+            let why = match object_synced_after {
+                Some(_) => "the object synced after the change, its password did not",
+                None => "neither the object nor its password synced since the change",
+            };
+            (AuditClass::PasswordNotArrived, format!("{} waiting: {why}", crate::context::human_duration(lag)))
+        }
+        password_arrived::Outcome::Temporary | password_arrived::Outcome::Unknown(_) => {
+            (AuditClass::Unjudged, "the password times cannot be compared".into())
+        }
+    }
+}
+
+/// A cloud user no AD user in scope joined: gone from AD when it is synced;
+/// None for a cloud-only user (not the audit's business).
+pub fn classify_cloud_only(cloud: &CloudUser) -> Option<AuditRow> {
+    (cloud.on_premises_sync_enabled == Some(true)).then(|| AuditRow {
+        class: Some(AuditClass::GoneFromAd),
+        reason: "synced from AD, and no AD user in scope has its anchor".into(),
+        domain: cloud.on_premises_domain_name.clone(),
+        dn: cloud.on_premises_distinguished_name.clone(),
+        sam_account_name: cloud.on_premises_sam_account_name.clone(),
+        user_principal_name: cloud.user_principal_name.clone(),
+        anchor: cloud.on_premises_immutable_id.clone(),
+        cloud_id: Some(cloud.id.clone()),
+        cloud_password_changed: cloud.last_password_change,
+        ..AuditRow::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::export;
+    use crate::checks::user::fixtures::*;
+    use phs_model::user::uac;
+
+    fn settings(cfg: &ServerConfig) -> AuditSettings<'_> {
+        AuditSettings { export: Some(cfg), now: now(), tenant_read_at: Some(now()), lag: SignedDuration::from_hours(2) }
+    }
+
+    fn class(ad: AdUser, cloud: Option<CloudUser>) -> AuditClass {
+        let cfg = export();
+        classify_ad_user(&settings(&cfg), &ad, cloud.as_ref()).class.unwrap()
+    }
+
+    #[test]
+    fn every_class_of_an_ad_user() {
+        assert_eq!(class(ann(), Some(cloud_ann())), AuditClass::InSync);
+        let old = CloudUser { last_password_change: Some(ago(60 * 24)), ..cloud_ann() };
+        assert_eq!(class(ann(), Some(old.clone())), AuditClass::PasswordNotArrived);
+        let recent = AdUser { pwd_last_set: Some(filetime_ago(30)), ..ann() };
+        assert_eq!(class(recent, Some(old)), AuditClass::OnItsWay);
+        assert_eq!(class(AdUser { pwd_last_set: Some(0), ..ann() }, Some(cloud_ann())), AuditClass::MustChange);
+        let disabled = AdUser { user_account_control: Some(uac::NORMAL_ACCOUNT | uac::ACCOUNTDISABLE), ..ann() };
+        assert_eq!(class(disabled, Some(cloud_ann())), AuditClass::Disabled);
+        assert_eq!(class(AdUser { account_expires: Some(filetime_ago(60)), ..ann() }, None), AuditClass::Expired);
+        assert_eq!(class(ann(), None), AuditClass::NotInTenant);
+        let other = CloudUser { on_premises_immutable_id: Some("BwcHBwcHBwcHBwcHBwcHBw==".into()), ..cloud_ann() };
+        assert_eq!(class(ann(), Some(other)), AuditClass::AnchorMismatch);
+        let elsewhere = AdUser { dn: "CN=Ann,OU=Staff,DC=contoso,DC=com".into(), ..ann() };
+        assert_eq!(class(elsewhere, Some(cloud_ann())), AuditClass::OutOfScope);
+    }
+
+    #[test]
+    fn without_the_tenant_an_audit_still_says_what_ad_tells() {
+        let cfg = export();
+        let s = AuditSettings { tenant_read_at: None, ..settings(&cfg) };
+        let row = classify_ad_user(&s, &AdUser { pwd_last_set: Some(0), ..ann() }, None);
+        assert_eq!(row.class, Some(AuditClass::MustChange));
+        assert_eq!(classify_ad_user(&s, &ann(), None).class, Some(AuditClass::Unjudged));
+    }
+
+    #[test]
+    fn a_synced_cloud_user_without_an_ad_user_is_gone_and_a_cloud_only_one_is_not_counted() {
+        assert_eq!(classify_cloud_only(&cloud_ann()).and_then(|r| r.class), Some(AuditClass::GoneFromAd));
+        assert!(classify_cloud_only(&CloudUser { on_premises_sync_enabled: None, ..cloud_ann() }).is_none());
+    }
+}
