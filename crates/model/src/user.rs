@@ -9,6 +9,7 @@
 use crate::{Guid, Timestamp};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Everything collected about one user (`phs-doctor user IDENTITY`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,6 +353,11 @@ pub struct CloudUser {
     pub password_policies: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provisioning_errors: Vec<ProvisioningError>,
+    /// Graph property name → why its value could not be used (missing from
+    /// the answer, not a timestamp, cut at the length cap): such a field is
+    /// unknown, not empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreadable: BTreeMap<String, String>,
 }
 
 /// One `onPremisesProvisioningErrors` entry.

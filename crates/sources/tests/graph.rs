@@ -7,13 +7,17 @@
 //! [`TenantFacts`]. Every run also goes through [`collect`], which checks that
 //! the serialised facts never carry the client secret, an access token or a
 //! line of the private key.
+//!
+//! The user lookup (`/v1.0/users`) runs against the CLI tests' user
+//! stand-in, shared with this file so that both serve the same shapes.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jiff::Timestamp;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use phs_model::graph::TenantFacts;
-use phs_sources::graph::{collect_tenant, Credential, GraphOptions, Secret};
+use phs_model::user::CloudUserLookup;
+use phs_sources::graph::{collect_tenant, sign_in, CloudUserKeys, Credential, GraphOptions, Secret};
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -137,8 +141,8 @@ async fn collect(cred: &Credential, opts: &GraphOptions) -> TenantFacts {
 
 /// Nothing the user sees (or that a snapshot stores) may hold the client
 /// secret, an access token, or any line of the private key.
-fn assert_no_secrets(facts: &TenantFacts) {
-    let text = serde_json::to_string(facts).unwrap();
+fn assert_no_secrets(record: &impl serde::Serialize) {
+    let text = serde_json::to_string(record).unwrap();
     let mut secrets = vec![SECRET.to_owned(), TOKEN.to_owned(), user_token(), DEVICE_CODE.to_owned()];
     for key in ["test-key.pem", "test-key-pkcs1.pem"] {
         // The short last line of a base64 body ("Aw==") could occur by
@@ -1487,4 +1491,383 @@ async fn secrets_echoed_by_a_server_are_scrubbed() {
     let org = facts.organization.expect("organization");
     let why = org.unreadable(PASSWORD_SYNC_FIELD).expect("unreadable");
     assert!(why.contains("Token '***' lacks a role."), "{why}");
+}
+
+// ---------------------------------------------------------------------------
+// One user
+// ---------------------------------------------------------------------------
+
+#[path = "../../cli/tests/support/graph_users.rs"]
+mod graph_users;
+
+use graph_users::sample;
+
+const USERS_PATH: &str = "/v1.0/users";
+
+/// The healthy tenant serving the five sample users.
+async fn user_stand_in() -> MockServer {
+    user_stand_in_with(graph_users::sample_users()).await
+}
+
+async fn user_stand_in_with(users: Vec<Value>) -> MockServer {
+    let server = stand_in(TOKEN).await;
+    graph_users::mount_users(&server, users).await;
+    server
+}
+
+/// Signs in with the client secret and looks the user up; checks the
+/// lookup for leaked secrets.
+async fn lookup(server: &MockServer, keys: &CloudUserKeys) -> CloudUserLookup {
+    let (cred, opts) = (secret_cred(), opts(server));
+    let session = sign_in(&cred, &opts, &|_: &str| {}).await.expect("signed in");
+    let found = session.find_user(keys).await;
+    assert_no_secrets(&found);
+    found
+}
+
+fn by_anchor(anchor: &str) -> CloudUserKeys {
+    CloudUserKeys { immutable_ids: vec![anchor.to_owned()], ..CloudUserKeys::default() }
+}
+
+fn by_upn(upn: &str) -> CloudUserKeys {
+    CloudUserKeys { upn: Some(upn.to_owned()), ..CloudUserKeys::default() }
+}
+
+async fn user_requests(server: &MockServer) -> Vec<Request> {
+    let all = server.received_requests().await.expect("wiremock records requests");
+    all.into_iter().filter(|r| r.url.path().starts_with(USERS_PATH)).collect()
+}
+
+fn query_of(request: &Request, name: &str) -> Option<String> {
+    request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// The user a found-one lookup found.
+fn only(lookup: &CloudUserLookup) -> &phs_model::user::CloudUser {
+    assert_eq!(lookup.error, None, "{lookup:#?}");
+    assert_eq!(lookup.found.len(), 1, "{lookup:#?}");
+    &lookup.found[0]
+}
+
+#[tokio::test]
+async fn a_synced_user_is_found_by_its_anchor_with_one_query() {
+    let server = user_stand_in().await;
+    let keys = CloudUserKeys { upn: Some(sample::IN_SYNC_UPN.into()), ..by_anchor(sample::IN_SYNC_ANCHOR) };
+    let before = Timestamp::now();
+
+    let found = lookup(&server, &keys).await;
+
+    let user = only(&found);
+    assert_eq!(user.id, sample::IN_SYNC_ID);
+    assert_eq!(user.user_principal_name.as_deref(), Some(sample::IN_SYNC_UPN));
+    assert_eq!(user.account_enabled, Some(true));
+    assert_eq!(user.on_premises_sync_enabled, Some(true));
+    assert_eq!(user.on_premises_immutable_id.as_deref(), Some(sample::IN_SYNC_ANCHOR));
+    assert_eq!(user.on_premises_last_sync, Some(ts(sample::LAST_SYNC)));
+    assert_eq!(user.last_password_change, Some(ts(sample::PASSWORD_CHANGED)));
+    assert_eq!(user.on_premises_sam_account_name.as_deref(), Some("ann"));
+    assert_eq!(user.on_premises_domain_name.as_deref(), Some("fabrikam.com"));
+    assert_eq!(user.on_premises_distinguished_name.as_deref(), Some("CN=ann,OU=Staff,DC=fabrikam,DC=com"));
+    assert_eq!(user.password_policies.as_deref(), Some("DisablePasswordExpiration"));
+    assert!(user.provisioning_errors.is_empty() && user.unreadable.is_empty(), "{user:#?}");
+    assert_eq!(found.queries, [format!("/v1.0/users?$filter=onPremisesImmutableId eq '{}'", sample::IN_SYNC_ANCHOR)]);
+    assert!(found.read_at.is_some_and(|t| t >= before.round(jiff::Unit::Second).unwrap()), "{found:#?}");
+    // The UPN was not needed: the first query that finds someone ends the search.
+    let asked = user_requests(&server).await;
+    assert_eq!(asked.len(), 1);
+    let select = query_of(&asked[0], "$select").expect("$select");
+    assert_eq!(
+        select.split(',').collect::<Vec<_>>(),
+        [
+            "id",
+            "userPrincipalName",
+            "accountEnabled",
+            "onPremisesSyncEnabled",
+            "onPremisesImmutableId",
+            "onPremisesLastSyncDateTime",
+            "lastPasswordChangeDateTime",
+            "onPremisesSamAccountName",
+            "onPremisesDistinguishedName",
+            "onPremisesDomainName",
+            "onPremisesSecurityIdentifier",
+            "onPremisesUserPrincipalName",
+            "onPremisesProvisioningErrors",
+            "passwordPolicies"
+        ]
+    );
+    assert_eq!(query_of(&asked[0], "$top").as_deref(), Some("10"));
+}
+
+#[tokio::test]
+async fn each_key_is_tried_in_turn_until_one_finds_the_user() {
+    let server = user_stand_in().await;
+    // AD's anchor is not the cloud user's, and the object id is unknown: the UPN finds them.
+    let keys = CloudUserKeys {
+        upn: Some(sample::OTHER_ANCHOR_UPN.into()),
+        object_id: Some("0f0e0d0c-0b0a-4908-8706-050403020100".into()),
+        ..by_anchor(sample::OTHER_ANCHOR_AD)
+    };
+
+    let found = lookup(&server, &keys).await;
+
+    let user = only(&found);
+    assert_eq!(user.on_premises_immutable_id.as_deref(), Some(sample::OTHER_ANCHOR_CLOUD));
+    assert_eq!(
+        found.queries,
+        [
+            format!("/v1.0/users?$filter=onPremisesImmutableId eq '{}'", sample::OTHER_ANCHOR_AD),
+            "/v1.0/users/0f0e0d0c-0b0a-4908-8706-050403020100".to_owned(),
+            format!("/v1.0/users?$filter=userPrincipalName eq '{}'", sample::OTHER_ANCHOR_UPN),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_object_id_finds_a_cloud_only_user() {
+    let server = user_stand_in().await;
+    let keys = CloudUserKeys { object_id: Some(sample::CLOUD_ONLY_ID.into()), ..CloudUserKeys::default() };
+
+    let found = lookup(&server, &keys).await;
+
+    let user = only(&found);
+    assert_eq!(user.user_principal_name.as_deref(), Some(sample::CLOUD_ONLY_UPN));
+    assert_eq!(user.on_premises_sync_enabled, None, "never synced");
+    assert_eq!(user.on_premises_immutable_id, None);
+    assert_eq!(user.on_premises_last_sync, None);
+    assert!(user.unreadable.is_empty(), "nulls are answers, not unreadable: {user:#?}");
+}
+
+#[tokio::test]
+async fn the_stale_and_the_conflicting_users_are_read_as_graph_reports_them() {
+    let server = user_stand_in().await;
+
+    let found = lookup(&server, &by_upn(sample::STALE_UPN)).await;
+    assert_eq!(only(&found).last_password_change, Some(ts(sample::STALE_PASSWORD_CHANGED)));
+
+    let found = lookup(&server, &by_anchor(sample::CONFLICT_ANCHOR)).await;
+    let errors = &only(&found).provisioning_errors;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].category.as_deref(), Some("PropertyConflict"));
+    assert_eq!(errors[0].property_causing_error.as_deref(), Some("UserPrincipalName"));
+    assert_eq!(errors[0].value.as_deref(), Some(sample::CONFLICT_UPN));
+    assert_eq!(errors[0].occurred, Some(ts(sample::CONFLICT_AT)));
+}
+
+#[tokio::test]
+async fn the_sam_account_name_is_an_advanced_query_narrowed_to_a_dns_domain() {
+    let server = user_stand_in().await;
+    let keys = |domain: &str| CloudUserKeys {
+        on_premises_sam: Some((domain.to_owned(), "BO".to_owned())),
+        ..CloudUserKeys::default()
+    };
+
+    let found = lookup(&server, &keys("fabrikam.com")).await;
+    assert_eq!(only(&found).user_principal_name.as_deref(), Some(sample::STALE_UPN));
+    let asked = user_requests(&server).await;
+    assert_eq!(asked[0].headers.get("ConsistencyLevel").map(|v| v.to_str().unwrap()), Some("eventual"));
+    assert_eq!(query_of(&asked[0], "$count").as_deref(), Some("true"));
+
+    // A NetBIOS name can't be told from Graph's answer: the match is kept.
+    assert_eq!(only(&lookup(&server, &keys("FABRIKAM")).await).on_premises_sam_account_name.as_deref(), Some("bo"));
+    // Another DNS domain's bo is not this one.
+    let found = lookup(&server, &keys("contoso.com")).await;
+    assert!(found.found.is_empty() && found.error.is_none(), "{found:#?}");
+}
+
+#[tokio::test]
+async fn a_user_no_query_finds_is_not_found_without_an_error() {
+    let server = user_stand_in().await;
+    let keys = CloudUserKeys {
+        upn: Some("nobody@fabrikam.com".into()),
+        immutable_ids: vec![sample::OTHER_ANCHOR_AD.into()],
+        object_id: Some("0f0e0d0c-0b0a-4908-8706-050403020100".into()),
+        on_premises_sam: Some(("fabrikam.com".into(), "nobody".into())),
+    };
+
+    let found = lookup(&server, &keys).await;
+
+    assert!(found.found.is_empty(), "{found:#?}");
+    assert_eq!(found.error, None);
+    assert_eq!(found.queries.len(), 4, "{:#?}", found.queries);
+    assert!(found.read_at.is_some());
+}
+
+#[tokio::test]
+async fn no_key_is_an_error_and_a_repeated_anchor_is_asked_once() {
+    let server = user_stand_in().await;
+    let keys = CloudUserKeys { upn: Some("  ".into()), ..CloudUserKeys::default() };
+
+    let found = lookup(&server, &keys).await;
+    assert!(found.error.as_deref().is_some_and(|e| e.starts_with("nothing to search the tenant by")), "{found:#?}");
+    assert!(found.queries.is_empty() && user_requests(&server).await.is_empty());
+
+    let keys = CloudUserKeys {
+        immutable_ids: vec![sample::OTHER_ANCHOR_AD.into(), sample::OTHER_ANCHOR_AD.into()],
+        ..CloudUserKeys::default()
+    };
+    let found = lookup(&server, &keys).await;
+    assert!(found.found.is_empty() && found.error.is_none(), "{found:#?}");
+    assert_eq!(found.queries.len(), 1, "{:#?}", found.queries);
+}
+
+/// One lookup (anchor, then UPN) with `/v1.0/users` answering `reply`.
+async fn lookup_with_fault(reply: ResponseTemplate) -> (CloudUserLookup, MockServer) {
+    let server = user_stand_in().await;
+    fault(&server, get(USERS_PATH).respond_with(reply)).await;
+    let keys = CloudUserKeys { upn: Some(sample::IN_SYNC_UPN.into()), ..by_anchor(sample::IN_SYNC_ANCHOR) };
+    (lookup(&server, &keys).await, server)
+}
+
+#[tokio::test]
+async fn access_denied_names_user_read_all_and_ends_the_search() {
+    let (found, server) = lookup_with_fault(access_denied()).await;
+
+    let error = found.error.as_deref().expect("an error, not 'not found'");
+    assert!(error.contains("access denied (HTTP 403 Authorization_RequestDenied"), "{error}");
+    assert!(error.contains("needs User.Read.All (application or delegated)"), "{error}");
+    assert!(error.starts_with("/v1.0/users?$filter=onPremisesImmutableId eq "), "names the query: {error}");
+    assert!(found.found.is_empty());
+    assert_eq!(found.queries.len(), 1, "no query after a failed one");
+    assert_eq!(user_requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_or_a_404_collection_is_an_error_not_a_missing_user() {
+    let (found, _server) =
+        lookup_with_fault(graph_error(500, "generalException", "An internal server error occurred.")).await;
+    let error = found.error.as_deref().expect("an error");
+    assert!(error.contains("Graph server error on"), "{error}");
+    assert!(error.contains("HTTP 500 generalException"), "{error}");
+
+    // A 404 on the collection is a wrong URL, not "no such user".
+    let (found, _server) = lookup_with_fault(graph_error(404, "UnknownError", "")).await;
+    assert!(found.error.as_deref().is_some_and(|e| e.contains("not found (HTTP 404")), "{found:#?}");
+
+    let (found, _server) = lookup_with_fault(ResponseTemplate::new(200).set_body_string("<html>proxy</html>")).await;
+    assert!(found.error.as_deref().is_some_and(|e| e.contains("is not JSON")), "{found:#?}");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_given_up_on() {
+    let server = user_stand_in().await;
+    let throttled = graph_error(429, "TooManyRequests", "Too many requests").insert_header("Retry-After", "0");
+    fault(&server, get(USERS_PATH).respond_with(throttled.clone()).up_to_n_times(1)).await;
+
+    let found = lookup(&server, &by_anchor(sample::IN_SYNC_ANCHOR)).await;
+    assert_eq!(only(&found).id, sample::IN_SYNC_ID);
+    assert_eq!(user_requests(&server).await.len(), 2, "throttled once, then answered");
+
+    let (found, server) = lookup_with_fault(throttled).await;
+    let error = found.error.as_deref().expect("an error");
+    assert!(error.contains("throttled by Graph: gave up after 2 retries (Retry-After 0 ms)"), "{error}");
+    assert_eq!(user_requests(&server).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_upn_with_quote_hash_slash_and_plus_reaches_graph_as_written() {
+    let upn = "o'brien#1/a+b@fabrikam.com";
+    let spec = graph_users::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c09", upn, sample::IN_SYNC_ANCHOR, "obrien");
+    let server = user_stand_in_with(vec![graph_users::cloud_user(&spec)]).await;
+
+    let found = lookup(&server, &by_upn(upn)).await;
+
+    assert_eq!(only(&found).user_principal_name.as_deref(), Some(upn));
+    let asked = user_requests(&server).await;
+    assert_eq!(query_of(&asked[0], "$filter").as_deref(), Some("userPrincipalName eq 'o''brien#1/a+b@fabrikam.com'"));
+    // Nothing in the raw query that a server could read another way.
+    let raw = asked[0].url.query().unwrap_or_default().to_owned();
+    assert!(!raw.contains(['+', '#', '\'', ' ']), "{raw}");
+    assert_eq!(found.queries, ["/v1.0/users?$filter=userPrincipalName eq 'o''brien#1/a+b@fabrikam.com'"]);
+}
+
+#[tokio::test]
+async fn an_anchor_with_plus_slash_and_equals_reaches_graph_as_written() {
+    let anchor = "+/+/AAECAwQFBgcICQoLDA==";
+    let spec =
+        graph_users::synced_user("5a3b1c2d-0e4f-4a6b-8c7d-9e0f1a2b3c0a", "plus.slash@fabrikam.com", anchor, "plus");
+    let server = user_stand_in_with(vec![graph_users::cloud_user(&spec)]).await;
+
+    let found = lookup(&server, &by_anchor(anchor)).await;
+
+    assert_eq!(only(&found).on_premises_immutable_id.as_deref(), Some(anchor));
+    let asked = user_requests(&server).await;
+    assert_eq!(query_of(&asked[0], "$filter"), Some(format!("onPremisesImmutableId eq '{anchor}'")));
+}
+
+#[tokio::test]
+async fn an_object_id_is_path_encoded_and_a_404_is_not_found() {
+    let server = user_stand_in().await;
+    let keys = CloudUserKeys { object_id: Some("a/b#c".into()), ..CloudUserKeys::default() };
+
+    let found = lookup(&server, &keys).await;
+
+    assert!(found.found.is_empty() && found.error.is_none(), "{found:#?}");
+    let asked = user_requests(&server).await;
+    assert_eq!(asked[0].url.path(), "/v1.0/users/a%2Fb%23c");
+}
+
+#[tokio::test]
+async fn at_most_ten_users_are_kept_even_when_graph_ignores_top() {
+    let server = user_stand_in().await;
+    let many: Vec<Value> =
+        (0..12).map(|i| json!({"id": format!("u{i}"), "userPrincipalName": "dup@fabrikam.com"})).collect();
+    fault(&server, get(USERS_PATH).respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": many}))))
+        .await;
+
+    let found = lookup(&server, &by_upn("dup@fabrikam.com")).await;
+
+    assert_eq!(found.found.len(), 10);
+    assert!(found.found[0].unreadable.contains_key("onPremisesSyncEnabled"), "a missing field is unreadable");
+}
+
+#[tokio::test]
+async fn tokens_and_secrets_echoed_in_a_user_error_are_scrubbed() {
+    let echo = graph_error(400, "BadRequest", &format!("Token '{TOKEN}' with secret {SECRET} is not allowed."));
+    let (found, _server) = lookup_with_fault(echo).await;
+    let error = found.error.as_deref().expect("an error");
+    assert!(error.contains("Token '***' with secret *** is not allowed."), "{error}");
+
+    let server = user_stand_in().await;
+    let (cred, opts) = (secret_cred(), opts(&server));
+    let session = sign_in(&cred, &opts, &|_: &str| {}).await.expect("signed in");
+    let shown = format!("{session:?}");
+    assert!(!shown.contains(TOKEN) && !shown.contains(SECRET), "{shown}");
+    assert!(shown.contains(CLIENT_ID), "{shown}");
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_is_the_tenant_facts_error() {
+    let server = user_stand_in().await;
+    let denied = entra_error(401, "invalid_client", 7000215, "Invalid client secret provided.");
+    fault(&server, post(&token_path()).respond_with(denied)).await;
+    let (cred, opts) = (secret_cred(), opts(&server));
+
+    let facts = sign_in(&cred, &opts, &|_: &str| {}).await.expect_err("refused");
+
+    assert!(facts.sign_in_error.as_deref().is_some_and(|e| e.starts_with("the client secret is wrong")), "{facts:#?}");
+    assert!(user_requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_device_code_flow_prompts_once_for_the_tenant_and_the_user() {
+    let server = device_stand_in(900, pending(), 1).await;
+    graph_users::mount_users(&server, graph_users::sample_users()).await;
+    let prompts = Mutex::new(Vec::new());
+    let on_prompt = |message: &str| prompts.lock().unwrap().push(message.to_owned());
+    let (cred, opts) = (device_cred(), opts(&server));
+
+    let session = sign_in(&cred, &opts, &on_prompt).await.expect("signed in");
+    let facts = session.read_tenant().await;
+    let found = session.find_user(&by_upn(sample::IN_SYNC_UPN)).await;
+
+    assert_eq!(prompts.into_inner().unwrap(), [DEVICE_MESSAGE]);
+    assert_eq!(requests_to(&server, &devicecode_path()).await.len(), 1);
+    assert_eq!(requests_to(&server, &token_path()).await.len(), 2, "one pending poll, then the token");
+    assert_eq!(facts.sync.as_ref().expect("sync read with the user's token").password_sync_enabled, Some(true));
+    assert_eq!(only(&found).id, sample::IN_SYNC_ID);
+    let bearer = format!("Bearer {}", user_token());
+    let asked = user_requests(&server).await;
+    assert_eq!(asked[0].headers.get("authorization").map(|v| v.to_str().unwrap()), Some(bearer.as_str()));
+    assert_no_secrets(&facts);
+    assert_no_secrets(&found);
 }

@@ -11,6 +11,10 @@ use std::process::{Command, Output};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+// The cloud users the stand-in serves: a file of its own, so that the
+// source tests (crates/sources/tests/graph.rs) serve the same shapes.
+pub mod graph_users;
+
 pub const TENANT: &str = "00000000-1111-2222-3333-444444444444";
 pub const SECRET: &str = "client-secret-value-for-tests-7Q~";
 /// An app-only access token for [`TENANT`]; its payload is

@@ -196,6 +196,20 @@ pub(crate) fn deepest_cause(err: &(dyn std::error::Error + 'static)) -> String {
     last.to_string()
 }
 
+/// `value` percent-encoded for a URL path segment or query value: every
+/// byte but RFC 3986's unreserved characters as `%XX`, so that `+`, `/`,
+/// `#`, `'`, `&` and spaces reach Graph as the characters they are.
+pub(crate) fn percent_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(char::from(b)),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 pub(crate) fn without_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(base, _)| base)
 }
@@ -299,8 +313,18 @@ impl<'a> GraphClient<'a> {
     }
 
     pub(crate) async fn get(&self, url: &str) -> Result<Value, ReadError> {
+        self.get_with(url, &[]).await
+    }
+
+    /// [`GraphClient::get`] with extra request headers (`ConsistencyLevel:
+    /// eventual` for Graph's advanced queries).
+    pub(crate) async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Result<Value, ReadError> {
         let reply = send(self.opts, "Graph", url, || {
-            self.http.get(url).bearer_auth(self.token.expose()).header(ACCEPT, "application/json")
+            let mut req = self.http.get(url).bearer_auth(self.token.expose()).header(ACCEPT, "application/json");
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
+            req
         })
         .await
         .map_err(ReadError::Send)?;
@@ -389,6 +413,13 @@ mod tests {
         assert_eq!(retry_after(&headers("Wed, 10 Jan 2024 10:00:00 GMT"), now), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers("soon"), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encoded("a-Z.0_~"), "a-Z.0_~");
+        assert_eq!(percent_encoded("o'b #1/a+b=&?"), "o%27b%20%231%2Fa%2Bb%3D%26%3F");
+        assert_eq!(percent_encoded("é"), "%C3%A9");
     }
 
     #[test]

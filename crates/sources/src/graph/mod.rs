@@ -7,6 +7,7 @@
 //! - `claims`: the claims read from an access token (user name, `tid`).
 //! - `client`: HTTP with timeouts, throttling retries, paging, error texts.
 //! - `read`: the Graph reads, turned into [`TenantFacts`].
+//! - `user`: one user's lookup, turned into [`CloudUserLookup`].
 //! - `endpoint`: which URLs may receive a credential (https only).
 
 mod assertion;
@@ -15,12 +16,15 @@ mod claims;
 mod client;
 mod endpoint;
 mod read;
+mod user;
 
 pub use crate::secret::Secret;
 pub use assertion::split_key_and_certificate;
 pub use endpoint::check_endpoint;
+pub use user::CloudUserKeys;
 
 use phs_model::graph::TenantFacts;
+use phs_model::user::CloudUserLookup;
 use std::time::Duration;
 
 /// Where to sign in and what to read, and how patient to be.
@@ -129,42 +133,96 @@ pub async fn collect_tenant(
     opts: &GraphOptions,
     on_prompt: &(dyn Fn(&str) + Send + Sync),
 ) -> TenantFacts {
-    let mut facts = TenantFacts {
+    match sign_in(cred, opts, on_prompt).await {
+        Ok(session) => session.read_tenant().await,
+        Err(facts) => facts,
+    }
+}
+
+/// A signed-in Graph client: one sign-in (one device code prompt) serves
+/// the tenant read and the user lookups after it. The token stays in
+/// memory, in a [`Secret`], and is never printed.
+pub struct GraphSession<'c> {
+    cred: &'c Credential,
+    opts: GraphOptions,
+    http: reqwest::Client,
+    auth: auth::Session,
+}
+
+impl std::fmt::Debug for GraphSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphSession")
+            .field("tenant", &self.cred.tenant())
+            .field("flow", &self.cred.flow())
+            .field("graph_url", &self.opts.graph_base())
+            .field("signed_in_as", &self.auth.signed_in_as)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs in. A failure is returned as the [`TenantFacts`] a caller records
+/// (`sign_in_error` set, scrubbed), so the tenant read and the user lookup
+/// report the same cause.
+pub async fn sign_in<'c>(
+    cred: &'c Credential,
+    opts: &GraphOptions,
+    on_prompt: &(dyn Fn(&str) + Send + Sync),
+) -> Result<GraphSession<'c>, TenantFacts> {
+    let failed = |e: String| {
+        let facts = TenantFacts { sign_in_error: Some(e), ..bare_facts(cred, opts) };
+        scrubbed(facts, &secrets_of(cred, None))
+    };
+    let http = client::http_client(opts).map_err(failed)?;
+    let auth = auth::sign_in(&http, cred, opts, on_prompt).await.map_err(failed)?;
+    Ok(GraphSession { cred, opts: opts.clone(), http, auth })
+}
+
+/// The facts every record of this tenant carries, before any read.
+fn bare_facts(cred: &Credential, opts: &GraphOptions) -> TenantFacts {
+    TenantFacts {
         tenant: cred.tenant().to_owned(),
         flow: cred.flow().to_owned(),
         graph_url: opts.graph_base().to_owned(),
         ..TenantFacts::default()
-    };
-    let http = match client::http_client(opts) {
-        Ok(h) => h,
-        Err(e) => {
-            facts.sign_in_error = Some(e);
-            return scrubbed(facts, cred, None);
-        }
-    };
-    let session = match auth::sign_in(&http, cred, opts, on_prompt).await {
-        Ok(s) => s,
-        Err(e) => {
-            facts.sign_in_error = Some(e);
-            return scrubbed(facts, cred, None);
-        }
-    };
-    facts.signed_in_as = Some(session.signed_in_as.clone());
-    facts.token_tenant_id = claims::tenant_id(&session.token);
-    let graph = client::GraphClient::new(&http, opts, &session.token);
-    // The two reads are independent; one slow endpoint shouldn't double the wait.
-    let (sync, org) = tokio::join!(read::sync_features(&graph, cred.is_app_only()), read::organization(&graph));
-    // Stamped when the answers are in, by this machine's clock: no time
-    // Graph reports can honestly be later than this.
-    facts.read_at = Some(read_time());
-    match sync {
-        Ok(Some(s)) => facts.sync = Some(s),
-        Ok(None) => facts.no_directory_sync = true,
-        Err(e) => facts.sync_error = Some(e),
     }
-    facts.organization = org.organization;
-    facts.organization_error = org.error;
-    scrubbed(facts, cred, Some(&session))
+}
+
+impl GraphSession<'_> {
+    fn graph(&self) -> client::GraphClient<'_> {
+        client::GraphClient::new(&self.http, &self.opts, &self.auth.token)
+    }
+
+    /// Reads the tenant facts. Never panics; a failed read becomes text in
+    /// [`TenantFacts`] (`sync_error` / `organization_error`).
+    pub async fn read_tenant(&self) -> TenantFacts {
+        let mut facts = bare_facts(self.cred, &self.opts);
+        facts.signed_in_as = Some(self.auth.signed_in_as.clone());
+        facts.token_tenant_id = claims::tenant_id(&self.auth.token);
+        let graph = self.graph();
+        // The two reads are independent; one slow endpoint shouldn't double the wait.
+        let (sync, org) =
+            tokio::join!(read::sync_features(&graph, self.cred.is_app_only()), read::organization(&graph));
+        // Stamped when the answers are in, by this machine's clock: no time
+        // Graph reports can honestly be later than this.
+        facts.read_at = Some(read_time());
+        match sync {
+            Ok(Some(s)) => facts.sync = Some(s),
+            Ok(None) => facts.no_directory_sync = true,
+            Err(e) => facts.sync_error = Some(e),
+        }
+        facts.organization = org.organization;
+        facts.organization_error = org.error;
+        scrubbed(facts, &secrets_of(self.cred, Some(&self.auth)))
+    }
+
+    /// Looks the user up by each key in turn (see [`CloudUserKeys`]). Never
+    /// panics; a failed query sets [`CloudUserLookup::error`] and ends the
+    /// search, so an empty `found` without an error means "not in the tenant".
+    pub async fn find_user(&self, keys: &CloudUserKeys) -> CloudUserLookup {
+        let mut lookup = user::find(&self.graph(), keys).await;
+        lookup.read_at = Some(read_time());
+        scrubbed(lookup, &secrets_of(self.cred, Some(&self.auth)))
+    }
 }
 
 /// Now, rounded up to the second: reports need no nanoseconds, and rounding
@@ -177,38 +235,67 @@ fn read_time() -> jiff::Timestamp {
 
 /// Last line of defence: no text the user sees may carry the client secret,
 /// the private key (or a line of it) or a token, whatever its length, even
-/// if a server echoed one back. Every string of the facts is scrubbed, so a
-/// field added later is covered too.
-fn scrubbed(facts: TenantFacts, cred: &Credential, session: Option<&auth::Session>) -> TenantFacts {
-    let mut key_lines: Vec<Secret> = Vec::new();
-    let mut secrets: Vec<&Secret> = Vec::new();
+/// if a server echoed one back. Every string of the record is scrubbed, so
+/// a field added later is covered too.
+fn scrubbed<T: Scrubbable>(record: T, secrets: &[Secret]) -> T {
+    let secrets: Vec<&Secret> = secrets.iter().collect();
+    crate::secret::scrub_value(&record, &secrets).unwrap_or_else(|e| {
+        record.dropped(&format!("a secret occurs in them and could not be cut out without breaking them ({e})"))
+    })
+}
+
+/// What [`scrubbed`] can clean, and what is left of it when it cannot.
+trait Scrubbable: serde::Serialize + serde::de::DeserializeOwned {
+    /// The record emptied of everything read, with `why` as its error.
+    fn dropped(&self, why: &str) -> Self;
+}
+
+impl Scrubbable for TenantFacts {
+    fn dropped(&self, why: &str) -> TenantFacts {
+        TenantFacts {
+            tenant: self.tenant.clone(),
+            flow: self.flow.clone(),
+            graph_url: self.graph_url.clone(),
+            sign_in_error: Some(format!("the tenant facts were dropped: {why}")),
+            ..TenantFacts::default()
+        }
+    }
+}
+
+impl Scrubbable for CloudUserLookup {
+    fn dropped(&self, why: &str) -> CloudUserLookup {
+        CloudUserLookup {
+            read_at: self.read_at,
+            error: Some(format!("the user lookup was dropped: {why}")),
+            ..CloudUserLookup::default()
+        }
+    }
+}
+
+/// Copies of every secret text may have picked up: the client secret, the
+/// private key and each line of it, the tokens. Wiped when dropped.
+fn secrets_of(cred: &Credential, session: Option<&auth::Session>) -> Vec<Secret> {
+    let copy = |s: &str| Secret::new(s.to_owned());
+    let mut secrets = Vec::new();
     match cred {
-        Credential::ClientSecret { secret, .. } => secrets.push(secret),
+        Credential::ClientSecret { secret, .. } => secrets.push(copy(secret.expose())),
         Credential::ClientCertificate { private_key_pem, .. } => {
-            secrets.push(private_key_pem);
+            secrets.push(copy(private_key_pem.expose()));
             // A server quoting part of a key would quote whole base64 lines.
-            key_lines = private_key_pem
-                .expose()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("-----"))
-                .map(|l| Secret::new(l.to_owned()))
-                .collect();
+            secrets.extend(
+                private_key_pem
+                    .expose()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+                    .map(copy),
+            );
         }
         Credential::DeviceCode { .. } => {}
     }
-    secrets.extend(key_lines.iter());
     if let Some(s) = session {
-        secrets.push(&s.token);
-        secrets.extend(s.other_tokens.iter());
+        secrets.push(copy(s.token.expose()));
+        secrets.extend(s.other_tokens.iter().map(|t| copy(t.expose())));
     }
-    crate::secret::scrub_value(&facts, &secrets).unwrap_or_else(|e| TenantFacts {
-        tenant: facts.tenant.clone(),
-        flow: facts.flow.clone(),
-        graph_url: facts.graph_url.clone(),
-        sign_in_error: Some(format!(
-            "the tenant facts were dropped: a secret occurs in them and could not be cut out without breaking them ({e})"
-        )),
-        ..TenantFacts::default()
-    })
+    secrets
 }

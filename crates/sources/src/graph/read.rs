@@ -80,14 +80,7 @@ pub(crate) async fn organization(graph: &GraphClient<'_>) -> OrgOutcome {
     let mut org =
         Organization { id: text(obj, "id"), display_name: text(obj, "displayName"), ..Organization::default() };
     let unreadable = &mut org.unreadable;
-    org.on_premises_sync_enabled = match field(obj, SYNC_ENABLED, unreadable) {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Null) | None => None,
-        Some(other) => {
-            unreadable.insert(SYNC_ENABLED.to_owned(), format!("not a boolean: {other}"));
-            None
-        }
-    };
+    org.on_premises_sync_enabled = boolean(obj, SYNC_ENABLED, unreadable);
     org.on_premises_last_sync = field(obj, LAST_SYNC, unreadable).and_then(|v| time(v, LAST_SYNC, unreadable));
     org.verified_domains = match field(obj, VERIFIED_DOMAINS, unreadable) {
         Some(Value::Array(list)) => {
@@ -154,13 +147,13 @@ async fn beta_password_sync(graph: &GraphClient<'_>, id: Option<&str>) -> Result
     }
 }
 
-fn text(obj: &Value, key: &str) -> Option<String> {
+pub(crate) fn text(obj: &Value, key: &str) -> Option<String> {
     obj.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// The field `key` of Graph's answer; a field the answer lacks is recorded
 /// in `unreadable` (a missing field is no answer, unlike a null).
-fn field<'v>(obj: &'v Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<&'v Value> {
+pub(crate) fn field<'v>(obj: &'v Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<&'v Value> {
     let v = obj.get(key);
     if v.is_none() {
         unreadable.insert(key.to_owned(), "missing from Graph's answer".to_owned());
@@ -168,10 +161,23 @@ fn field<'v>(obj: &'v Value, key: &str, unreadable: &mut BTreeMap<String, String
     v
 }
 
+/// The boolean field `key`: null is `None`; a missing field or another
+/// type is recorded in `unreadable`.
+pub(crate) fn boolean(obj: &Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<bool> {
+    match field(obj, key, unreadable) {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            unreadable.insert(key.to_owned(), format!("not a boolean: {other}"));
+            None
+        }
+    }
+}
+
 /// Graph timestamps are ISO 8601 in UTC; a value without an offset is
 /// taken as UTC. Null is `None`; one that doesn't parse is recorded in
 /// `unreadable`, not guessed.
-fn time(value: &Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<Timestamp> {
+pub(crate) fn time(value: &Value, key: &str, unreadable: &mut BTreeMap<String, String>) -> Option<Timestamp> {
     if value.is_null() {
         return None;
     }

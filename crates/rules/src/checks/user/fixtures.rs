@@ -91,6 +91,7 @@ pub fn cloud_ann() -> CloudUser {
         on_premises_user_principal_name: Some(WHO.into()),
         password_policies: Some("DisablePasswordExpiration".into()),
         provisioning_errors: Vec::new(),
+        unreadable: Default::default(),
     }
 }
 
