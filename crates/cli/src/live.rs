@@ -6,7 +6,8 @@ use crate::config::ad::AdSection;
 use crate::config::graph::GraphSection;
 use crate::graph::CredentialPlan;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use phs_model::{CollectionProblem, Snapshot, SourceKind, UserQuery};
+use phs_model::{CollectionProblem, IdentityKind, Snapshot, SourceKind, UserQuery};
+use phs_sources::graph::CloudUserKeys;
 use phs_sources::graph::Credential;
 use phs_sources::graph::GraphOptions;
 use phs_sources::secret::{scrub, scrub_value, Secret};
@@ -108,25 +109,46 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     let shown = progress.bars.clone();
     // The device code text comes from the sign-in server: shown, not obeyed.
     let on_prompt = move |message: &str| shown.suspend(|| eprintln!("{}", phs_report::neutral::line(message)));
-    let (ad_facts, tenant) = runtime.block_on(async {
+    let (ad_facts, tenant, cloud_user) = runtime.block_on(async {
         let ad_fut = async {
             match ad_job {
                 Some(p) => Some(p.run(&on_domain, user, want_member_of).await),
                 None => None,
             }
         };
+        // One sign-in serves the tenant read and, after AD answered, the
+        // user lookup (a device code flow prompts once).
         let graph_fut = async {
             let (plan, opts) = graph_job.as_ref()?;
-            let facts = phs_sources::graph::collect_tenant(&plan.credential, opts, &on_prompt).await;
+            let (session, facts) = match phs_sources::graph::sign_in(&plan.credential, opts, &on_prompt).await {
+                Ok(session) => {
+                    let facts = session.read_tenant().await;
+                    (Some(session), facts)
+                }
+                Err(facts) => (None, facts),
+            };
             if let Some(line) = &tenant_line {
                 line.finish_with_message(match &facts.sign_in_error {
                     Some(_) => "sign-in failed",
                     None => "done",
                 });
             }
-            Some(facts)
+            Some((session, facts))
         };
-        tokio::join!(ad_fut, graph_fut)
+        let (ad, graph) = tokio::join!(ad_fut, graph_fut);
+        let ad_user = ad.as_ref().and_then(|(_, u)| u.as_ref());
+        let cloud_user = match (user, &graph) {
+            (Some(q), Some((Some(session), _))) => Some(session.find_user(&cloud_keys(q, ad_user)).await),
+            (Some(_), Some((None, facts))) => Some(phs_model::CloudUserLookup {
+                error: Some(format!(
+                    "the sign-in failed: {}",
+                    facts.sign_in_error.as_deref().unwrap_or("no cause given")
+                )),
+                ..Default::default()
+            }),
+            _ => None,
+        };
+        (ad, graph.map(|(_, facts)| facts), cloud_user)
     });
     // The report follows on stdout; the progress lines were only for the wait.
     let _ = progress.bars.clear();
@@ -136,7 +158,7 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     };
     snap.ad = ad_facts;
     if let Some(query) = user {
-        snap.user = Some(phs_model::UserEvidence { query: query.clone(), ad: ad_user, cloud: None });
+        snap.user = Some(phs_model::UserEvidence { query: query.clone(), ad: ad_user, cloud: cloud_user });
     }
     snap.tenant = tenant;
     let mut secrets: Vec<&Secret> = passwords.iter().map(|s| &**s).collect();
@@ -146,6 +168,33 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
         _ => {}
     }
     scrub_snapshot(snap, &secrets);
+}
+
+/// What the tenant is asked by: the AD object's anchors (the consistency
+/// GUID and the objectGUID may differ), UPN and sAMAccountName when AD found
+/// exactly one, else what the identity itself gives.
+fn cloud_keys(query: &UserQuery, ad: Option<&phs_model::AdUserLookup>) -> CloudUserKeys {
+    let mut keys = CloudUserKeys::default();
+    if let Some([u]) = ad.map(|l| l.found.as_slice()) {
+        keys.immutable_ids =
+            [u.consistency_guid.clone(), u.object_guid_anchor()].into_iter().flatten().map(|a| a.to_base64()).collect();
+        keys.upn = u.user_principal_name.clone();
+        keys.on_premises_sam = u.sam_account_name.clone().map(|s| (u.domain.clone(), s));
+        return keys;
+    }
+    match &query.kind {
+        IdentityKind::Anchor { anchor } => keys.immutable_ids.push(anchor.to_base64()),
+        IdentityKind::ObjectGuid { guid } => {
+            keys.immutable_ids.push(phs_model::SourceAnchor::from_guid(guid).to_base64())
+        }
+        IdentityKind::Upn { upn } => keys.upn = Some(upn.clone()),
+        IdentityKind::DownLevel { domain, name } => keys.on_premises_sam = Some((domain.clone(), name.clone())),
+        IdentityKind::SamAccountName { name } => {
+            keys.on_premises_sam = query.connector.clone().map(|c| (c, name.clone()));
+        }
+        IdentityKind::Dn { .. } => {}
+    }
+    keys
 }
 
 /// Last line of defence: no secret read for the live checks (a connector

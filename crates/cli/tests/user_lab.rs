@@ -175,3 +175,97 @@ fn collect_user_then_user_snapshot_gives_the_same_findings_and_no_password() {
     let (live, _) = user("LAB1\\alice", Some(("alice", "joined")));
     assert_eq!(f(&live), f(&offline));
 }
+
+/// The lab's users in the Graph stand-in's tenant, as Graph would show them.
+fn cloud(
+    lab: &Value,
+    sam: &str,
+    immutable_id: Option<&str>,
+    changed: &str,
+    errors: &'static [(&str, &str, &str, &str)],
+) -> Value {
+    let acct = &lab["forests"]["lab1"]["accounts"][sam];
+    let guid = phs_model::Guid::parse(acct["guid"].as_str().unwrap()).unwrap();
+    let anchor = phs_model::SourceAnchor::from_guid(&guid).to_base64();
+    let now = jiff::Timestamp::now().to_string();
+    let spec = support::graph_users::CloudUserSpec {
+        id: Box::leak(format!("0000{sam:0>4}-0000-4000-8000-000000000000").into_boxed_str()),
+        upn: Box::leak(acct["upn"].as_str().unwrap().to_owned().into_boxed_str()),
+        immutable_id: Some(Box::leak(immutable_id.map_or(anchor, str::to_owned).into_boxed_str())),
+        last_password_change: Box::leak(changed.to_owned().into_boxed_str()),
+        last_sync: Box::leak(now.into_boxed_str()),
+        on_premises: Some((Box::leak(sam.to_owned().into_boxed_str()), "lab1.example.test")),
+        provisioning_errors: errors,
+    };
+    support::graph_users::cloud_user(&spec)
+}
+
+/// AD (the lab) against the cloud (the stand-in): in sync, a new password
+/// that never arrived, a cloud user anchored to another object, and a
+/// provisioning error, each named by its check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Samba lab"]
+async fn the_ad_user_against_the_cloud_user() {
+    let lab: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo().join(".lab/lab.json")).unwrap_or_else(|e| panic!("{NEEDS_LAB}: {e}")),
+    )
+    .unwrap();
+    let server = support::stand_in_for(&support::LAB, 10, 200).await;
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(1)).to_string();
+    let day_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
+    let users = vec![
+        cloud(&lab, "alice", None, &later, &[]),
+        cloud(&lab, "judy", None, &day_ago, &[]),
+        cloud(&lab, "dave", Some("BwcHBwcHBwcHBwcHBwcHBw=="), &later, &[]),
+        cloud(
+            &lab,
+            "frank",
+            None,
+            &later,
+            &[("PropertyConflict", "UserPrincipalName", "frank@lab1.example.test", "2026-11-30T10:00:00Z")],
+        ),
+    ];
+    support::graph_users::mount_users(&server, users).await;
+    let uri = server.uri();
+    let run = move |identity: &'static str| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = evidence(dir.path(), None);
+        // The lag is a minute: judy's password was set when the lab came up.
+        let extra = format!("\n{}\n[evaluation]\nuser_password_lag = \"1m\"\n", support::graph_section(&uri));
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&extra);
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+            .args([
+                "user",
+                identity,
+                "--trust-config",
+                "--allow-loopback-http",
+                "--config",
+                &config,
+                "--format",
+                "json",
+            ])
+            .env("PHS_TEST_CLIENT_SECRET", support::SECRET)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!stdout.contains(support::SECRET) && !stdout.contains(support::TOKEN), "a secret leaked");
+        serde_json::from_str::<Value>(&stdout)
+            .unwrap_or_else(|e| panic!("{NEEDS_LAB}: {e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let r = tokio::task::spawn_blocking(move || {
+        [run("LAB1\\alice"), run("LAB1\\judy"), run("LAB1\\dave"), run("LAB1\\frank")]
+    })
+    .await
+    .unwrap();
+    for c in ["PHS025", "PHS026", "PHS027"] {
+        assert_eq!(status(&r[0], c), "pass", "alice {c}: {:#}", finding(&r[0], c));
+    }
+    assert_eq!(status(&r[1], "PHS027"), "fail", "{:#}", finding(&r[1], "PHS027"));
+    says(&r[1], "PHS027", "the object syncs but its password does not");
+    assert_eq!(status(&r[2], "PHS026"), "fail", "{:#}", finding(&r[2], "PHS026"));
+    says(&r[2], "PHS026", "BwcHBwcHBwcHBwcHBwcHBw==");
+    assert_eq!(status(&r[3], "PHS025"), "fail", "{:#}", finding(&r[3], "PHS025"));
+    says(&r[3], "PHS025", "PropertyConflict on UserPrincipalName");
+}
