@@ -9,10 +9,8 @@
 # Not part of `cargo test`: run it by hand on an idle machine.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
 # shellcheck source=benches/lib.sh
-source "$root/benches/lib.sh"
+source "$(dirname "$0")/lib.sh" # sets root and cds there
 size_mb=${1:-200}
 small_mb=${2:-50}
 

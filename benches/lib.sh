@@ -1,6 +1,9 @@
-# Shared by the benchmark scripts: sourced, not run, once `root` is set.
+# Shared by the benchmark scripts: sourced, not run. Sets `root` (the
+# repository) and works from there.
 # Env: BENCH_DIR (where generated data is kept), RUNS (timed runs per command).
 
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
 runs=${RUNS:-3}
 bench_dir=${BENCH_DIR:-$root/target/bench-data}
 mkdir -p "$bench_dir"

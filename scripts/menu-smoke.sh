@@ -24,33 +24,38 @@ wait_for() {
   exit 1
 }
 
+keys() { tmux send-keys -t "$session" "$@"; }
+# Waits for a prompt, then types the answer and Enter.
+answer() {
+  wait_for "$1"
+  keys "$2" Enter
+}
+
 wait_for "Main menu"
-tmux send-keys -t "$session" Enter
+keys Enter
 wait_for "Password hash synchronization does NOT work at all"
-tmux send-keys -t "$session" Enter
+keys Enter
 wait_for "Result: 10 pass, 1 warn, 3 fail, 0 error, 14 skipped (exit code 2)"
 wait_for "Press Enter to return to the menu"
-tmux send-keys -t "$session" Enter
+keys Enter
 # The specific-user item: the identity, then the same evidence; the user's
 # event 657 line is the one verdict the server evidence alone can give.
 wait_for "Password hash synchronization does NOT work for a specific user account"
-tmux send-keys -t "$session" Down Enter
-wait_for "User (UPN"
-tmux send-keys -t "$session" "CN=Priya Raman,OU=Employees,DC=tailspintoys,DC=com" Enter
+keys Down Enter
+answer "User (UPN" "CN=Priya Raman,OU=Employees,DC=tailspintoys,DC=com"
 wait_for "Result: 1 pass, 0 warn, 0 fail, 0 error, 10 skipped (exit code 0)"
-tmux send-keys -t "$session" Enter
+keys Enter
 sleep 0.3
 # Back to the main menu, then "Test Entra ID connectivity": with no [graph]
 # and no AZURE_* variables it asks for the tenant and the application; Esc
 # goes back to the main menu without signing in.
-tmux send-keys -t "$session" Down Down Down Enter
+keys Down Down Down Enter
 sleep 0.3
-tmux send-keys -t "$session" Down Enter
-wait_for "Tenant (id or domain"
-tmux send-keys -t "$session" "contoso.onmicrosoft.com" Enter
+keys Down Enter
+answer "Tenant (id or domain" "contoso.onmicrosoft.com"
 wait_for "Application (client) id"
-tmux send-keys -t "$session" Escape
+keys Escape
 sleep 0.3
-tmux send-keys -t "$session" Down Down Down Down Enter
+keys Down Down Down Down Enter
 wait_for "MENU-EXIT=0"
 echo "menu smoke test: ok"

@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use phs_model::{AdEvidence, DomainFacts, Finding, LdapFacts, Snapshot, Status};
 use phs_secdesc::Sid;
-use phs_sources::ad::ldap::{build_token, inspect_account};
+use phs_sources::ad::ldap::build_token;
 use phs_sources::ad::{AdOptions, DomainTarget, Locator, Secret, TlsOptions};
 use serde_json::Value;
 
@@ -682,4 +682,17 @@ async fn a_group_larger_than_a_page_is_read_whole_and_reported_capped() {
         assert!(phs014.evidence.len() < 45, "{} evidence lines", phs014.evidence.len());
     })
     .await;
+}
+
+/// One account read on its own (no other domain shares its bind gate).
+async fn inspect_account(
+    target: &phs_sources::ad::DomainTarget,
+    dc_host: &str,
+    addr: std::net::IpAddr,
+    secret: &phs_sources::ad::Secret,
+    opts: &phs_sources::ad::AdOptions,
+    open_ports: &[u16],
+) -> LdapFacts {
+    let gate = phs_sources::ad::bind_gate::BindGate::new();
+    phs_sources::ad::ldap::inspect_account(target, dc_host, addr, secret, opts, open_ports, &gate).await.0
 }

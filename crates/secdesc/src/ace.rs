@@ -240,9 +240,11 @@ impl Ace {
             }
         }
         let (mask, object_type, inherited_object_type, sid) = decode_loosely(kind, &body);
-        let mut ace = Ace::other_unencoded(type_byte, flags, mask, object_type, inherited_object_type, sid);
-        ace.raw_body = Some(body);
-        ace
+        // The loosely decoded fields, and the body exactly as it came.
+        Ace {
+            raw_body: Some(body),
+            ..Ace::other_from_fields(type_byte, flags, mask, object_type, inherited_object_type, sid)
+        }
     }
 
     /// An `Other` ACE whose body is the standard layout built from fields
@@ -255,21 +257,17 @@ impl Ace {
         inherited_object_type: Option<Guid>,
         sid: Sid,
     ) -> Ace {
-        let mut ace = Ace::other_unencoded(type_byte, flags, mask, object_type, inherited_object_type, sid);
+        let mut ace = Ace {
+            kind: AceType::Other(type_byte),
+            flags,
+            mask,
+            object_type,
+            inherited_object_type,
+            sid,
+            raw_body: None,
+        };
         ace.raw_body = Some(ace.standard_body());
         ace
-    }
-
-    /// An `Other` ACE without its body yet.
-    fn other_unencoded(
-        type_byte: u8,
-        flags: AceFlags,
-        mask: u32,
-        object_type: Option<Guid>,
-        inherited_object_type: Option<Guid>,
-        sid: Sid,
-    ) -> Ace {
-        Ace { kind: AceType::Other(type_byte), flags, mask, object_type, inherited_object_type, sid, raw_body: None }
     }
 
     /// The same ACE with `flags`.

@@ -18,7 +18,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use phs_model::ad::LdapFacts;
 use phs_secdesc::{SecurityDescriptor, Sid};
-use phs_sources::ad::ldap::{inspect_account, read_root_dse};
+use phs_sources::ad::ldap::read_root_dse;
 use phs_sources::ad::{AdOptions, DomainTarget, Locator, Secret, TlsOptions};
 use serde_json::Value;
 
@@ -467,4 +467,17 @@ async fn the_password_never_appears_in_the_facts() {
         let secret = Secret::new(password.clone());
         assert!(!format!("{secret:?}").contains(&password));
     }
+}
+
+/// One account read on its own (no other domain shares its bind gate).
+async fn inspect_account(
+    target: &phs_sources::ad::DomainTarget,
+    dc_host: &str,
+    addr: std::net::IpAddr,
+    secret: &phs_sources::ad::Secret,
+    opts: &phs_sources::ad::AdOptions,
+    open_ports: &[u16],
+) -> LdapFacts {
+    let gate = phs_sources::ad::bind_gate::BindGate::new();
+    phs_sources::ad::ldap::inspect_account(target, dc_host, addr, secret, opts, open_ports, &gate).await.0
 }

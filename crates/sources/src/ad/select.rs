@@ -158,7 +158,7 @@ pub async fn select(
         }
         let open: Vec<u16> = ldap_ports(dc).collect();
         let (mut facts, reach) = match secret {
-            Some(secret) => ldap::inspect_account_gated(target, &dc.host, addr, secret, opts, &open, gate).await,
+            Some(secret) => ldap::inspect_account(target, &dc.host, addr, secret, opts, &open, gate).await,
             None => (no_password_facts(target, &label), Reach::Answered),
         };
         if facts.root_dse.is_none() {

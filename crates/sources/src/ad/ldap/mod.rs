@@ -153,7 +153,7 @@ pub async fn read_root_dse_via(
     (Err(failures.join("; ")), last.name())
 }
 
-/// Whether the DC answered at all during [`inspect_account_gated`]: a DC that
+/// Whether the DC answered at all during [`inspect_account`]: a DC that
 /// did not (TCP, a handshake or the bind timed out or was cut) is passed over
 /// for the next one; a DC that answered, even with a refusal or a
 /// certificate the tool does not trust, gives the verdict.
@@ -182,22 +182,12 @@ pub enum Reach {
 ///   without an error of their own; the bind facts say why.
 /// * An empty password is never sent: a simple bind with an empty password
 ///   is an anonymous bind that "succeeds" and proves nothing.
+///
+/// It goes through the credential's [`BindGate`]: no bind when the same
+/// credential was already refused (result 49) in another domain of this run,
+/// and a refusal here closes the gate for the others (a lone call passes
+/// `&BindGate::new()`). It also says whether the DC answered at all.
 pub async fn inspect_account(
-    target: &DomainTarget,
-    dc_host: &str,
-    addr: IpAddr,
-    secret: &Secret,
-    opts: &AdOptions,
-    open_ports: &[u16],
-) -> LdapFacts {
-    inspect_account_gated(target, dc_host, addr, secret, opts, open_ports, &BindGate::new()).await.0
-}
-
-/// [`inspect_account`] through the credential's [`BindGate`]: no bind when
-/// the same credential was already refused (result 49) in another domain of
-/// this run, and a refusal here closes the gate for the others. Also says
-/// whether the DC answered at all.
-pub async fn inspect_account_gated(
     target: &DomainTarget,
     dc_host: &str,
     addr: IpAddr,
@@ -1102,13 +1092,14 @@ mod tests {
             dns_server: None,
         };
         // Port 9 on loopback: nothing is dialled anyway.
-        let facts = inspect_account(
+        let (facts, _) = inspect_account(
             &target,
             "dc1.lab1.example.test",
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             &Secret::new(String::new()),
             &AdOptions::default(),
             &[389, 636],
+            &BindGate::new(),
         )
         .await;
         assert!(!facts.bind.ok);

@@ -85,18 +85,18 @@ pub(crate) fn client_config(tls: &TlsOptions, expected: ServerName<'static>) -> 
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?;
     if !tls.verify {
-        let config =
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider))).with_no_client_auth();
+        let verifier = DcVerifier { cert: CertCheck::AcceptAny, provider };
+        let config = builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth();
         return Ok(Arc::new(config));
     }
     let roots = trust_anchors(tls)?;
     if roots.is_empty() {
         return Err("no trusted CA certificates: the system store is empty and no CA file was given".to_string());
     }
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| format!("TLS setup failed: {e}"))?;
-    let verifier = PinnedName { inner, expected };
+    let verifier = DcVerifier { cert: CertCheck::Pinned { inner, expected }, provider };
     Ok(Arc::new(builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()))
 }
 
@@ -119,15 +119,25 @@ fn trust_anchors(tls: &TlsOptions) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// WebPKI verification against a fixed name, whatever name the connection
-/// was opened with.
+/// The certificate check, and the handshake signature checks every session
+/// gets, with or without it: a session is at least bound to the key the DC
+/// presented.
 #[derive(Debug)]
-struct PinnedName {
-    inner: Arc<WebPkiServerVerifier>,
-    expected: ServerName<'static>,
+struct DcVerifier {
+    cert: CertCheck,
+    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for PinnedName {
+#[derive(Debug)]
+enum CertCheck {
+    /// WebPKI verification against a fixed name, whatever name the
+    /// connection was opened with.
+    Pinned { inner: Arc<WebPkiServerVerifier>, expected: ServerName<'static> },
+    /// `verify = false`: any certificate.
+    AcceptAny,
+}
+
+impl ServerCertVerifier for DcVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -136,7 +146,12 @@ impl ServerCertVerifier for PinnedName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner.verify_server_cert(end_entity, intermediates, &self.expected, ocsp_response, now)
+        match &self.cert {
+            CertCheck::Pinned { inner, expected } => {
+                inner.verify_server_cert(end_entity, intermediates, expected, ocsp_response, now)
+            }
+            CertCheck::AcceptAny => Ok(ServerCertVerified::assertion()),
+        }
     }
 
     fn verify_tls12_signature(
@@ -145,7 +160,7 @@ impl ServerCertVerifier for PinnedName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -154,51 +169,11 @@ impl ServerCertVerifier for PinnedName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `verify = false`: accept any certificate, but still check the handshake
-/// signatures so the session is at least bound to the presented key.
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
