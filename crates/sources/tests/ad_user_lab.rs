@@ -353,3 +353,31 @@ async fn a_dc_that_stops_answering_after_the_bind_is_an_error() {
     let error = search[0].error.as_deref().expect("the search failed");
     assert!(error.contains("timed out after 2 s") && error.contains("userPrincipalName=alice"), "{error}");
 }
+
+/// Every user of a domain, page by page: the same users whatever the page
+/// size (several pages of 50, or one), the seeded ones among them, and a
+/// wrong password gives an error with nothing handed on.
+#[tokio::test]
+#[ignore = "needs the Samba lab"]
+async fn every_user_is_read_page_by_page() {
+    use phs_sources::ad::users::{for_each_user, PAGE_SIZE};
+    let lab = Lab::new();
+    let target = lab.target("lab1");
+    let mut paged = Vec::new();
+    let read = for_each_user(&target, false, 50, &lab.opts, &mut |u: AdUser| paged.push(u.dn)).await;
+    assert_eq!(read.error, None);
+    let mut whole = Vec::new();
+    let read_whole = for_each_user(&target, false, PAGE_SIZE, &lab.opts, &mut |u: AdUser| whole.push(u.dn)).await;
+    assert_eq!(read_whole.error, None);
+    paged.sort();
+    whole.sort();
+    assert_eq!(paged, whole);
+    assert_eq!(read.users as usize, paged.len());
+    let bulk = lab.facts["forests"]["lab1"]["bulk_user_count"].as_u64().unwrap() as usize;
+    assert!(paged.len() > bulk, "{} users, {bulk} bulk", paged.len());
+    assert!(paged.iter().any(|dn| dn.starts_with("CN=frank,")), "the inetOrgPerson is a user");
+    let wrong = lab.target_as("lab1", "svc-direct", "not-the-password");
+    let mut none = 0;
+    let read = for_each_user(&wrong, false, 50, &lab.opts, &mut |_: AdUser| none += 1).await;
+    assert!(read.error.is_some() && none == 0 && read.users == 0, "{read:?}");
+}

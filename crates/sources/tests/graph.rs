@@ -1871,3 +1871,78 @@ async fn the_device_code_flow_prompts_once_for_the_tenant_and_the_user() {
     assert_no_secrets(&facts);
     assert_no_secrets(&found);
 }
+
+/// A stand-in that serves every synced user in pages of `page` linked by
+/// `@odata.nextLink`, with page `fail_at` (1-based) answering 503 for ever.
+struct SyncedUsers {
+    base: String,
+    total: usize,
+    page: usize,
+    fail_at: Option<usize>,
+}
+
+impl wiremock::Respond for SyncedUsers {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let skip: usize =
+            request.url.query_pairs().find(|(k, _)| k == "$skiptoken").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let advanced = request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual");
+        if !advanced {
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {"code": "Request_UnsupportedQuery"}}));
+        }
+        if self.fail_at == Some(skip / self.page + 1) {
+            return ResponseTemplate::new(503).set_body_json(json!({"error": {"code": "serviceNotAvailable"}}));
+        }
+        let end = (skip + self.page).min(self.total);
+        let value: Vec<Value> = (skip..end)
+            .map(|i| {
+                json!({"id": format!("{i:08}-0000-4000-8000-000000000000"), "userPrincipalName": format!("u{i}@fabrikam.com"),
+                       "onPremisesSyncEnabled": true, "onPremisesImmutableId": format!("{i:022}=="),
+                       "lastPasswordChangeDateTime": "2026-11-24T10:00:00Z"})
+            })
+            .collect();
+        let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": value});
+        if end < self.total {
+            body["@odata.nextLink"] = json!(format!("{}/v1.0/users?$skiptoken={end}&$top={}", self.base, self.page));
+        }
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+async fn every_synced_user(
+    total: usize,
+    page: usize,
+    fail_at: Option<usize>,
+) -> (Vec<String>, phs_sources::graph::UsersRead) {
+    let server = stand_in(TOKEN).await;
+    Mock::given(method("GET"))
+        .and(path(USERS_PATH))
+        .respond_with(SyncedUsers { base: server.uri(), total, page, fail_at })
+        .mount(&server)
+        .await;
+    let (cred, opts) = (secret_cred(), opts(&server));
+    let session = sign_in(&cred, &opts, &|_: &str| {}).await.expect("signed in");
+    let mut seen = Vec::new();
+    let read = session.for_each_synced_user(&mut |u| seen.push(u.id)).await;
+    (seen, read)
+}
+
+/// Every synced user, across pages, each once, in order.
+#[tokio::test]
+async fn every_synced_user_is_read_across_pages() {
+    let (seen, read) = every_synced_user(2_500, 999, None).await;
+    assert_eq!(read.error, None);
+    assert_eq!((read.users, seen.len()), (2_500, 2_500));
+    assert_eq!(seen[1_000], "00001000-0000-4000-8000-000000000000");
+}
+
+/// The stand-in fails in the middle of the paging (503 beyond the retry
+/// budget): the read says how many users it handed on, never a silently
+/// shorter list.
+#[tokio::test]
+async fn a_failure_in_the_middle_of_the_paging_says_how_much_is_missing() {
+    let (seen, read) = every_synced_user(2_500, 999, Some(2)).await;
+    assert_eq!((read.users, seen.len()), (999, 999));
+    let why = read.error.expect("an error");
+    assert!(why.contains("503") || why.to_lowercase().contains("server error"), "{why}");
+    assert!(!why.contains(SECRET) && !why.contains(TOKEN), "{why}");
+}

@@ -21,6 +21,7 @@ pub mod locate;
 pub mod select;
 pub mod tcp;
 pub mod user;
+pub mod users;
 
 pub use crate::secret::Secret;
 

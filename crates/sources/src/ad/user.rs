@@ -49,10 +49,10 @@ pub struct UserSearchTarget {
 /// Every object class that is a user to Entra Connect's AD connector,
 /// inetOrgPerson included: in AD and in Samba an inetOrgPerson is a
 /// subclass of user with objectCategory Person.
-const USER_FILTER: &str = "(&(objectCategory=person)(objectClass=user))";
+pub(crate) const USER_FILTER: &str = "(&(objectCategory=person)(objectClass=user))";
 
 /// Attributes read for the user (memberOf apart).
-const USER_ATTRS: &[&str] = &[
+pub(crate) const USER_ATTRS: &[&str] = &[
     "distinguishedName",
     "objectGUID",
     "mS-DS-ConsistencyGuid",
@@ -454,7 +454,7 @@ fn texts(entry: &Entry, attr: &str, cap: usize) -> Vec<String> {
 
 /// The user's object as [`AdUser`]. A value of the wrong shape (a GUID that
 /// is not 16 bytes, a SID that does not parse) is left out.
-fn decode_user(entry: &Entry, connector: &str, domain: &str) -> AdUser {
+pub(crate) fn decode_user(entry: &Entry, connector: &str, domain: &str) -> AdUser {
     let dn = first_text(entry, "distinguishedName")
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| capped_text(entry.dn.as_bytes()));

@@ -377,6 +377,48 @@ impl<'a> GraphClient<'a> {
         Ok(items)
     }
 
+    /// Every object of a collection, page by page, each handed to `on_item`
+    /// as its page arrives (nothing is held), following `@odata.nextLink` on
+    /// the configured Graph host only, with no cap on the pages. `Err`
+    /// carries how many objects were handed on before the paging broke off.
+    pub(crate) async fn for_each_item(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        on_item: &mut (dyn FnMut(Value) + Send),
+    ) -> Result<u64, (u64, ReadError)> {
+        let mut handed = 0u64;
+        let mut next = Some(url.to_owned());
+        while let Some(page_url) = next.take() {
+            let page = self.get_with(&page_url, headers).await.map_err(|e| (handed, e))?;
+            let Value::Object(mut page) = page else {
+                let why = format!("Graph's answer from {} is not a JSON object", without_query(&page_url));
+                return Err((handed, ReadError::Invalid(why)));
+            };
+            match page.remove("value") {
+                Some(Value::Array(values)) => {
+                    for v in values {
+                        on_item(v);
+                        handed += 1;
+                    }
+                }
+                _ => {
+                    let why = format!("Graph's answer from {}: no 'value' array", without_query(&page_url));
+                    return Err((handed, ReadError::Invalid(why)));
+                }
+            }
+            next = match page.remove("@odata.nextLink") {
+                Some(Value::String(link)) => Some(self.checked_link(link).map_err(|e| (handed, e))?),
+                Some(Value::Null) | None => None,
+                Some(_) => {
+                    let why = "Graph's @odata.nextLink is not a string".to_owned();
+                    return Err((handed, ReadError::Invalid(why)));
+                }
+            };
+        }
+        Ok(handed)
+    }
+
     /// The token goes only to the Graph host we were configured with.
     fn checked_link(&self, link: String) -> Result<String, ReadError> {
         let origin = |u: &Url| (u.scheme().to_owned(), u.host_str().map(str::to_owned), u.port_or_known_default());

@@ -215,6 +215,32 @@ impl GraphSession<'_> {
         scrubbed(facts, &secrets_of(self.cred, Some(&self.auth)))
     }
 
+    /// Every user synced from on-premises (`onPremisesSyncEnabled eq true`,
+    /// an advanced query), 999 a page, each handed to `on_user` as its page
+    /// arrives, scrubbed like every other read. Throttling is retried as for
+    /// every read; what still fails ends the paging, and the result says how
+    /// many users were handed on before it.
+    pub async fn for_each_synced_user(&self, on_user: &mut (dyn FnMut(phs_model::CloudUser) + Send)) -> UsersRead {
+        let graph = self.graph();
+        let url = graph.url(&format!(
+            "/v1.0/users?$select={}&$filter=onPremisesSyncEnabled%20eq%20true&$count=true&$top=999",
+            user::USER_SELECT
+        ));
+        let secrets = secrets_of(self.cred, Some(&self.auth));
+        let mut hand = |v: serde_json::Value| on_user(scrubbed(user::parse_user(&v), &secrets));
+        let headers = [("ConsistencyLevel", "eventual")];
+        let result = graph.for_each_item(&url, &headers, &mut hand).await;
+        let read_at = Some(read_time());
+        match result {
+            Ok(users) => UsersRead { users, read_at, error: None },
+            Err((users, e)) => {
+                let refs: Vec<&Secret> = secrets.iter().collect();
+                let why = e.describe("needs User.Read.All (application or delegated)");
+                UsersRead { users, read_at, error: Some(crate::secret::scrub(&why, &refs).into_owned()) }
+            }
+        }
+    }
+
     /// Looks the user up by each key in turn (see [`CloudUserKeys`]). Never
     /// panics; a failed query sets [`CloudUserLookup::error`] and ends the
     /// search, so an empty `found` without an error means "not in the tenant".
@@ -223,6 +249,17 @@ impl GraphSession<'_> {
         lookup.read_at = Some(read_time());
         scrubbed(lookup, &secrets_of(self.cred, Some(&self.auth)))
     }
+}
+
+/// How a read of every synced user ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersRead {
+    /// Users handed on.
+    pub users: u64,
+    pub read_at: Option<jiff::Timestamp>,
+    /// Set when the paging broke off: why. The users handed on before it
+    /// are still judged; the rest are missing.
+    pub error: Option<String>,
 }
 
 /// Now, rounded up to the second: reports need no nanoseconds, and rounding
@@ -269,6 +306,16 @@ impl Scrubbable for CloudUserLookup {
             error: Some(format!("the user lookup was dropped: {why}")),
             ..CloudUserLookup::default()
         }
+    }
+}
+
+impl Scrubbable for phs_model::CloudUser {
+    /// A user that cannot be cleaned keeps only its id: counted, judged as
+    /// unreadable, never shown with a secret.
+    fn dropped(&self, why: &str) -> phs_model::CloudUser {
+        let mut u = phs_model::CloudUser { id: self.id.clone(), ..phs_model::CloudUser::default() };
+        u.unreadable.insert("user".into(), format!("dropped: {why}"));
+        u
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 const USER_PERMISSION: &str = "needs User.Read.All (application or delegated)";
 /// The properties the user checks read (phs-spec.md §5.3); the on-premises
 /// ones are returned only when `$select` names them.
-const USER_SELECT: &str = "id,userPrincipalName,accountEnabled,onPremisesSyncEnabled,onPremisesImmutableId,\
+pub(crate) const USER_SELECT: &str = "id,userPrincipalName,accountEnabled,onPremisesSyncEnabled,onPremisesImmutableId,\
                            onPremisesLastSyncDateTime,lastPasswordChangeDateTime,onPremisesSamAccountName,\
                            onPremisesDistinguishedName,onPremisesDomainName,onPremisesSecurityIdentifier,\
                            onPremisesUserPrincipalName,onPremisesProvisioningErrors,passwordPolicies";
@@ -187,7 +187,7 @@ fn in_domain(users: Vec<Value>, domain: &str) -> Vec<Value> {
 
 /// A user resource as [`CloudUser`]; what cannot be used is recorded in
 /// `unreadable`, never guessed.
-fn parse_user(obj: &Value) -> CloudUser {
+pub(crate) fn parse_user(obj: &Value) -> CloudUser {
     let mut bad = BTreeMap::new();
     let mut s = |key: &str| string(obj, key, &mut bad);
     let mut user = CloudUser {

@@ -769,6 +769,56 @@ impl Conn {
         Ok(SearchAnswer { entries, result })
     }
 
+    /// A subtree search read page by page (the Paged Results control, as
+    /// AD wants for more than its MaxPageSize of 1,000), each entry handed
+    /// to `on_entry` as it arrives so nothing is held; every page waits at
+    /// most the operation timeout. `Err` carries how many entries were
+    /// handed on before the search broke off: the caller says how much is
+    /// missing, never a silently shorter list.
+    pub(crate) async fn paged_search(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        page_size: i32,
+        on_entry: &mut (dyn FnMut(Entry) + Send),
+    ) -> Result<u64, (u64, String)> {
+        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+        let timeout = self.op_timeout;
+        let adapters: Vec<Box<dyn Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(page_size))];
+        let mut stream = match self
+            .ldap
+            .with_timeout(timeout)
+            .streaming_search_with(adapters, base, Scope::Subtree, filter, attrs.to_vec())
+            .await
+        {
+            Ok(stream) => stream,
+            Err(e) => return Err((0, self.failed(&e))),
+        };
+        let mut handed = 0u64;
+        loop {
+            match stream.next().await {
+                Ok(Some(raw)) => match Entry::from_result(raw) {
+                    Some(entry) => {
+                        on_entry(entry);
+                        handed += 1;
+                    }
+                    None => return Err((handed, "the DC sent a malformed search result entry".to_string())),
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    let why = op_error(&e, timeout);
+                    return Err((handed, why));
+                }
+            }
+        }
+        match stream.finish().await {
+            result if result.rc == 0 => Ok(handed),
+            result => Err((handed, describe_result(&result))),
+        }
+    }
+
     /// An operation error in words, noting the first silence of the DC.
     fn failed(&mut self, e: &LdapError) -> String {
         let words = op_error(e, self.op_timeout);
