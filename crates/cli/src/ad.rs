@@ -7,6 +7,7 @@ use crate::secrets::PasswordSource;
 use anyhow::{bail, Result};
 use phs_model::{AccountName, AdEvidence, AdUserLookup, DomainSearch, IdentityKind, ServerConfig, UserQuery};
 use phs_sources::ad::user::UserSearchTarget;
+use phs_sources::ad::users::{for_each_user, DomainRead, PAGE_SIZE};
 use phs_sources::ad::{check, AdOptions, DomainTarget, Locator, Secret};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -170,18 +171,38 @@ impl Prepared {
         };
         (evidence, lookup)
     }
+
+    /// The domain checks, then every user of each domain they bound to
+    /// (the audit), each handed to `on_user`; a domain that could not be
+    /// read says so, with how many of its users were read.
+    pub async fn audit(
+        self,
+        want_member_of: bool,
+        on_user: &mut (dyn FnMut(phs_model::AdUser) + Send),
+    ) -> (AdEvidence, Vec<DomainRead>) {
+        let secrets: Vec<DomainSecret> =
+            self.work.iter().map(|(t, s)| ((t.connector.clone(), t.domain.clone()), s.clone())).collect();
+        let options = self.options.clone();
+        let mut evidence = check::check_all(self.work, &self.options, &|_| {}).await;
+        evidence.domains.extend(self.not_checked);
+        let (targets, not_searched) = search_targets(&evidence, &secrets);
+        let mut reads: Vec<DomainRead> = not_searched
+            .into_iter()
+            .map(|s| DomainRead { connector: s.connector, domain: s.domain, users: 0, error: s.error })
+            .collect();
+        for t in &targets {
+            reads.push(for_each_user(t, want_member_of, PAGE_SIZE, &options, on_user).await);
+        }
+        (evidence, reads)
+    }
 }
 
 /// A domain (connector, FQDN) and the connector password read for it.
 type DomainSecret = ((String, String), Option<Arc<Secret>>);
 
-async fn find_user(
-    evidence: &AdEvidence,
-    secrets: &[DomainSecret],
-    query: &UserQuery,
-    want_member_of: bool,
-    options: &AdOptions,
-) -> AdUserLookup {
+/// The domains a search can reach (bound, on the DC their check used, with
+/// their credential), and those it cannot, as unsearched with why.
+fn search_targets(evidence: &AdEvidence, secrets: &[DomainSecret]) -> (Vec<UserSearchTarget>, Vec<DomainSearch>) {
     let mut targets = Vec::new();
     let mut not_searched = Vec::new();
     for d in &evidence.domains {
@@ -210,6 +231,17 @@ async fn find_user(
             }
         }
     }
+    (targets, not_searched)
+}
+
+async fn find_user(
+    evidence: &AdEvidence,
+    secrets: &[DomainSecret],
+    query: &UserQuery,
+    want_member_of: bool,
+    options: &AdOptions,
+) -> AdUserLookup {
+    let (targets, not_searched) = search_targets(evidence, secrets);
     let mut lookup = phs_sources::ad::user::find_user(&targets, query, want_member_of, options).await;
     // A domain that could not be asked counts only when it could hold the
     // user: a DN says which domain that is.

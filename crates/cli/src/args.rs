@@ -26,6 +26,8 @@ pub enum Command {
     User(UserArgs),
     /// Read the evidence and write it as a snapshot, to diagnose later or elsewhere.
     Collect(CollectArgs),
+    /// Every in-scope user's password sync: AD against the tenant, one row per user (CSV, JSON Lines) and a summary.
+    Audit(AuditArgs),
     /// Print what a rule checks, why it matters and how to fix it (all rules without CODE).
     Explain {
         /// A rule code (PHS004) or name (connector-heartbeat).
@@ -166,6 +168,24 @@ pub struct CollectArgs {
     /// Where to write the snapshot (JSON); `-` for standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Write every user's row here as CSV (columns in the README).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write every user's row here as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// How long an AD password change may wait for the cloud (default: [evaluation] user_password_lag, else 2h).
+    #[arg(long, value_name = "DURATION")]
+    pub lag: Option<String>,
+    /// The summary's format (text or markdown).
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The subcommands. Each returns the process exit code.
 
-use crate::args::{CollectArgs, ColorChoice, DiagnoseArgs, OutputFormat, ReportArgs, UserArgs};
+use crate::args::{AuditArgs, CollectArgs, ColorChoice, DiagnoseArgs, OutputFormat, ReportArgs, UserArgs};
 use crate::{collect, resolve};
 use anyhow::{bail, Context as _, Result};
 use phs_model::{ScopeKind, Snapshot, Timestamp, SCHEMA_VERSION};
@@ -130,6 +130,37 @@ fn report(args: &ReportArgs, snapshot: &Snapshot, diagnosis: &phs_rules::Diagnos
     let rendered = phs_report::render(format, snapshot, diagnosis, TextOptions { color, verbose: args.verbose });
     write_output(args.output.as_deref(), &rendered)?;
     Ok(diagnosis.exit_code())
+}
+
+/// `phs-doctor audit`: the rows stream to the files asked, the summary goes
+/// to standard output; the exit code is 2 when some user's password did
+/// not arrive or cannot sync, 3 when a source was not read whole.
+pub fn audit(args: &AuditArgs) -> Result<i32> {
+    let plan = resolve::plan(&args.inputs)?;
+    let mut settings = resolve::settings(&plan, None, None, None)?;
+    if let Some(lag) = &args.lag {
+        settings.user_password_lag = crate::values::parse_duration("--lag", lag)?;
+    }
+    let outputs = crate::audit::Outputs { csv: args.csv.as_deref(), jsonl: args.jsonl.as_deref() };
+    let now = plan.now.unwrap_or_else(current_time);
+    let summary = crate::audit::run(&plan, &outputs, settings.user_password_lag, now)?;
+    let text = match args.format {
+        OutputFormat::Markdown => phs_report::audit::summary_markdown(&summary),
+        OutputFormat::Json => serde_json::to_string_pretty(&summary).context("summary")? + "\n",
+        _ => phs_report::audit::summary_text(&summary),
+    };
+    write_output(None, &text)?;
+    use phs_model::audit::AuditClass as C;
+    let failing = [C::PasswordNotArrived, C::AnchorMismatch, C::NotInTenant, C::MustChange];
+    Ok(if failing.iter().any(|c| summary.per_class.contains_key(c)) {
+        2
+    } else if !summary.incomplete.is_empty() || summary.per_class.contains_key(&C::Unjudged) {
+        3
+    } else if summary.per_class.contains_key(&C::OnItsWay) || summary.per_class.contains_key(&C::GoneFromAd) {
+        1
+    } else {
+        0
+    })
 }
 
 pub fn collect(args: &CollectArgs) -> Result<i32> {

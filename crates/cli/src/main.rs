@@ -9,9 +9,11 @@
 //   config (ad, graph), args    the config file's sections; the flags
 //   resolve                     flags and config into a plan
 //   ad, graph, live, collect    the plan into a snapshot, live sources included
+//   audit                       the plan into every user's row
 //   commands, menu              what the user runs
 mod ad;
 mod args;
+mod audit;
 mod collect;
 mod commands;
 mod config;
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some(args::Command::Diagnose(a)) => commands::diagnose(&a),
         Some(args::Command::User(a)) => commands::user(&a),
         Some(args::Command::Collect(a)) => commands::collect(&a),
+        Some(args::Command::Audit(a)) => commands::audit(&a),
         Some(args::Command::Explain { code }) => commands::explain(code.as_deref()),
         Some(args::Command::Menu(inputs)) => menu::run(&inputs),
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => menu::run(&args::InputArgs {

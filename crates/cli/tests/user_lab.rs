@@ -7,7 +7,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 
@@ -268,4 +268,60 @@ async fn the_ad_user_against_the_cloud_user() {
     says(&r[2], "PHS026", "BwcHBwcHBwcHBwcHBwcHBw==");
     assert_eq!(status(&r[3], "PHS025"), "fail", "{:#}", finding(&r[3], "PHS025"));
     says(&r[3], "PHS025", "PropertyConflict on UserPrincipalName");
+}
+
+/// `phs-doctor audit` over lab1 and the stand-in's tenant: every user has a
+/// row, the classes the lab and the tenant hold are counted, and a cloud
+/// user with no AD user is gone from AD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Samba lab"]
+async fn the_audit_classifies_every_user() {
+    let lab: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo().join(".lab/lab.json")).unwrap_or_else(|e| panic!("{NEEDS_LAB}: {e}")),
+    )
+    .unwrap();
+    let server = support::stand_in_for(&support::LAB, 10, 200).await;
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(1)).to_string();
+    let day_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
+    let mut users = vec![cloud(&lab, "alice", None, &later, &[]), cloud(&lab, "judy", None, &day_ago, &[])];
+    let mut gone = cloud(&lab, "alice", Some("AAECAwQFBgcICQoLDA0ODw=="), &later, &[]);
+    gone["id"] = json!("99999999-0000-4000-8000-000000000000");
+    users.push(gone);
+    support::graph_users::mount_users(&server, users).await;
+    let uri = server.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let config = evidence(dir.path(), None);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!("\n{}\n", support::graph_section(&uri)));
+        std::fs::write(&config, text).unwrap();
+        let csv = dir.path().join("rows.csv");
+        let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+            .args(["audit", "--trust-config", "--allow-loopback-http", "--config", &config, "--lag", "1m"])
+            .args(["--csv", csv.to_str().unwrap(), "--format", "json"])
+            .env("PHS_TEST_CLIENT_SECRET", support::SECRET)
+            .output()
+            .unwrap();
+        (out, std::fs::read_to_string(&csv).unwrap_or_default())
+    })
+    .await
+    .unwrap();
+    let (out, csv) = out;
+    let summary: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{NEEDS_LAB}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let n = |class: &str| summary["per_class"][class].as_u64().unwrap_or(0);
+    assert_eq!(n("in_sync"), 1, "{summary:#}");
+    assert_eq!(n("password_not_arrived"), 1, "{summary:#}");
+    assert_eq!(n("gone_from_ad"), 1, "{summary:#}");
+    assert!(
+        n("disabled") >= 1 && n("must_change") >= 1 && n("out_of_scope") >= 2 && n("not_in_tenant") >= 1,
+        "{summary:#}"
+    );
+    let rows = csv.lines().count() - 1;
+    assert_eq!(
+        rows as u64,
+        summary["per_class"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum::<u64>()
+    );
+    assert!(csv.contains("CN=judy,") && csv.contains("password_not_arrived"), "{csv}");
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -126,6 +126,15 @@ impl Respond for Users {
             let all: Vec<Value> = self.0.iter().map(select).collect();
             return ResponseTemplate::new(200).set_body_json(json!({"@odata.context": context, "value": all}));
         };
+        // Every synced user (the audit): an advanced query on a boolean.
+        if filter.trim() == "onPremisesSyncEnabled eq true" {
+            let advanced = request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual");
+            if !advanced {
+                return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
+            }
+            let synced: Vec<Value> = self.0.iter().filter(|u| u["onPremisesSyncEnabled"] == true).map(select).collect();
+            return ResponseTemplate::new(200).set_body_json(json!({"@odata.context": context, "value": synced}));
+        }
         let Some((property, value)) = eq_filter(filter) else {
             return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
         };

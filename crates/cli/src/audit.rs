@@ -1,0 +1,156 @@
+//! `phs-doctor audit`: every in-scope user's password sync at once. The
+//! tenant's synced users are read first into a map by immutableId (the
+//! only thing held); then every AD user streams by, is joined on its
+//! anchors (mS-DS-ConsistencyGuid, then objectGUID), classified and
+//! written out; the cloud users nobody joined are written last. A source
+//! that broke off is in the summary with how many users it left unjudged.
+
+use crate::resolve::Plan;
+use anyhow::{bail, Context as _, Result};
+use phs_model::audit::{AuditRow, AuditSummary, Incomplete};
+use phs_model::{AdUser, CloudUser, Timestamp};
+use phs_report::audit::RowWriter;
+use phs_rules::audit::{classify_ad_user, classify_cloud_only, AuditSettings};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// Where the rows go: CSV and/or JSON Lines files.
+pub struct Outputs<'a> {
+    pub csv: Option<&'a Path>,
+    pub jsonl: Option<&'a Path>,
+}
+
+pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp) -> Result<AuditSummary> {
+    // The export decides scope; read here as `collect` reads it.
+    let cfg = match plan.evidence.get(phs_model::SourceKind::ServerConfig).first() {
+        Some(path) => {
+            let (cfg, problems) = phs_sources::export::read_server_config(path);
+            if let Some(p) = problems.iter().find(|p| !p.partial) {
+                bail!("cannot read {}: {}", p.location, p.error);
+            }
+            cfg
+        }
+        None => None,
+    };
+    let mut writers: Vec<RowWriter<BufWriter<File>>> = Vec::new();
+    if let Some(p) = out.csv {
+        let f = File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+        writers.push(RowWriter::csv(BufWriter::new(f))?);
+    }
+    if let Some(p) = out.jsonl {
+        let f = File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+        writers.push(RowWriter::json_lines(BufWriter::new(f)));
+    }
+    let ad_job = match (&plan.ad, &cfg) {
+        (Some(ad), Some(cfg)) => Some(crate::ad::prepare(cfg, ad)?),
+        (Some(_), None) => bail!("the audit's AD side needs the configuration export (--server-config)"),
+        (None, _) => None,
+    };
+    let graph_job = match &plan.graph {
+        Some(g) => Some((crate::graph::credential(g)?, g.options()?)),
+        None => None,
+    };
+    if ad_job.is_none() && graph_job.is_none() {
+        bail!("the audit reads AD ([ad] or --ad) and/or the tenant ([graph] or --graph); neither is configured");
+    }
+    let want_member_of = cfg.as_ref().is_some_and(|c| c.ad_connectors().any(|(_, ad)| c.group_filter(ad).is_some()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("async runtime")?;
+    let mut summary = AuditSummary::default();
+    let mut write_error: Option<std::io::Error> = None;
+    runtime.block_on(async {
+        // The tenant first: its synced users by immutableId.
+        let mut cloud: HashMap<String, CloudUser> = HashMap::new();
+        let mut tenant_read_at = None;
+        if let Some((plan, opts)) = &graph_job {
+            match phs_sources::graph::sign_in(&plan.credential, opts, &|m: &str| {
+                eprintln!("{}", phs_report::neutral::line(m))
+            })
+            .await
+            {
+                Ok(session) => {
+                    let read = session
+                        .for_each_synced_user(&mut |u| {
+                            if let Some(id) = u.on_premises_immutable_id.clone() {
+                                cloud.insert(id, u);
+                            }
+                        })
+                        .await;
+                    tenant_read_at = read.read_at;
+                    if let Some(why) = read.error {
+                        summary.incomplete.push(Incomplete {
+                            source: "the tenant (Graph /users)".into(),
+                            why: format!("the paging broke off after {} users: {why}", read.users),
+                            users_left_out: None,
+                        });
+                    }
+                }
+                Err(facts) => {
+                    summary.incomplete.push(Incomplete {
+                        source: "the tenant (Graph sign-in)".into(),
+                        why: facts.sign_in_error.unwrap_or_default(),
+                        users_left_out: None,
+                    });
+                }
+            }
+        }
+        let settings = AuditSettings {
+            export: cfg.as_ref(),
+            now,
+            tenant_read_at: if graph_job.is_some() && summary.incomplete.is_empty() { tenant_read_at } else { None },
+            lag,
+        };
+        let mut emit = |row: AuditRow, summary: &mut AuditSummary| {
+            summary.add(&row);
+            for w in writers.iter_mut() {
+                if let Err(e) = w.write(&row) {
+                    write_error.get_or_insert(e);
+                }
+            }
+        };
+        if let Some(job) = ad_job {
+            let mut on_user = |u: AdUser| {
+                let joined = [u.consistency_guid.clone(), u.object_guid_anchor()]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|a| cloud.remove(&a.to_base64()));
+                let row = classify_ad_user(&settings, &u, joined.as_ref());
+                emit(row, &mut summary);
+            };
+            let (_, reads) = job.audit(want_member_of, &mut on_user).await;
+            for r in reads.into_iter().filter(|r| r.error.is_some()) {
+                summary.incomplete.push(Incomplete {
+                    source: format!("AD domain {}", r.domain),
+                    why: r.error.unwrap_or_default(),
+                    users_left_out: None,
+                });
+            }
+        }
+        // Cloud users no AD user joined: gone from AD, when AD was read whole.
+        let ad_whole = settings.export.is_some() && !summary.incomplete.iter().any(|i| i.source.starts_with("AD "));
+        if ad_whole {
+            let mut rest: Vec<CloudUser> = cloud.into_values().collect();
+            rest.sort_by(|a, b| a.id.cmp(&b.id));
+            for c in rest {
+                if let Some(row) = classify_cloud_only(&c) {
+                    emit(row, &mut summary);
+                }
+            }
+        } else if !cloud.is_empty() {
+            summary.incomplete.push(Incomplete {
+                source: "the join".into(),
+                why: "AD was not read whole, so cloud users without an AD match are not judged".into(),
+                users_left_out: Some(cloud.len() as u64),
+            });
+        }
+    });
+    for w in writers {
+        w.finish()?;
+    }
+    if let Some(e) = write_error {
+        bail!("could not write the rows: {e}");
+    }
+    let _ = std::io::stdout().flush();
+    Ok(summary)
+}
