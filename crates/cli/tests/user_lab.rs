@@ -230,8 +230,8 @@ async fn the_ad_user_against_the_cloud_user() {
     let run = move |identity: &'static str| {
         let dir = tempfile::tempdir().unwrap();
         let config = evidence(dir.path(), None);
-        // The lag is a minute: judy's password was set when the lab came up.
-        let extra = format!("\n{}\n[evaluation]\nuser_password_lag = \"1m\"\n", support::graph_section(&uri));
+        // The lag is a second: judy's password was set when the lab came up.
+        let extra = format!("\n{}\n[evaluation]\nuser_password_lag = \"1s\"\n", support::graph_section(&uri));
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&extra);
         std::fs::write(&config, text).unwrap();
@@ -297,7 +297,7 @@ async fn the_audit_classifies_every_user() {
         std::fs::write(&config, text).unwrap();
         let csv = dir.path().join("rows.csv");
         let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-            .args(["audit", "--trust-config", "--allow-loopback-http", "--config", &config, "--lag", "1m"])
+            .args(["audit", "--trust-config", "--allow-loopback-http", "--config", &config, "--lag", "1s"])
             .args(["--csv", csv.to_str().unwrap(), "--format", "json"])
             .env("PHS_TEST_CLIENT_SECRET", support::SECRET)
             .output()
