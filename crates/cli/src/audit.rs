@@ -13,7 +13,7 @@ use phs_report::audit::RowWriter;
 use phs_rules::audit::{classify_ad_user, classify_cloud_only, AuditSettings};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 
 /// Where the rows go: CSV and/or JSON Lines files.
@@ -55,7 +55,7 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     if ad_job.is_none() && graph_job.is_none() {
         bail!("the audit reads AD ([ad] or --ad) and/or the tenant ([graph] or --graph); neither is configured");
     }
-    let want_member_of = cfg.as_ref().is_some_and(|c| c.ad_connectors().any(|(_, ad)| c.group_filter(ad).is_some()));
+    let want_member_of = cfg.as_ref().is_some_and(|c| c.filters_by_group());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("async runtime")?;
     let mut summary = AuditSummary::default();
     let mut write_error: Option<std::io::Error> = None;
@@ -151,6 +151,5 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     if let Some(e) = write_error {
         bail!("could not write the rows: {e}");
     }
-    let _ = std::io::stdout().flush();
     Ok(summary)
 }

@@ -52,13 +52,17 @@ fn read(kind: SourceKind, paths: &[PathBuf], gathered_at: Option<Timestamp>, sna
             server.partition_sync_state = one(kind, &paths[0], cmdlets::read_partition_sync_state, problems)
         }
         SourceKind::CsObject => {
-            server.cs_objects = each(kind, paths, sync_engine::read_cs_objects, problems);
             // A file the cmdlet wrote `null` to says "not in that connector space".
-            server.cs_object_files_empty = paths
-                .iter()
-                .filter(|p| sync_engine::read_cs_objects(p).is_ok_and(|o| o.is_empty()))
-                .map(|p| p.display().to_string())
-                .collect();
+            let mut empty = Vec::new();
+            let read = |path: &Path| {
+                let objects = sync_engine::read_cs_objects(path)?;
+                if objects.is_empty() {
+                    empty.push(path.display().to_string());
+                }
+                Ok(objects)
+            };
+            server.cs_objects = each(kind, paths, read, problems);
+            server.cs_object_files_empty = empty;
         }
         SourceKind::MvObject => server.mv_objects = each(kind, paths, sync_engine::read_mv_objects, problems),
         SourceKind::CsObjectLog => server.cs_object_logs = each(kind, paths, sync_engine::read_cs_object_log, problems),
@@ -83,7 +87,7 @@ fn one<T>(
 fn each<T>(
     kind: SourceKind,
     paths: &[PathBuf],
-    reader: fn(&Path) -> Result<Vec<T>, String>,
+    mut reader: impl FnMut(&Path) -> Result<Vec<T>, String>,
     problems: &mut Vec<CollectionProblem>,
 ) -> Option<Vec<T>> {
     let mut out = Vec::new();

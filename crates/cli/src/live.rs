@@ -21,12 +21,7 @@ pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSect
     // Everything that can fail before the network (config, secrets, prompts).
     // Group-based filtering decides scope by membership: only then is the
     // user's memberOf worth reading.
-    let want_member_of = snap
-        .server
-        .config
-        .as_ref()
-        .and_then(|c| c.global("Microsoft.OptionalFeature.GroupFiltering"))
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let want_member_of = snap.server.config.as_ref().is_some_and(|c| c.filters_by_group());
     let ad_job = ad.and_then(|ad| match &snap.server.config {
         Some(cfg) => match crate::ad::prepare(cfg, ad) {
             Ok(p) => Some(p),

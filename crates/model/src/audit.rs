@@ -194,6 +194,28 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), AuditClass::ALL.len());
-        assert_eq!(AuditRow::default().values().len(), AuditRow::COLUMNS.len());
+        // Each value stands under its own column: a row whose text fields
+        // hold their column's name reads back in the same order.
+        let named = AuditRow {
+            class: Some(AuditClass::InSync),
+            reason: "reason".into(),
+            domain: Some("domain".into()),
+            dn: Some("dn".into()),
+            sam_account_name: Some("sam_account_name".into()),
+            user_principal_name: Some("user_principal_name".into()),
+            anchor: Some("anchor".into()),
+            cloud_id: Some("cloud_id".into()),
+            ad_password_changed: Some("2026-11-24T10:00:00Z".parse().unwrap()),
+            cloud_password_changed: Some("2026-11-24T11:00:00Z".parse().unwrap()),
+            lag_seconds: Some(3600),
+        };
+        let values = named.values();
+        for (i, column) in AuditRow::COLUMNS.iter().enumerate().skip(1).take(7) {
+            assert_eq!(values[i], *column);
+        }
+        assert_eq!(
+            values[0..1].iter().chain(&values[8..]).map(String::as_str).collect::<Vec<_>>(),
+            ["in_sync", "2026-11-24T10:00:00Z", "2026-11-24T11:00:00Z", "3600"]
+        );
     }
 }

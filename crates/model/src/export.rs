@@ -56,6 +56,11 @@ impl ServerConfig {
             self.global("Microsoft.OptionalFeature.GroupFiltering").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         ad.group_filter_dn.as_deref().filter(|_| on)
     }
+
+    /// Whether some AD connector filters by group (then a user's memberOf decides scope).
+    pub fn filters_by_group(&self) -> bool {
+        self.ad_connectors().any(|(_, ad)| self.group_filter(ad).is_some())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

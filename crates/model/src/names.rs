@@ -6,6 +6,49 @@
 /// order (`DC=emea,DC=fabrikam,DC=com` -> `emea.fabrikam.com`, MS-ADTS
 /// 3.1.1.1.5). None when the DN has no `DC=` label (an application partition
 /// such as `CN=Configuration` has no DNS name of its own).
+/// The RDNs of a DN, split at commas that are not escaped (`CN=Lee\, Ann`
+/// is one RDN).
+pub fn split_rdns(dn: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in dn.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            current.push(c);
+            escaped = true;
+        } else if c == ',' {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+/// A DN for comparison: RDNs trimmed, spaces around `=` gone, lower case
+/// (AD compares DNs case-insensitively).
+pub fn normalize_dn(dn: &str) -> String {
+    split_rdns(dn)
+        .iter()
+        .map(|rdn| match rdn.split_once('=') {
+            Some((ty, value)) => format!("{}={}", ty.trim(), value.trim()),
+            None => rdn.trim().to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_lowercase()
+}
+
+/// `dn` is `base` or an object below it (at an RDN boundary, any case).
+pub fn dn_is_under(dn: &str, base: &str) -> bool {
+    let (dn, base) = (normalize_dn(dn), normalize_dn(base));
+    !base.is_empty() && (dn == base || dn.ends_with(&format!(",{base}")))
+}
+
 pub fn dn_to_fqdn(dn: &str) -> Option<String> {
     let labels: Vec<&str> = dn
         .split(',')
@@ -62,6 +105,17 @@ impl<'a> AccountName<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_compare_by_rdn_without_case_or_spaces() {
+        assert_eq!(split_rdns("CN=Lee\\, Ann,OU=Staff"), ["CN=Lee\\, Ann", "OU=Staff"]);
+        assert_eq!(normalize_dn("CN=Lee\\, Ann, OU = Staff"), "cn=lee\\, ann,ou=staff");
+        assert!(dn_is_under("CN=Ann, OU=Staff,DC=Lab1,DC=example", "dc=lab1,dc=EXAMPLE"));
+        assert!(dn_is_under("OU=Staff,DC=lab1", "OU=Staff,DC=lab1"));
+        assert!(!dn_is_under("CN=Ann,OU=NotStaff,DC=lab1", "OU=Staff,DC=lab1"));
+        assert!(!dn_is_under("CN=Ann,DC=lab10", "DC=lab1"));
+        assert!(!dn_is_under("CN=Ann,DC=lab1", ""));
+    }
 
     #[test]
     fn fqdn_from_partition_dn() {

@@ -49,8 +49,14 @@ impl CsObject {
     }
 
     pub fn attribute(&self, name: &str) -> Option<&[String]> {
-        self.attributes.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        attribute(&self.attributes, name)
     }
+}
+
+/// An attribute's values by name, in any case (the engine's names are not
+/// case-sensitive).
+fn attribute<'a>(attributes: &'a BTreeMap<String, Vec<String>>, name: &str) -> Option<&'a [String]> {
+    attributes.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
 }
 
 /// A sync rule applied to a connector space object.
@@ -87,7 +93,7 @@ pub struct MvObject {
 
 impl MvObject {
     pub fn attribute(&self, name: &str) -> Option<&[String]> {
-        self.attributes.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        attribute(&self.attributes, name)
     }
 }
 

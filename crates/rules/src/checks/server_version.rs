@@ -66,7 +66,7 @@ date). To correct or extend the table, edit
     check,
 };
 
-const VERSION_PARAMETER: &str = "Microsoft.Synchronize.ServerConfigurationVersion";
+pub(crate) const VERSION_PARAMETER: &str = "Microsoft.Synchronize.ServerConfigurationVersion";
 
 /// Warn this long before a retirement or a hard stop.
 const WARN_DAYS: i32 = 60;

@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ldap3::Scope;
+use phs_model::names::{normalize_dn, split_rdns};
 use phs_model::user::{guid_from_ad_bytes, guid_to_ad_bytes, AdUser, AdUserLookup, DomainSearch, IdentityKind};
 use phs_model::{SourceAnchor, UserQuery};
 
@@ -368,42 +369,6 @@ fn unescape_dn_value(v: &str) -> String {
         }
     }
     out
-}
-
-/// The RDNs of a DN, split at commas that are not escaped.
-fn split_rdns(dn: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut escaped = false;
-    for c in dn.chars() {
-        if escaped {
-            current.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            current.push(c);
-            escaped = true;
-        } else if c == ',' {
-            parts.push(std::mem::take(&mut current));
-        } else {
-            current.push(c);
-        }
-    }
-    parts.push(current);
-    parts
-}
-
-/// A DN for comparison: RDNs trimmed, spaces around `=` gone, lower case
-/// (AD compares DNs case-insensitively).
-fn normalize_dn(dn: &str) -> String {
-    split_rdns(dn)
-        .iter()
-        .map(|rdn| match rdn.split_once('=') {
-            Some((ty, value)) => format!("{}={}", ty.trim(), value.trim()),
-            None => rdn.trim().to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-        .to_lowercase()
 }
 
 /// For a DN: the longest partition DN among the targets that is a suffix of

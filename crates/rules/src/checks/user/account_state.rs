@@ -73,6 +73,15 @@ fn check(cx: &Context) -> Vec<Finding> {
         .as_ref()
         .and_then(|t| t.sync.as_ref())
         .and_then(|s| s.cloud_password_policy_for_password_synced_users_enabled);
+    if user.user_account_control.is_none() {
+        return vec![RULE
+            .finding(
+                Status::Error,
+                v.scope(),
+                "userAccountControl was not read for the user: whether the account is enabled cannot be told.",
+            )
+            .done()];
+    }
     let states = decide(user, cx.now, cloud_policy);
     vec![words(&v, user, &states)]
 }
@@ -255,6 +264,11 @@ mod tests {
         });
         let cmd = &f.remediation.unwrap().commands[0];
         assert!(cmd.contains("'o''neil; Remove-Item C:\\'"), "{cmd}");
+    }
+
+    #[test]
+    fn an_unread_user_account_control_is_not_an_enabled_account() {
+        assert_eq!(with(|u| u.user_account_control = None).status, Status::Error);
     }
 
     #[test]

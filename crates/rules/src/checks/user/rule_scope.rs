@@ -30,6 +30,17 @@ pub(crate) fn failing<'a>(groups: &'a [ScopeGroup], u: &AdUser) -> Option<&'a Sc
     groups.iter().flat_map(|g| &g.conditions).find(|c| holds(c, u) == Some(false))
 }
 
+/// The conditions of `groups` that cannot be judged for `u`, as
+/// `attribute OPERATOR value`.
+pub(crate) fn unjudged(groups: &[ScopeGroup], u: &AdUser) -> Vec<String> {
+    groups
+        .iter()
+        .flat_map(|g| &g.conditions)
+        .filter(|c| holds(c, u).is_none())
+        .map(|c| format!("{} {} {}", c.attribute, c.operator, c.value).trim().to_owned())
+        .collect()
+}
+
 fn group_holds(g: &ScopeGroup, u: &AdUser) -> Option<bool> {
     let mut unknown = false;
     for c in &g.conditions {

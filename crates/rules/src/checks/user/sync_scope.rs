@@ -81,6 +81,10 @@ pub(crate) enum Verdict<'a> {
         connector: &'a Connector,
         partition: &'a Partition,
         included_by: Option<&'a str>,
+        /// Scoping conditions that could not be judged (on attributes not
+        /// read) while no provisioning rule was seen to hold: the pass
+        /// holds only as far as the attributes read tell.
+        unjudged: Vec<String>,
     },
 }
 
@@ -155,7 +159,12 @@ pub(crate) fn decide<'a>(
                 });
                 return Verdict::RuleScope { rule: &rule.name, condition };
             }
-            return Verdict::InScope { connector, partition, included_by };
+            let unjudged = if verdicts.contains(&Some(true)) {
+                Vec::new()
+            } else {
+                provisioning.iter().flat_map(|r| rule_scope::unjudged(&r.scope, u)).collect()
+            };
+            return Verdict::InScope { connector, partition, included_by, unjudged };
         }
     }
     // No provisioning rule in the export to judge by: the standard rules'
@@ -165,7 +174,7 @@ pub(crate) fn decide<'a>(
     {
         return Verdict::WrittenBack { value };
     }
-    Verdict::InScope { connector, partition, included_by }
+    Verdict::InScope { connector, partition, included_by, unjudged: Vec::new() }
 }
 
 impl Verdict<'_> {
@@ -259,13 +268,20 @@ fn words(v: &UserView, u: &AdUser, verdict: &Verdict) -> Finding {
             ),
             "Clear adminDescription if the user is an on-premises user that should sync.",
         ),
-        Verdict::InScope { connector, partition, included_by } => (
+        Verdict::InScope { connector, partition, included_by, unjudged } => (
             Status::Pass,
             format!(
-                "{who} is in the scope of {} ({}{}).",
+                "{who} is in the scope of {} ({}{}){}.",
                 connector.name,
                 partition.domain_name(),
-                included_by.map_or(String::new(), |c| format!(", included by {c}"))
+                included_by.map_or(String::new(), |c| format!(", included by {c}")),
+                if unjudged.is_empty() {
+                    String::new()
+                } else {
+                    "; the provisioning rules' scoping filter also tests attributes phs-doctor does not read \
+                     (listed): the user's own values decide those"
+                        .to_owned()
+                }
             ),
             "",
         ),
@@ -281,6 +297,11 @@ fn words(v: &UserView, u: &AdUser, verdict: &Verdict) -> Finding {
         }
     }
     f = f.evidence("objectClass", u.object_classes.join(", "));
+    if let Verdict::InScope { unjudged, .. } = verdict {
+        for c in unjudged {
+            f = f.evidence("Not judged", c.clone());
+        }
+    }
     if fix.is_empty() {
         f.done()
     } else {
@@ -411,7 +432,13 @@ mod tests {
                 value: "TRUE".into(),
             }],
         }];
-        assert_eq!(with(|s| provisioning_rule(s, unknown)).status, Status::Pass);
+        let f = with(|s| provisioning_rule(s, unknown));
+        assert_eq!(f.status, Status::Pass);
+        // ... and says which conditions it could not judge.
+        assert!(
+            f.evidence.iter().any(|e| e.label == "Not judged" && e.value.starts_with("isCriticalSystemObject")),
+            "{f:?}"
+        );
     }
 
     #[test]

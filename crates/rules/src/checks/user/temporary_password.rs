@@ -1,5 +1,6 @@
 use super::requires;
 use super::view::UserView;
+use crate::checks::server_version::VERSION_PARAMETER;
 use crate::context::{filetime, Context};
 use crate::registry::Rule;
 use phs_model::{Finding, ProductVersion, ScopeKind, Status};
@@ -44,7 +45,6 @@ pwdLastSet, the feature as each source states it, and the build.",
 
 /// The first build that syncs temporary passwords.
 const FIRST_BUILD: ProductVersion = ProductVersion::new(2, 0, 3, 0);
-const VERSION_PARAMETER: &str = "Microsoft.Synchronize.ServerConfigurationVersion";
 
 #[derive(Debug, PartialEq)]
 enum Outcome {

@@ -227,23 +227,7 @@ pub(crate) fn home<'a>(
     (named.map(|(c, _)| *c), None)
 }
 
-/// `dn` is `base` or an object below it (RDN boundaries, any case).
-pub(crate) fn dn_is_under(dn: &str, base: &str) -> bool {
-    let (dn, base) = (normal_dn(dn), normal_dn(base));
-    !base.is_empty() && (dn == base || dn.ends_with(&format!(",{base}")))
-}
-
-/// A DN compared without case or spaces around its separators.
-pub(crate) fn normal_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| match rdn.split_once('=') {
-            Some((t, v)) => format!("{}={}", t.trim(), v.trim()),
-            None => rdn.trim().to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-        .to_lowercase()
-}
+pub(crate) use phs_model::names::{dn_is_under, normalize_dn as normal_dn};
 
 fn is_kind(cx: &Context, o: &CsObject, kind: ConnectorKind) -> bool {
     let by_export = cx
@@ -409,18 +393,4 @@ fn cs_log<'a>(cx: &Context<'a>, ad_cs: Option<&'a CsObject>) -> Object<'a, CsObj
         }
         Some(cs.object_id.as_ref().is_some_and(|id| ids.contains(&id)))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dns_compare_by_rdn_without_case_or_spaces() {
-        assert!(dn_is_under("CN=Ann, OU=Staff,DC=Lab1,DC=example", "dc=lab1,dc=EXAMPLE"));
-        assert!(dn_is_under("OU=Staff,DC=lab1", "OU=Staff,DC=lab1"));
-        assert!(!dn_is_under("CN=Ann,OU=NotStaff,DC=lab1", "OU=Staff,DC=lab1"));
-        assert!(!dn_is_under("CN=Ann,DC=lab10", "DC=lab1"));
-        assert!(!dn_is_under("CN=Ann,DC=lab1", ""));
-    }
 }
