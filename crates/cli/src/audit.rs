@@ -1,17 +1,19 @@
 //! `phs-doctor audit`: every in-scope user's password sync at once. The
-//! tenant's synced users are read first into a map by immutableId (the
-//! only thing held); then every AD user streams by, is joined on its
-//! anchors (mS-DS-ConsistencyGuid, then objectGUID), classified and
-//! written out; the cloud users nobody joined are written last. A source
-//! that broke off is in the summary with how many users it left unjudged.
+//! tenant's synced users are read first into a compact index (the only
+//! thing held, see `TenantIndex`); then every AD user streams by, is
+//! joined on its anchors (mS-DS-ConsistencyGuid, then objectGUID, the SID
+//! as a fallback), classified and written out; the cloud users nobody
+//! joined are written last. A source that broke off is in the summary with
+//! how many users it left unjudged.
 
 use crate::resolve::Plan;
 use anyhow::{bail, Context as _, Result};
 use phs_model::audit::{AuditRow, AuditSummary, Incomplete};
-use phs_model::{AdUser, CloudUser, Timestamp};
+use crate::progress::Progress;
+use phs_model::{AdUser, Timestamp};
 use phs_report::audit::RowWriter;
+use phs_rules::audit::tenant::TenantIndex;
 use phs_rules::audit::{classify_ad_user, classify_cloud_only, AuditSettings};
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -57,32 +59,34 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     }
     let want_member_of = cfg.as_ref().is_some_and(|c| c.filters_by_group());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("async runtime")?;
+    let progress = Progress::new();
     let mut summary = AuditSummary::default();
     let mut write_error: Option<std::io::Error> = None;
     runtime.block_on(async {
-        // The tenant first: its synced users by immutableId.
-        let mut cloud: HashMap<String, CloudUser> = HashMap::new();
+        // The tenant first: its synced users, held by anchor and SID.
+        let mut tenant = TenantIndex::new();
         let mut tenant_read_at = None;
         if let Some((plan, opts)) = &graph_job {
+            let line = progress.line(&format!("Microsoft Entra ID {}", plan.credential.tenant()), "signing in");
             match phs_sources::graph::sign_in(&plan.credential, opts, &|m: &str| {
-                eprintln!("{}", phs_report::neutral::line(m))
+                let _ = progress.bars.println(phs_report::neutral::line(m));
             })
             .await
             {
                 Ok(session) => {
+                    crate::progress::counting(&line, "synced users read");
                     let read = session
                         .for_each_synced_user(&mut |u| {
-                            if let Some(id) = u.on_premises_immutable_id.clone() {
-                                cloud.insert(id, u);
-                            }
+                            tenant.add(&u);
+                            line.inc(1);
                         })
                         .await;
                     tenant_read_at = read.read_at;
-                    if let Some(why) = read.error {
+                    if let Some(why) = &read.error {
                         summary.incomplete.push(Incomplete {
                             source: "the tenant (Graph /users)".into(),
                             why: format!("the paging broke off after {} users: {why}", read.users),
-                            users_left_out: None,
+                            users_left_out: read.left_out(),
                         });
                     }
                 }
@@ -94,6 +98,7 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
                     });
                 }
             }
+            line.finish_and_clear();
         }
         let settings = AuditSettings {
             export: cfg.as_ref(),
@@ -110,19 +115,25 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
             }
         };
         if let Some(job) = ad_job {
+            let line = progress.counter("Active Directory", "users judged");
             let mut on_user = |u: AdUser| {
-                let joined = [u.consistency_guid.clone(), u.object_guid_anchor()]
-                    .into_iter()
-                    .flatten()
-                    .find_map(|a| cloud.remove(&a.to_base64()));
-                let row = classify_ad_user(&settings, &u, joined.as_ref());
+                let joined = tenant.join(&u);
+                let row = classify_ad_user(&settings, &u, joined.as_ref().map(|(c, _)| c));
                 emit(row, &mut summary);
+                line.inc(1);
             };
             let (_, reads) = job.audit(want_member_of, &mut on_user).await;
-            for r in reads.into_iter().filter(|r| r.error.is_some()) {
+            line.finish_and_clear();
+            for r in reads.into_iter() {
+                let Some(error) = r.error else { continue };
+                // A paged search does not say how many entries remain.
+                let why = match r.users {
+                    0 => error,
+                    n => format!("the paged search broke off after {n} users: {error}"),
+                };
                 summary.incomplete.push(Incomplete {
                     source: format!("AD domain {}", r.domain),
-                    why: r.error.unwrap_or_default(),
+                    why,
                     users_left_out: None,
                 });
             }
@@ -130,18 +141,16 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
         // Cloud users no AD user joined: gone from AD, when AD was read whole.
         let ad_whole = settings.export.is_some() && !summary.incomplete.iter().any(|i| i.source.starts_with("AD "));
         if ad_whole {
-            let mut rest: Vec<CloudUser> = cloud.into_values().collect();
-            rest.sort_by(|a, b| a.id.cmp(&b.id));
-            for c in rest {
+            for c in tenant.unjoined() {
                 if let Some(row) = classify_cloud_only(&c) {
                     emit(row, &mut summary);
                 }
             }
-        } else if !cloud.is_empty() {
+        } else if tenant.unjoined_count() > 0 {
             summary.incomplete.push(Incomplete {
                 source: "the join".into(),
                 why: "AD was not read whole, so cloud users without an AD match are not judged".into(),
-                users_left_out: Some(cloud.len() as u64),
+                users_left_out: Some(tenant.unjoined_count() as u64),
             });
         }
     });
@@ -153,3 +162,4 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     }
     Ok(summary)
 }
+

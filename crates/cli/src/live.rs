@@ -5,7 +5,8 @@
 use crate::config::ad::AdSection;
 use crate::config::graph::GraphSection;
 use crate::graph::CredentialPlan;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::progress::Progress;
+use indicatif::ProgressBar;
 use phs_model::{CollectionProblem, IdentityKind, Snapshot, SourceKind, UserQuery};
 use phs_sources::graph::CloudUserKeys;
 use phs_sources::graph::Credential;
@@ -15,7 +16,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub fn run(snap: &mut Snapshot, ad: Option<&AdSection>, graph: Option<&GraphSection>, user: Option<&UserQuery>) {
     // Everything that can fail before the network (config, secrets, prompts).
@@ -253,33 +253,6 @@ fn say_where_credentials_go(ad: Option<&crate::ad::Prepared>, graph: Option<&(Cr
             phs_report::neutral::line(&opts.authority),
             phs_report::neutral::line(&opts.graph_url),
         );
-    }
-}
-
-/// One spinner line per live check, on stderr and only on a terminal, so
-/// piped and redirected runs stay clean.
-struct Progress {
-    bars: MultiProgress,
-    style: ProgressStyle,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        let target =
-            if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        let style = ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        Progress { bars: MultiProgress::with_draw_target(target), style }
-    }
-
-    fn line(&self, prefix: &str, message: &str) -> ProgressBar {
-        let bar = self.bars.add(ProgressBar::new_spinner());
-        bar.set_style(self.style.clone());
-        // Domain and connector names come from the evidence.
-        bar.set_prefix(phs_report::neutral::line(prefix).into_owned());
-        bar.set_message(phs_report::neutral::line(message).into_owned());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
     }
 }
 

@@ -6,6 +6,7 @@
 // The modules form one-way layers, each using only those above it
 // (tests/module_layers.rs fails on a cycle):
 //   values, secrets, evidence   value parsers, secret sources, evidence paths
+//   progress                    progress lines on a terminal
 //   config (ad, graph), args    the config file's sections; the flags
 //   resolve                     flags and config into a plan
 //   ad, graph, live, collect    the plan into a snapshot, live sources included
@@ -21,6 +22,7 @@ mod evidence;
 mod graph;
 mod live;
 mod menu;
+mod progress;
 mod resolve;
 mod secrets;
 mod values;

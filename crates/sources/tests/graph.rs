@@ -1901,6 +1901,9 @@ impl wiremock::Respond for SyncedUsers {
             })
             .collect();
         let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": value});
+        if skip == 0 {
+            body["@odata.count"] = json!(self.total);
+        }
         if end < self.total {
             body["@odata.nextLink"] = json!(format!("{}/v1.0/users?$skiptoken={end}&$top={}", self.base, self.page));
         }
@@ -1931,7 +1934,7 @@ async fn every_synced_user(
 async fn every_synced_user_is_read_across_pages() {
     let (seen, read) = every_synced_user(2_500, 999, None).await;
     assert_eq!(read.error, None);
-    assert_eq!((read.users, seen.len()), (2_500, 2_500));
+    assert_eq!((read.users, seen.len(), read.left_out()), (2_500, 2_500, Some(0)));
     assert_eq!(seen[1_000], "00001000-0000-4000-8000-000000000000");
 }
 
@@ -1942,6 +1945,7 @@ async fn every_synced_user_is_read_across_pages() {
 async fn a_failure_in_the_middle_of_the_paging_says_how_much_is_missing() {
     let (seen, read) = every_synced_user(2_500, 999, Some(2)).await;
     assert_eq!((read.users, seen.len()), (999, 999));
+    assert_eq!((read.expected, read.left_out()), (Some(2_500), Some(1_501)));
     let why = read.error.expect("an error");
     assert!(why.contains("503") || why.to_lowercase().contains("server error"), "{why}");
     assert!(!why.contains(SECRET) && !why.contains(TOKEN), "{why}");

@@ -380,43 +380,53 @@ impl<'a> GraphClient<'a> {
     /// Every object of a collection, page by page, each handed to `on_item`
     /// as its page arrives (nothing is held), following `@odata.nextLink` on
     /// the configured Graph host only, with no cap on the pages. `Err`
-    /// carries how many objects were handed on before the paging broke off.
+    /// carries how far the paging got before it broke off.
     pub(crate) async fn for_each_item(
         &self,
         url: &str,
         headers: &[(&str, &str)],
         on_item: &mut (dyn FnMut(Value) + Send),
-    ) -> Result<u64, (u64, ReadError)> {
-        let mut handed = 0u64;
+    ) -> Result<Paging, (Paging, ReadError)> {
+        let mut paging = Paging::default();
         let mut next = Some(url.to_owned());
         while let Some(page_url) = next.take() {
-            let page = self.get_with(&page_url, headers).await.map_err(|e| (handed, e))?;
+            let page = match self.get_with(&page_url, headers).await {
+                Ok(page) => page,
+                Err(e) => return Err((paging, e)),
+            };
             let Value::Object(mut page) = page else {
                 let why = format!("Graph's answer from {} is not a JSON object", without_query(&page_url));
-                return Err((handed, ReadError::Invalid(why)));
+                return Err((paging, ReadError::Invalid(why)));
             };
+            if paging.pages == 0 {
+                paging.count = page.get("@odata.count").and_then(Value::as_u64);
+            }
+            paging.pages += 1;
             match page.remove("value") {
                 Some(Value::Array(values)) => {
                     for v in values {
                         on_item(v);
-                        handed += 1;
+                        paging.handed += 1;
                     }
                 }
                 _ => {
                     let why = format!("Graph's answer from {}: no 'value' array", without_query(&page_url));
-                    return Err((handed, ReadError::Invalid(why)));
+                    return Err((paging, ReadError::Invalid(why)));
                 }
             }
             next = match page.remove("@odata.nextLink") {
-                Some(Value::String(link)) => Some(self.checked_link(link).map_err(|e| (handed, e))?),
+                Some(Value::String(link)) => match self.checked_link(link) {
+                    Ok(link) => Some(link),
+                    Err(e) => return Err((paging, e)),
+                },
                 Some(Value::Null) | None => None,
                 Some(_) => {
                     let why = "Graph's @odata.nextLink is not a string".to_owned();
-                    return Err((handed, ReadError::Invalid(why)));
+                    return Err((paging, ReadError::Invalid(why)));
                 }
             };
         }
-        Ok(handed)
+        Ok(paging)
     }
 
     /// The token goes only to the Graph host we were configured with.
@@ -433,6 +443,18 @@ impl<'a> GraphClient<'a> {
             (Err(e), _) => Err(ReadError::Invalid(format!("Graph's @odata.nextLink is not a URL: {e}"))),
         }
     }
+}
+
+/// How far a paged read got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Paging {
+    /// Objects handed on.
+    pub handed: u64,
+    pub pages: u64,
+    /// The first page's `@odata.count` (asked with `$count=true`): how
+    /// many objects the collection holds, so a break can say how many are
+    /// missing.
+    pub count: Option<u64>,
 }
 
 #[cfg(test)]

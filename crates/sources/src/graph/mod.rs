@@ -232,11 +232,12 @@ impl GraphSession<'_> {
         let result = graph.for_each_item(&url, &headers, &mut hand).await;
         let read_at = Some(read_time());
         match result {
-            Ok(users) => UsersRead { users, read_at, error: None },
-            Err((users, e)) => {
+            Ok(p) => UsersRead { users: p.handed, expected: p.count, read_at, error: None },
+            Err((p, e)) => {
                 let refs: Vec<&Secret> = secrets.iter().collect();
                 let why = e.describe("needs User.Read.All (application or delegated)");
-                UsersRead { users, read_at, error: Some(crate::secret::scrub(&why, &refs).into_owned()) }
+                let error = Some(crate::secret::scrub(&why, &refs).into_owned());
+                UsersRead { users: p.handed, expected: p.count, read_at, error }
             }
         }
     }
@@ -256,10 +257,19 @@ impl GraphSession<'_> {
 pub struct UsersRead {
     /// Users handed on.
     pub users: u64,
+    /// How many synced users the tenant said it has (`@odata.count`).
+    pub expected: Option<u64>,
     pub read_at: Option<jiff::Timestamp>,
     /// Set when the paging broke off: why. The users handed on before it
     /// are still judged; the rest are missing.
     pub error: Option<String>,
+}
+
+impl UsersRead {
+    /// Users the tenant has and the read did not hand on, when it said how many it has.
+    pub fn left_out(&self) -> Option<u64> {
+        self.expected.map(|n| n.saturating_sub(self.users))
+    }
 }
 
 /// Now, rounded up to the second: reports need no nanoseconds, and rounding

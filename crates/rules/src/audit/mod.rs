@@ -4,6 +4,8 @@
 //! latest change reached the cloud (PHS027). Pure: one AD user and the
 //! cloud user joined to it (or one cloud user alone) in, one row out.
 
+pub mod tenant;
+
 use crate::checks::user::{account_state, anchor, password_arrived, sync_scope, view};
 use crate::context::filetime;
 use jiff::SignedDuration;
