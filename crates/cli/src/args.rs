@@ -183,9 +183,12 @@ pub struct AuditArgs {
     /// How long an AD password change may wait for the cloud (default: [evaluation] user_password_lag, else 2h).
     #[arg(long, value_name = "DURATION")]
     pub lag: Option<String>,
-    /// The summary's format (text or markdown).
+    /// The summary's format.
     #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Write the summary here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

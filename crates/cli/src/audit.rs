@@ -6,14 +6,14 @@
 //! joined are written last. A source that broke off is in the summary with
 //! how many users it left unjudged.
 
+use crate::progress::Progress;
 use crate::resolve::Plan;
 use anyhow::{bail, Context as _, Result};
 use phs_model::audit::{AuditRow, AuditSummary, Incomplete};
-use crate::progress::Progress;
 use phs_model::{AdUser, Timestamp};
 use phs_report::audit::RowWriter;
 use phs_rules::audit::tenant::TenantIndex;
-use phs_rules::audit::{classify_ad_user, classify_cloud_only, AuditSettings};
+use phs_rules::audit::{classify_ad_user, classify_cloud_only, AuditSettings, TenantRead};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -60,12 +60,13 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     let want_member_of = cfg.as_ref().is_some_and(|c| c.filters_by_group());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("async runtime")?;
     let progress = Progress::new();
-    let mut summary = AuditSummary::default();
+    let mut summary =
+        AuditSummary { evaluated_at: Some(now), lag_allowed_seconds: Some(lag.as_secs()), ..AuditSummary::default() };
     let mut write_error: Option<std::io::Error> = None;
     runtime.block_on(async {
         // The tenant first: its synced users, held by anchor and SID.
         let mut tenant = TenantIndex::new();
-        let mut tenant_read_at = None;
+        let mut tenant_read = TenantRead::NotRead;
         if let Some((plan, opts)) = &graph_job {
             let line = progress.line(&format!("Microsoft Entra ID {}", plan.credential.tenant()), "signing in");
             match phs_sources::graph::sign_in(&plan.credential, opts, &|m: &str| {
@@ -81,7 +82,9 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
                             line.inc(1);
                         })
                         .await;
-                    tenant_read_at = read.read_at;
+                    // read_at is always set once the paging ran; now is the fallback.
+                    let at = read.read_at.unwrap_or(now);
+                    tenant_read = if read.error.is_some() { TenantRead::Partial(at) } else { TenantRead::Whole(at) };
                     if let Some(why) = &read.error {
                         summary.incomplete.push(Incomplete {
                             source: "the tenant (Graph /users)".into(),
@@ -100,12 +103,7 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
             }
             line.finish_and_clear();
         }
-        let settings = AuditSettings {
-            export: cfg.as_ref(),
-            now,
-            tenant_read_at: if graph_job.is_some() && summary.incomplete.is_empty() { tenant_read_at } else { None },
-            lag,
-        };
+        let settings = AuditSettings { export: cfg.as_ref(), now, tenant: tenant_read, lag };
         let mut emit = |row: AuditRow, summary: &mut AuditSummary| {
             summary.add(&row);
             for w in writers.iter_mut() {
@@ -114,6 +112,7 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
                 }
             }
         };
+        let ad_read = ad_job.is_some();
         if let Some(job) = ad_job {
             let line = progress.counter("Active Directory", "users judged");
             let mut on_user = |u: AdUser| {
@@ -138,20 +137,21 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
                 });
             }
         }
-        // Cloud users no AD user joined: gone from AD, when AD was read whole.
-        let ad_whole = settings.export.is_some() && !summary.incomplete.iter().any(|i| i.source.starts_with("AD "));
-        if ad_whole {
-            for c in tenant.unjoined() {
-                if let Some(row) = classify_cloud_only(&c) {
-                    emit(row, &mut summary);
-                }
-            }
-        } else if tenant.unjoined_count() > 0 {
+        // Cloud users no AD user joined: gone from AD when AD was read
+        // whole; otherwise listed unjudged, never dropped.
+        let ad_whole = ad_read && !summary.incomplete.iter().any(|i| i.source.starts_with("AD "));
+        if !ad_whole && tenant.unjoined_count() > 0 {
+            let why = if ad_read { "AD was not read whole" } else { "AD was not read" };
             summary.incomplete.push(Incomplete {
                 source: "the join".into(),
-                why: "AD was not read whole, so cloud users without an AD match are not judged".into(),
+                why: format!("{why}, so the cloud users without an AD match are listed unjudged"),
                 users_left_out: Some(tenant.unjoined_count() as u64),
             });
+        }
+        for c in tenant.unjoined() {
+            if let Some(row) = classify_cloud_only(&c, ad_whole) {
+                emit(row, &mut summary);
+            }
         }
     });
     for w in writers {
@@ -162,4 +162,3 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     }
     Ok(summary)
 }
-

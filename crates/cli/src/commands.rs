@@ -146,21 +146,12 @@ pub fn audit(args: &AuditArgs) -> Result<i32> {
     let summary = crate::audit::run(&plan, &outputs, settings.user_password_lag, now)?;
     let text = match args.format {
         OutputFormat::Markdown => phs_report::audit::summary_markdown(&summary),
+        OutputFormat::Html => phs_report::audit::summary_html(&summary),
         OutputFormat::Json => serde_json::to_string_pretty(&summary).context("summary")? + "\n",
-        _ => phs_report::audit::summary_text(&summary),
+        OutputFormat::Text => phs_report::audit::summary_text(&summary),
     };
-    write_output(None, &text)?;
-    use phs_model::audit::AuditClass as C;
-    let failing = [C::PasswordNotArrived, C::AnchorMismatch, C::NotInTenant, C::MustChange];
-    Ok(if failing.iter().any(|c| summary.per_class.contains_key(c)) {
-        2
-    } else if !summary.incomplete.is_empty() || summary.per_class.contains_key(&C::Unjudged) {
-        3
-    } else if summary.per_class.contains_key(&C::OnItsWay) || summary.per_class.contains_key(&C::GoneFromAd) {
-        1
-    } else {
-        0
-    })
+    write_output(args.output.as_deref(), &text)?;
+    Ok(summary.exit_code())
 }
 
 pub fn collect(args: &CollectArgs) -> Result<i32> {

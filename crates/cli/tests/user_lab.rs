@@ -287,6 +287,10 @@ async fn the_audit_classifies_every_user() {
     let mut gone = cloud(&lab, "alice", Some("AAECAwQFBgcICQoLDA0ODw=="), &later, &[]);
     gone["id"] = json!("99999999-0000-4000-8000-000000000000");
     users.push(gone);
+    // dave's cloud user is anchored to another object; only his SID finds it.
+    let mut dave = cloud(&lab, "dave", Some("BwcHBwcHBwcHBwcHBwcHBw=="), &later, &[]);
+    dave["onPremisesSecurityIdentifier"] = lab["forests"]["lab1"]["accounts"]["dave"]["sid"].clone();
+    users.push(dave);
     support::graph_users::mount_users(&server, users).await;
     let uri = server.uri();
     let out = tokio::task::spawn_blocking(move || {
@@ -313,6 +317,7 @@ async fn the_audit_classifies_every_user() {
     assert_eq!(n("in_sync"), 1, "{summary:#}");
     assert_eq!(n("password_not_arrived"), 1, "{summary:#}");
     assert_eq!(n("gone_from_ad"), 1, "{summary:#}");
+    assert_eq!(n("anchor_mismatch"), 1, "the SID fallback: {summary:#}");
     assert!(
         n("disabled") >= 1 && n("must_change") >= 1 && n("out_of_scope") >= 2 && n("not_in_tenant") >= 1,
         "{summary:#}"
@@ -323,5 +328,7 @@ async fn the_audit_classifies_every_user() {
         summary["per_class"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum::<u64>()
     );
     assert!(csv.contains("CN=judy,") && csv.contains("password_not_arrived"), "{csv}");
+    let dave = csv.lines().find(|l| l.contains("CN=dave,")).unwrap_or_default();
+    assert!(dave.starts_with("anchor_mismatch,") && dave.contains("0000dave-"), "{dave}");
     assert_eq!(out.status.code(), Some(2));
 }

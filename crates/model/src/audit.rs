@@ -124,6 +124,10 @@ impl AuditRow {
 /// The counts an audit holds while its rows stream out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AuditSummary {
+    /// The time the rows were judged at.
+    pub evaluated_at: Option<Timestamp>,
+    /// How long an AD change may wait for the cloud before it counts as not arrived.
+    pub lag_allowed_seconds: Option<i64>,
     pub per_class: BTreeMap<AuditClass, u64>,
     /// Domain (or `(tenant only)`) to its counts per class.
     pub per_domain: BTreeMap<String, BTreeMap<AuditClass, u64>>,
@@ -160,6 +164,23 @@ impl AuditSummary {
 
     pub fn total(&self) -> u64 {
         self.per_class.values().sum()
+    }
+
+    /// As for `diagnose`: 2 when some user's password did not arrive or
+    /// cannot sync, 3 when a source was not read whole (or a user could not
+    /// be judged), 1 for what only needs watching, 0 when all is in sync.
+    pub fn exit_code(&self) -> i32 {
+        use AuditClass as C;
+        let any = |classes: &[AuditClass]| classes.iter().any(|c| self.per_class.contains_key(c));
+        if any(&[C::PasswordNotArrived, C::AnchorMismatch, C::NotInTenant, C::MustChange]) {
+            2
+        } else if !self.incomplete.is_empty() || any(&[C::Unjudged]) {
+            3
+        } else if any(&[C::OnItsWay, C::GoneFromAd]) {
+            1
+        } else {
+            0
+        }
     }
 }
 

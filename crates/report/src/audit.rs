@@ -5,6 +5,7 @@
 
 use crate::neutral;
 use phs_model::audit::{AuditClass, AuditRow, AuditSummary};
+use phs_rules::audit::what_to_do;
 use std::io::Write;
 
 /// Where the rows go, one at a time.
@@ -48,14 +49,43 @@ impl<W: Write> RowWriter<W> {
     }
 }
 
+/// The lines above the counts, in plain text, said once for every format:
+/// when, the lag allowed, the oldest change waiting, what is incomplete.
+fn preamble(s: &AuditSummary) -> Vec<String> {
+    let mut lines = vec![format!("Users: {}", s.total())];
+    if let Some(t) = s.evaluated_at {
+        lines.push(format!("Evaluated at: {t}"));
+    }
+    if let Some(secs) = s.lag_allowed_seconds {
+        let lag = phs_model::words::human_duration(jiff::SignedDuration::from_secs(secs));
+        lines.push(format!("Lag allowed before a change counts as not arrived: {lag}"));
+    }
+    if let Some((t, who)) = &s.oldest_unsynced {
+        lines.push(format!("Oldest change not in the cloud: {t} ({who})"));
+    }
+    for i in &s.incomplete {
+        let left = i.users_left_out.map_or(String::new(), |n| format!(" ({n} users left unjudged)"));
+        lines.push(format!("INCOMPLETE: {}: {}{left}", i.source, i.why));
+    }
+    lines.push(format!("Exit code: {}", s.exit_code()));
+    lines
+}
+
+/// The classes present, worst first, with their counts.
+fn present(s: &AuditSummary) -> Vec<(AuditClass, u64)> {
+    AuditClass::ALL.iter().filter_map(|&c| s.per_class.get(&c).map(|&n| (c, n))).collect()
+}
+
 /// The summary as text: the counts per class, per domain, the oldest
-/// change still waiting, and what could not be read.
+/// change still waiting, what could not be read, and what to do.
 pub fn summary_text(s: &AuditSummary) -> String {
-    let mut out = format!("Password hash sync audit: {} users\n\n", s.total());
-    for class in AuditClass::ALL {
-        if let Some(n) = s.per_class.get(&class) {
-            out.push_str(&format!("  {:<22} {n}\n", class.as_str()));
-        }
+    let mut out = "Password hash sync audit\n\n".to_owned();
+    for line in preamble(s) {
+        out.push_str(&format!("{}\n", neutral::line(&line)));
+    }
+    out.push('\n');
+    for (class, n) in present(s) {
+        out.push_str(&format!("  {:<22} {n}\n", class.as_str()));
     }
     out.push_str("\nPer domain:\n");
     for (domain, counts) in &s.per_domain {
@@ -63,35 +93,75 @@ pub fn summary_text(s: &AuditSummary) -> String {
             AuditClass::ALL.iter().filter_map(|c| counts.get(c).map(|n| format!("{} {n}", c.as_str()))).collect();
         out.push_str(&format!("  {}: {}\n", neutral::line(domain), parts.join(", ")));
     }
-    if let Some((t, who)) = &s.oldest_unsynced {
-        out.push_str(&format!("\nOldest change not in the cloud: {t} ({})\n", neutral::line(who)));
-    }
-    for i in &s.incomplete {
-        out.push_str(&format!(
-            "\nINCOMPLETE: {}: {}{}\n",
-            neutral::line(&i.source),
-            neutral::line(&i.why),
-            i.users_left_out.map_or(String::new(), |n| format!(" ({n} users left unjudged)"))
-        ));
+    let advice: Vec<(AuditClass, u64)> = present(s).into_iter().filter(|(c, _)| *c != AuditClass::InSync).collect();
+    if !advice.is_empty() {
+        out.push_str("\nWhat to do:\n");
+        for (class, _) in advice {
+            out.push_str(&format!("  {}: {}\n", class.as_str(), what_to_do(class)));
+        }
     }
     out
 }
 
-/// The summary as a Markdown table.
+/// The summary in Markdown: the counts with what each class means, and a
+/// table of the classes per domain.
 pub fn summary_markdown(s: &AuditSummary) -> String {
-    let mut out = format!("# Password hash sync audit\n\n- Users: {}\n", s.total());
-    if let Some((t, who)) = &s.oldest_unsynced {
-        out.push_str(&format!("- Oldest change not in the cloud: `{t}` ({})\n", neutral::markdown(who)));
+    let mut out = "# Password hash sync audit\n\n".to_owned();
+    for line in preamble(s) {
+        out.push_str(&format!("- {}\n", neutral::markdown(&line)));
     }
-    for i in &s.incomplete {
-        out.push_str(&format!("- **Incomplete**: {}: {}\n", neutral::markdown(&i.source), neutral::markdown(&i.why)));
+    out.push_str("\n| Class | Users | What to do |\n|---|---|---|\n");
+    for (class, n) in present(s) {
+        out.push_str(&format!("| `{}` | {n} | {} |\n", class.as_str(), neutral::markdown(what_to_do(class))));
     }
-    out.push_str("\n| Class | Users |\n|---|---|\n");
-    for class in AuditClass::ALL {
-        if let Some(n) = s.per_class.get(&class) {
-            out.push_str(&format!("| {} | {n} |\n", class.as_str()));
+    let classes: Vec<AuditClass> = present(s).into_iter().map(|(c, _)| c).collect();
+    out.push_str("\n## Per domain\n\n| Domain |");
+    for c in &classes {
+        out.push_str(&format!(" `{}` |", c.as_str()));
+    }
+    out.push_str(&format!("\n|---|{}\n", "---|".repeat(classes.len())));
+    for (domain, counts) in &s.per_domain {
+        out.push_str(&format!("| {} |", neutral::markdown(domain)));
+        for c in &classes {
+            out.push_str(&format!(" {} |", counts.get(c).copied().unwrap_or(0)));
         }
+        out.push('\n');
     }
+    out
+}
+
+/// The summary as one self-contained HTML page.
+pub fn summary_html(s: &AuditSummary) -> String {
+    let esc = |t: &str| crate::html::esc(&neutral::line(t));
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>phs-doctor audit</title><style>{}</style></head><body>\n<h1>Password hash sync audit</h1>\n<ul>\n",
+        crate::html::STYLE
+    );
+    for line in preamble(s) {
+        out.push_str(&format!("<li>{}</li>\n", esc(&line)));
+    }
+    out.push_str("</ul>\n<table><tr><th>Class</th><th>Users</th><th>What to do</th></tr>\n");
+    for (class, n) in present(s) {
+        out.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{n}</td><td>{}</td></tr>\n",
+            class.as_str(),
+            esc(what_to_do(class))
+        ));
+    }
+    let classes: Vec<AuditClass> = present(s).into_iter().map(|(c, _)| c).collect();
+    out.push_str("</table>\n<h2>Per domain</h2>\n<table><tr><th>Domain</th>");
+    for c in &classes {
+        out.push_str(&format!("<th><code>{}</code></th>", c.as_str()));
+    }
+    out.push_str("</tr>\n");
+    for (domain, counts) in &s.per_domain {
+        out.push_str(&format!("<tr><td>{}</td>", esc(domain)));
+        for c in &classes {
+            out.push_str(&format!("<td>{}</td>", counts.get(c).copied().unwrap_or(0)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n</body></html>\n");
     out
 }
 
@@ -141,7 +211,41 @@ mod tests {
             users_left_out: Some(1_998),
         });
         let t = summary_text(&s);
-        assert!(t.contains("1 users") && t.contains("INCOMPLETE") && t.contains("1998 users left unjudged"), "{t}");
-        assert!(summary_markdown(&s).contains("| in_sync | 1 |"));
+        assert!(t.contains("Users: 1") && t.contains("INCOMPLETE") && t.contains("1998 users left unjudged"), "{t}");
+        assert!(t.contains("Exit code: 3"), "{t}");
+        let md = summary_markdown(&s);
+        assert!(md.contains("| `in_sync` | 1 |") && md.contains("1998 users left unjudged"), "{md}");
+        assert!(summary_html(&s).contains("1998 users left unjudged"));
+    }
+
+    #[test]
+    fn every_format_has_the_per_domain_counts_and_the_advice_for_what_is_wrong() {
+        let mut s = AuditSummary::default();
+        s.add(&row("CN=a"));
+        s.add(&AuditRow { class: Some(AuditClass::MustChange), domain: Some("a.test".into()), ..AuditRow::default() });
+        let advice = what_to_do(AuditClass::MustChange);
+        let md = summary_markdown(&s);
+        // Columns worst first: must_change, then in_sync.
+        assert!(md.contains("| a.test | 1 | 0 |") && md.contains("| (tenant only) | 0 | 1 |"), "{md}");
+        assert!(md.contains("ForcePasswordChangeOnLogOn"), "{md}");
+        assert!(summary_text(&s).contains(advice));
+        let html = summary_html(&s);
+        assert!(html.contains("<td>a.test</td>") && html.contains("ForcePasswordChangeOnLogOn"), "{html}");
+        assert!(!summary_text(&s).contains(what_to_do(AuditClass::InSync)), "no advice for what is fine");
+    }
+
+    #[test]
+    fn a_hostile_domain_name_cannot_inject_markup_or_escapes() {
+        let mut s = AuditSummary::default();
+        s.add(&AuditRow {
+            class: Some(AuditClass::InSync),
+            domain: Some("<script>x</script>|\u{1b}[2J".into()),
+            ..AuditRow::default()
+        });
+        let html = summary_html(&s);
+        assert!(!html.contains("<script>") && !html.contains('\u{1b}'), "{html}");
+        let md = summary_markdown(&s);
+        assert!(!md.contains('\u{1b}') && !md.contains("<script>"), "{md}");
+        assert!(!summary_text(&s).contains('\u{1b}'));
     }
 }

@@ -6,7 +6,7 @@ use phs_model::{Finding, Snapshot, Status};
 use phs_rules::Diagnosis;
 use std::fmt::Write;
 
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -21,10 +21,11 @@ fn esc(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}\
 .s{display:inline-block;min-width:4.5em;padding:0 .4em;border-radius:3px;font-weight:600;text-align:center}\
 .pass{background:#d7f5dd}.warn{background:#fff1c2}.fail{background:#ffd6d6}.error{background:#f0d0ff}.skipped{background:#eee;color:#666}\
-li{margin:.4em 0}code,pre{background:#f4f4f4}pre{padding:.5em;overflow-x:auto}dl{margin:.2em 0 .2em 2em;font-size:.92em}dt{font-weight:600;float:left;clear:left;margin-right:.5em}";
+li{margin:.4em 0}code,pre{background:#f4f4f4}pre{padding:.5em;overflow-x:auto}dl{margin:.2em 0 .2em 2em;font-size:.92em}dt{font-weight:600;float:left;clear:left;margin-right:.5em}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}";
 
 pub fn render(snapshot: &Snapshot, diagnosis: &Diagnosis) -> String {
     let mut out = String::new();

@@ -132,8 +132,27 @@ impl Respond for Users {
             if !advanced {
                 return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
             }
-            let synced: Vec<Value> = self.0.iter().filter(|u| u["onPremisesSyncEnabled"] == true).map(select).collect();
-            return ResponseTemplate::new(200).set_body_json(json!({"@odata.context": context, "value": synced}));
+            // Paged as Graph pages: `$top` a page, the next page's link
+            // on the same host with a `$skiptoken`, the total on the first.
+            let top = param("$top").and_then(|t| t.parse().ok()).unwrap_or(100usize);
+            let skip = param("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0usize);
+            let synced: Vec<&Value> = self.0.iter().filter(|u| u["onPremisesSyncEnabled"] == true).collect();
+            let page: Vec<Value> = synced.iter().skip(skip).take(top).map(|u| select(u)).collect();
+            let mut body = json!({"@odata.context": context, "value": page});
+            if skip == 0 && param("$count") == Some("true") {
+                body["@odata.count"] = json!(synced.len());
+            }
+            if skip + top < synced.len() {
+                // wiremock's request URL names no real host; the Host header does.
+                let host = request.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+                let mut next = request.url.clone();
+                let _ = next.set_host(Some(host.split(':').next().unwrap_or(host)));
+                let _ = next.set_port(host.split(':').nth(1).and_then(|p| p.parse().ok()));
+                let kept: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "$skiptoken").cloned().collect();
+                next.query_pairs_mut().clear().extend_pairs(kept).append_pair("$skiptoken", &(skip + top).to_string());
+                body["@odata.nextLink"] = json!(next.to_string());
+            }
+            return ResponseTemplate::new(200).set_body_json(body);
         }
         let Some((property, value)) = eq_filter(filter) else {
             return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");

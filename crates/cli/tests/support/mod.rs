@@ -44,6 +44,21 @@ pub async fn stand_in(pwd_min: i64, sync_status: u16) -> MockServer {
 /// directory sync 20 min ago, password sync `pwd_min` ago.
 pub async fn stand_in_for(org: &Org, pwd_min: i64, sync_status: u16) -> MockServer {
     let server = MockServer::start().await;
+    mount_tenant(&server, org, pwd_min, sync_status).await;
+    server
+}
+
+/// A stand-in of its own (not from wiremock's pool): dropping it stops it,
+/// closing the connections it is still answering.
+pub async fn stoppable_stand_in_for(org: &Org, pwd_min: i64, sync_status: u16) -> MockServer {
+    let server = MockServer::builder().start().await;
+    mount_tenant(&server, org, pwd_min, sync_status).await;
+    server
+}
+
+/// Mounts the tenant's sign-in and reads on `server`.
+async fn mount_tenant(server: &MockServer, org: &Org, pwd_min: i64, sync_status: u16) {
+    let server = server;
     let now = jiff::Timestamp::now();
     let ago = |m: i64| (now - jiff::SignedDuration::from_mins(m)).round(jiff::Unit::Second).unwrap().to_string();
     Mock::given(method("POST"))
@@ -91,9 +106,8 @@ pub async fn stand_in_for(org: &Org, pwd_min: i64, sync_status: u16) -> MockServ
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "value": [{"id": TENANT, "onPremisesLastPasswordSyncDateTime": ago(pwd_min)}]
         })))
-        .mount(&server)
+        .mount(server)
         .await;
-    server
 }
 
 /// `verifiedDomains` as Graph lists them: the first one is the initial
