@@ -2,7 +2,7 @@
 # Drives the interactive menu in a real terminal (tmux): main menu ->
 # Troubleshoot password hash synchronization -> "does NOT work at all" runs
 # the diagnosis of the broken example -> "does NOT work for a specific user
-# account" for a user of its event log -> back -> Test Entra ID connectivity
+# account" for a user of its event log -> the every-user audit -> back -> Test Entra ID connectivity
 # (asks for the tenant, Esc) -> Quit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,10 +46,19 @@ answer "User (UPN" "CN=Priya Raman,OU=Employees,DC=tailspintoys,DC=com"
 wait_for "Result: 1 pass, 0 warn, 0 fail, 0 error, 10 skipped (exit code 0)"
 keys Enter
 sleep 0.3
+# The every-user audit: it asks where the rows go; the example configures
+# neither AD nor the tenant, so it says so and the menu goes on.
+wait_for "Audit password hash synchronization for every user"
+keys Down Down Down Enter
+answer "CSV file for every user's row" ""
+wait_for "neither is configured"
+wait_for "Press Enter to return to the menu"
+keys Enter
+sleep 0.3
 # Back to the main menu, then "Test Entra ID connectivity": with no [graph]
 # and no AZURE_* variables it asks for the tenant and the application; Esc
 # goes back to the main menu without signing in.
-keys Down Down Down Enter
+keys Down Down Down Down Enter
 sleep 0.3
 keys Down Enter
 answer "Tenant (id or domain" "contoso.onmicrosoft.com"

@@ -26,25 +26,19 @@ pub struct Outputs<'a> {
 
 pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp) -> Result<AuditSummary> {
     // The export decides scope; read here as `collect` reads it.
+    let mut export_problems = Vec::new();
     let cfg = match plan.evidence.get(phs_model::SourceKind::ServerConfig).first() {
         Some(path) => {
             let (cfg, problems) = phs_sources::export::read_server_config(path);
             if let Some(p) = problems.iter().find(|p| !p.partial) {
                 bail!("cannot read {}: {}", p.location, p.error);
             }
+            // Read in part: scope is judged on what was read, and the summary says so.
+            export_problems = problems;
             cfg
         }
         None => None,
     };
-    let mut writers: Vec<RowWriter<BufWriter<File>>> = Vec::new();
-    if let Some(p) = out.csv {
-        let f = File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
-        writers.push(RowWriter::csv(BufWriter::new(f))?);
-    }
-    if let Some(p) = out.jsonl {
-        let f = File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
-        writers.push(RowWriter::json_lines(BufWriter::new(f)));
-    }
     let ad_job = match (&plan.ad, &cfg) {
         (Some(ad), Some(cfg)) => Some(crate::ad::prepare(cfg, ad)?),
         (Some(_), None) => bail!("the audit's AD side needs the configuration export (--server-config)"),
@@ -57,11 +51,25 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
     if ad_job.is_none() && graph_job.is_none() {
         bail!("the audit reads AD ([ad] or --ad) and/or the tenant ([graph] or --graph); neither is configured");
     }
+    // Files are created only once the audit can start: a refused start clobbers nothing.
+    let mut writers: Vec<RowWriter<BufWriter<File>>> = Vec::new();
+    if let Some(p) = out.csv {
+        let f = File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+        writers.push(RowWriter::csv(BufWriter::new(f))?);
+    }
+    if let Some(p) = out.jsonl {
+        let f = File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+        writers.push(RowWriter::json_lines(BufWriter::new(f)));
+    }
     let want_member_of = cfg.as_ref().is_some_and(|c| c.filters_by_group());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("async runtime")?;
     let progress = Progress::new();
     let mut summary =
         AuditSummary { evaluated_at: Some(now), lag_allowed_seconds: Some(lag.as_secs()), ..AuditSummary::default() };
+    for p in export_problems {
+        let why = format!("{}: {} (scope is judged on the rest)", p.location, p.error);
+        summary.incomplete.push(Incomplete { source: "the configuration export".into(), why, users_left_out: None });
+    }
     let mut write_error: Option<std::io::Error> = None;
     runtime.block_on(async {
         // The tenant first: its synced users, held by anchor and SID.

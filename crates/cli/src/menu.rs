@@ -2,7 +2,7 @@
 //! administrators find their way. Only items that work are listed; each one
 //! calls the same code as its subcommand.
 
-use crate::args::{DiagnoseArgs, InputArgs, ReportArgs, UserArgs, UserSelection};
+use crate::args::{AuditArgs, DiagnoseArgs, InputArgs, OutputFormat, ReportArgs, UserArgs, UserSelection};
 use crate::commands;
 use anyhow::Result;
 use inquire::{InquireError, Select, Text};
@@ -17,6 +17,7 @@ const QUIT: &str = "Quit";
 const NOT_AT_ALL: &str = "Password hash synchronization does NOT work at all";
 const ONE_USER: &str = "Password hash synchronization does NOT work for a specific user account";
 const SYNC_ONE: &str = "Synchronize password hash for a specific user account (prints the steps)";
+const EVERY_USER: &str = "Audit password hash synchronization for every user (a row per user, a summary)";
 const BACK: &str = "Back";
 
 enum Next {
@@ -58,7 +59,8 @@ pub fn run(inputs: &InputArgs) -> Result<i32> {
 
 fn phs_menu(inputs: &InputArgs) -> Result<Next> {
     loop {
-        let choice = match Select::new(PHS_MENU, vec![NOT_AT_ALL, ONE_USER, SYNC_ONE, BACK, QUIT]).prompt() {
+        let choice = match Select::new(PHS_MENU, vec![NOT_AT_ALL, ONE_USER, SYNC_ONE, EVERY_USER, BACK, QUIT]).prompt()
+        {
             Ok(c) => c,
             Err(InquireError::OperationCanceled) => return Ok(Next::Stay),
             Err(_) => return Ok(Next::Quit),
@@ -86,9 +88,39 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
                 }
                 pause();
             }
+            EVERY_USER => {
+                let Some(inputs) = ask_for_evidence(inputs)? else { continue };
+                let Some(csv) = ask_for_rows_file()? else { continue };
+                let args = AuditArgs {
+                    inputs,
+                    csv: Some(csv.clone()),
+                    jsonl: None,
+                    lag: None,
+                    format: OutputFormat::Text,
+                    output: None,
+                };
+                match commands::audit(&args) {
+                    Ok(code) => println!("Every user's row is in {} (exit code {code}).", csv.display()),
+                    Err(e) => eprintln!("phs-doctor: {e:#}"),
+                }
+                pause();
+            }
             BACK => return Ok(Next::Stay),
             _ => return Ok(Next::Quit),
         }
+    }
+}
+
+/// Where the audit's rows go (CSV). None when the user backs out.
+fn ask_for_rows_file() -> Result<Option<PathBuf>> {
+    match Text::new("CSV file for every user's row:")
+        .with_default("phs-audit.csv")
+        .with_help_message("Overwritten if it exists; Esc to go back")
+        .prompt()
+    {
+        Ok(s) if !s.trim().is_empty() => Ok(Some(PathBuf::from(s.trim()))),
+        Ok(_) | Err(InquireError::OperationCanceled) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
