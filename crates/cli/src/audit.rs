@@ -133,11 +133,9 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
             line.finish_and_clear();
             for r in reads.into_iter() {
                 let Some(error) = r.error else { continue };
-                // A paged search does not say how many entries remain.
-                let why = match r.users {
-                    0 => error,
-                    n => format!("the paged search broke off after {n} users: {error}"),
-                };
+                // The read's error says how many users came before the break;
+                // a paged search does not say how many entries remain.
+                let why = error;
                 summary.incomplete.push(Incomplete {
                     source: format!("AD domain {}", r.domain),
                     why,

@@ -58,7 +58,6 @@ pub async fn stoppable_stand_in_for(org: &Org, pwd_min: i64, sync_status: u16) -
 
 /// Mounts the tenant's sign-in and reads on `server`.
 async fn mount_tenant(server: &MockServer, org: &Org, pwd_min: i64, sync_status: u16) {
-    let server = server;
     let now = jiff::Timestamp::now();
     let ago = |m: i64| (now - jiff::SignedDuration::from_mins(m)).round(jiff::Unit::Second).unwrap().to_string();
     Mock::given(method("POST"))
@@ -66,7 +65,7 @@ async fn mount_tenant(server: &MockServer, org: &Org, pwd_min: i64, sync_status:
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN
         })))
-        .mount(&server)
+        .mount(server)
         .await;
     let sync = if sync_status == 200 {
         ResponseTemplate::new(200).set_body_json(json!({
@@ -86,7 +85,7 @@ async fn mount_tenant(server: &MockServer, org: &Org, pwd_min: i64, sync_status:
     Mock::given(method("GET"))
         .and(path("/v1.0/directory/onPremisesSynchronization"))
         .respond_with(sync)
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1.0/organization"))
@@ -99,7 +98,7 @@ async fn mount_tenant(server: &MockServer, org: &Org, pwd_min: i64, sync_status:
                 "onPremisesLastSyncDateTime": ago(20)
             }]
         })))
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path("/beta/organization"))
