@@ -189,6 +189,9 @@ pub struct AuditArgs {
     /// Write the summary here instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// An earlier audit's summary (`-f json`): the summary says what changed since.
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

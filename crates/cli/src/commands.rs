@@ -137,13 +137,18 @@ fn report(args: &ReportArgs, snapshot: &Snapshot, diagnosis: &phs_rules::Diagnos
 /// not arrive or cannot sync, 3 when a source was not read whole.
 pub fn audit(args: &AuditArgs) -> Result<i32> {
     let plan = resolve::plan(&args.inputs)?;
+    // Read before the audit: a bad file should not cost a long run.
+    let earlier = args.previous.as_deref().map(read_audit_summary).transpose()?;
     let mut settings = resolve::settings(&plan, None, None, None)?;
     if let Some(lag) = &args.lag {
         settings.user_password_lag = crate::values::parse_duration("--lag", lag)?;
     }
     let outputs = crate::audit::Outputs { csv: args.csv.as_deref(), jsonl: args.jsonl.as_deref() };
     let now = plan.now.unwrap_or_else(current_time);
-    let summary = crate::audit::run(&plan, &outputs, settings.user_password_lag, now)?;
+    let mut summary = crate::audit::run(&plan, &outputs, settings.user_password_lag, now)?;
+    if let Some(earlier) = &earlier {
+        summary.compare_with(earlier);
+    }
     let text = match args.format {
         OutputFormat::Markdown => phs_report::audit::summary_markdown(&summary),
         OutputFormat::Html => phs_report::audit::summary_html(&summary),
@@ -245,6 +250,15 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     }
     serde_json::from_value(value)
         .with_context(|| format!("snapshot {} does not match schema version {SCHEMA_VERSION}", path.display()))
+}
+
+/// An earlier `audit -f json` summary, as small as summaries are.
+fn read_audit_summary(path: &Path) -> Result<phs_model::audit::AuditSummary> {
+    let bytes = phs_sources::evidence_file::read(path, phs_sources::evidence_file::cap::AUDIT_SUMMARY)
+        .map_err(|e| anyhow::anyhow!("cannot read the earlier audit {}: {e}", path.display()))?;
+    let text = phs_sources::text::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an audit summary (phs-doctor audit -f json)", path.display()))
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> Result<()> {

@@ -98,6 +98,7 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
                     lag: None,
                     format: OutputFormat::Text,
                     output: None,
+                    previous: None,
                 };
                 match commands::audit(&args) {
                     Ok(code) => println!("Every user's row is in {} (exit code {code}).", csv.display()),

@@ -81,6 +81,35 @@ async fn a_tenant_only_audit_lists_every_synced_user_unjudged_and_says_why() {
     let join = incomplete(&a.summary, "the join").expect("the summary says AD was not read");
     assert!(join["why"].as_str().unwrap().contains("AD was not read"), "{join:#}");
     assert_eq!(a.out.status.code(), Some(3));
+
+    // Again, against an earlier summary with fewer users: the text says what changed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut earlier = a.summary.clone();
+    earlier["per_class"]["unjudged"] = 2_000.into();
+    let earlier_path = dir.path().join("earlier.json");
+    std::fs::write(&earlier_path, earlier.to_string()).unwrap();
+    let (_dir2, config) = graph_config(&server.uri());
+    let text = tokio::task::spawn_blocking(move || {
+        let run = |previous: &Path| {
+            Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+                .args(["audit", "--trust-config", "--allow-loopback-http", "--config", config.to_str().unwrap()])
+                .arg("--previous")
+                .arg(previous)
+                .env("PHS_TEST_CLIENT_SECRET", SECRET)
+                .output()
+                .unwrap()
+        };
+        let bad = dir.path().join("not-a-summary.json");
+        std::fs::write(&bad, "[1, 2").unwrap();
+        (run(&earlier_path), run(&bad))
+    })
+    .await
+    .unwrap();
+    let (good, bad) = text;
+    let good = String::from_utf8_lossy(&good.stdout);
+    assert!(good.contains(": unjudged 2500 (+500)"), "{good}");
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && why.contains("not-a-summary.json is not an audit summary"), "{why}");
 }
 
 /// The stand-in is stopped while it answers the second page: the 999 users

@@ -123,6 +123,8 @@ impl AuditRow {
 
 /// The counts an audit holds while its rows stream out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+// Fields added later default, so an earlier summary still reads as `--previous`.
+#[serde(default)]
 pub struct AuditSummary {
     /// The time the rows were judged at.
     pub evaluated_at: Option<Timestamp>,
@@ -135,6 +137,16 @@ pub struct AuditSummary {
     pub oldest_unsynced: Option<(Timestamp, String)>,
     /// What could not be read, with how many users it left unjudged (when known).
     pub incomplete: Vec<Incomplete>,
+    /// An earlier audit's counts (`--previous`), to tell whether it gets worse.
+    pub previous: Option<Earlier>,
+}
+
+/// The counts of an earlier audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Earlier {
+    pub evaluated_at: Option<Timestamp>,
+    pub per_class: BTreeMap<AuditClass, u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +176,22 @@ impl AuditSummary {
 
     pub fn total(&self) -> u64 {
         self.per_class.values().sum()
+    }
+
+    /// Keeps `earlier`'s counts to compare with (not its own comparison).
+    pub fn compare_with(&mut self, earlier: &AuditSummary) {
+        self.previous = Some(Earlier { evaluated_at: earlier.evaluated_at, per_class: earlier.per_class.clone() });
+    }
+
+    /// The classes whose count changed since the earlier audit: (class, now, then), worst first.
+    pub fn changes(&self) -> Vec<(AuditClass, u64, u64)> {
+        let Some(earlier) = &self.previous else { return Vec::new() };
+        let count = |m: &BTreeMap<AuditClass, u64>, c| m.get(&c).copied().unwrap_or(0);
+        AuditClass::ALL
+            .iter()
+            .map(|&c| (c, count(&self.per_class, c), count(&earlier.per_class, c)))
+            .filter(|(_, now, then)| now != then)
+            .collect()
     }
 
     /// As for `diagnose`: 2 when some user's password did not arrive or
@@ -207,6 +235,22 @@ mod tests {
         assert_eq!(s.per_domain["a.test"].len(), 2);
         assert!(s.per_domain.contains_key("(tenant only)"));
         assert_eq!(s.oldest_unsynced.as_ref().map(|(_, w)| w.as_str()), Some("CN=y"));
+    }
+
+    #[test]
+    fn an_earlier_summary_gives_the_changes_and_reads_without_the_newer_fields() {
+        let earlier: AuditSummary =
+            serde_json::from_str(r#"{"per_class": {"in_sync": 10, "password_not_arrived": 1}}"#).unwrap();
+        let mut s = AuditSummary::default();
+        for _ in 0..4 {
+            s.add(&AuditRow { class: Some(AuditClass::PasswordNotArrived), ..AuditRow::default() });
+        }
+        for _ in 0..10 {
+            s.add(&AuditRow { class: Some(AuditClass::InSync), ..AuditRow::default() });
+        }
+        assert!(s.changes().is_empty(), "no earlier audit, no changes");
+        s.compare_with(&earlier);
+        assert_eq!(s.changes(), [(AuditClass::PasswordNotArrived, 4, 1)]);
     }
 
     #[test]

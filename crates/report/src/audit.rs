@@ -63,6 +63,18 @@ fn preamble(s: &AuditSummary) -> Vec<String> {
     if let Some((t, who)) = &s.oldest_unsynced {
         lines.push(format!("Oldest change not in the cloud: {t} ({who})"));
     }
+    if let Some(earlier) = &s.previous {
+        let since = earlier.evaluated_at.map_or("the earlier audit".to_owned(), |t| format!("the audit of {t}"));
+        let changes: Vec<String> = s
+            .changes()
+            .iter()
+            .map(|(c, now, then)| format!("{} {now} ({:+})", c.as_str(), *now as i64 - *then as i64))
+            .collect();
+        match changes.is_empty() {
+            true => lines.push(format!("Since {since}: no class changed")),
+            false => lines.push(format!("Since {since}: {}", changes.join(", "))),
+        }
+    }
     for i in &s.incomplete {
         let left = i.users_left_out.map_or(String::new(), |n| format!(" ({n} users left unjudged)"));
         lines.push(format!("INCOMPLETE: {}: {}{left}", i.source, i.why));
@@ -232,6 +244,21 @@ mod tests {
         let html = summary_html(&s);
         assert!(html.contains("<td>a.test</td>") && html.contains("ForcePasswordChangeOnLogOn"), "{html}");
         assert!(!summary_text(&s).contains(what_to_do(AuditClass::InSync)), "no advice for what is fine");
+    }
+
+    #[test]
+    fn the_change_since_an_earlier_audit_is_said() {
+        let mut earlier =
+            AuditSummary { evaluated_at: Some("2026-12-01T08:00:00Z".parse().unwrap()), ..Default::default() };
+        earlier.add(&row("CN=a"));
+        let mut s = AuditSummary::default();
+        s.add(&AuditRow { class: Some(AuditClass::PasswordNotArrived), ..AuditRow::default() });
+        s.compare_with(&earlier);
+        let t = summary_text(&s);
+        assert!(
+            t.contains("Since the audit of 2026-12-01T08:00:00Z: password_not_arrived 1 (+1), in_sync 0 (-1)"),
+            "{t}"
+        );
     }
 
     #[test]

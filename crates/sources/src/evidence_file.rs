@@ -28,6 +28,8 @@ pub mod cap {
     pub const CONFIG: u64 = 1 << 20;
     /// A snapshot written by `collect` (it holds a week of events at most).
     pub const SNAPSHOT: u64 = 2 << 30;
+    /// An audit's summary (`audit -f json`): counts, a line per domain.
+    pub const AUDIT_SUMMARY: u64 = 16 << 20;
     /// A password, client secret or PEM key with its certificate chain.
     pub const SECRET: u64 = 1 << 20;
 }
