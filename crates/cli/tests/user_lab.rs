@@ -293,24 +293,28 @@ async fn the_audit_classifies_every_user() {
     users.push(dave);
     support::graph_users::mount_users(&server, users).await;
     let uri = server.uri();
-    let out = tokio::task::spawn_blocking(move || {
+    let runs = tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().unwrap();
         let config = evidence(dir.path(), None);
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!("\n{}\n", support::graph_section(&uri)));
         std::fs::write(&config, text).unwrap();
         let csv = dir.path().join("rows.csv");
-        let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
-            .args(["audit", "--trust-config", "--allow-loopback-http", "--config", &config, "--lag", "1s"])
-            .args(["--csv", csv.to_str().unwrap(), "--format", "json"])
-            .env("PHS_TEST_CLIENT_SECRET", support::SECRET)
-            .output()
-            .unwrap();
-        (out, std::fs::read_to_string(&csv).unwrap_or_default())
+        let audit = |lag: &str| {
+            let out = Command::new(env!("CARGO_BIN_EXE_phs-doctor"))
+                .args(["audit", "--trust-config", "--allow-loopback-http", "--config", &config, "--lag", lag])
+                .args(["--csv", csv.to_str().unwrap(), "--format", "json"])
+                .env("PHS_TEST_CLIENT_SECRET", support::SECRET)
+                .output()
+                .unwrap();
+            (out, std::fs::read_to_string(&csv).unwrap_or_default())
+        };
+        // A lag of ten years: judy's change is then on its way, not missing.
+        (audit("1s"), audit("87600h"))
     })
     .await
     .unwrap();
-    let (out, csv) = out;
+    let ((out, csv), (patient, patient_csv)) = runs;
     let summary: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{NEEDS_LAB}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     let n = |class: &str| summary["per_class"][class].as_u64().unwrap_or(0);
@@ -319,9 +323,15 @@ async fn the_audit_classifies_every_user() {
     assert_eq!(n("gone_from_ad"), 1, "{summary:#}");
     assert_eq!(n("anchor_mismatch"), 1, "the SID fallback: {summary:#}");
     assert!(
-        n("disabled") >= 1 && n("must_change") >= 1 && n("out_of_scope") >= 2 && n("not_in_tenant") >= 1,
+        n("disabled") >= 1
+            && n("must_change") >= 1
+            && n("expired") >= 1
+            && n("out_of_scope") >= 2
+            && n("not_in_tenant") >= 1,
         "{summary:#}"
     );
+    let erin = csv.lines().find(|l| l.contains("CN=erin,")).unwrap_or_default();
+    assert!(erin.starts_with("expired,"), "{erin}");
     let rows = csv.lines().count() - 1;
     assert_eq!(
         rows as u64,
@@ -331,4 +341,9 @@ async fn the_audit_classifies_every_user() {
     let dave = csv.lines().find(|l| l.contains("CN=dave,")).unwrap_or_default();
     assert!(dave.starts_with("anchor_mismatch,") && dave.contains("0000dave-"), "{dave}");
     assert_eq!(out.status.code(), Some(2));
+    let patient: Value = serde_json::from_slice(&patient.stdout).unwrap();
+    assert_eq!(patient["per_class"]["on_its_way"], 1, "{patient:#}");
+    assert!(patient["per_class"].get("password_not_arrived").is_none(), "{patient:#}");
+    let judy = patient_csv.lines().find(|l| l.contains("CN=judy,")).unwrap_or_default();
+    assert!(judy.starts_with("on_its_way,"), "{judy}");
 }
