@@ -208,6 +208,7 @@ fn search_targets(evidence: &AdEvidence, secrets: &[DomainSecret]) -> (Vec<UserS
     for d in &evidence.domains {
         let secret = secrets.iter().find(|(k, _)| k.0 == d.connector && k.1 == d.domain).and_then(|(_, s)| s.clone());
         let bound = d.ldap.as_ref().filter(|l| l.bind.ok);
+        let has_secret = secret.is_some();
         match (bound, bound.and_then(|l| l.dc_endpoint()), secret) {
             (Some(ldap), Some((dc_host, dc_addr)), Some(secret)) => targets.push(UserSearchTarget {
                 connector: d.connector.clone(),
@@ -219,9 +220,7 @@ fn search_targets(evidence: &AdEvidence, secrets: &[DomainSecret]) -> (Vec<UserS
                 secret,
             }),
             _ => {
-                let why = d.not_checked.clone().unwrap_or_else(|| {
-                    "not searched: the domain's checks found no DC to bind to (see PHS005 and PHS006)".to_owned()
-                });
+                let why = why_not_searched(d, has_secret);
                 not_searched.push(DomainSearch {
                     connector: d.connector.clone(),
                     domain: d.domain.clone(),
@@ -232,6 +231,47 @@ fn search_targets(evidence: &AdEvidence, secrets: &[DomainSecret]) -> (Vec<UserS
         }
     }
     (targets, not_searched)
+}
+
+/// Why a domain's users could not be searched, from what its checks
+/// found: the cause itself, since the audit shows no findings.
+fn why_not_searched(d: &phs_model::ad::DomainFacts, has_secret: bool) -> String {
+    let why = if let Some(why) = &d.not_checked {
+        why.clone()
+    } else if let Some(e) = &d.locator.error {
+        format!("no DC located ({} {}): {e}", d.locator.method, d.locator.query)
+    } else if let Some(ldap) = &d.ldap {
+        let bind = &ldap.bind;
+        if !bind.ok {
+            let what =
+                [bind.error.clone(), bind.server_message.clone(), bind.result_code.map(|c| format!("LDAP result {c}"))]
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .unwrap_or_else(|| "not tried".to_owned());
+            format!("the bind as {} failed: {what}", bind.identity)
+        } else if !has_secret {
+            "no connector password was read".to_owned()
+        } else {
+            "the DC's address is not known".to_owned()
+        }
+    } else {
+        // Each DC's own failure: its name, its address lookup or its LDAP ping.
+        let dcs: Vec<String> = d
+            .dcs
+            .iter()
+            .map(|dc| {
+                let failure = dc.resolve_error.clone().or_else(|| dc.ldap_ping.as_ref().and_then(|p| p.error.clone()));
+                format!("{}: {}", dc.host, failure.unwrap_or_else(|| "no LDAP answer".to_owned()))
+            })
+            .chain(d.ldap_skipped.iter().map(|s| format!("{}: {}", s.dc, s.reason)))
+            .collect();
+        match dcs.is_empty() {
+            true => "no DC located".to_owned(),
+            false => format!("no DC answered LDAP ({})", dcs.join("; ")),
+        }
+    };
+    format!("not searched: {why} (`phs-doctor diagnose` checks PHS005 and PHS006 show the detail)")
 }
 
 async fn find_user(

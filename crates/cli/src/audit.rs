@@ -111,6 +111,13 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
             }
             line.finish_and_clear();
         }
+        if graph_job.is_none() {
+            summary.incomplete.push(Incomplete {
+                source: "the tenant".into(),
+                why: "not configured ([graph] or --graph): AD users are judged on what AD alone tells".into(),
+                users_left_out: None,
+            });
+        }
         let settings = AuditSettings { export: cfg.as_ref(), now, tenant: tenant_read, lag };
         let mut emit = |row: AuditRow, summary: &mut AuditSummary| {
             summary.add(&row);

@@ -347,3 +347,38 @@ async fn the_audit_classifies_every_user() {
     let judy = patient_csv.lines().find(|l| l.contains("CN=judy,")).unwrap_or_default();
     assert!(judy.starts_with("on_its_way,"), "{judy}");
 }
+
+/// An audit of AD alone says what AD tells (must change, disabled, expired,
+/// out of scope) and leaves the rest unjudged, saying why; a domain whose
+/// DC cannot be found is named, with no user called gone or missing.
+#[test]
+#[ignore = "needs the Samba lab"]
+fn an_audit_of_ad_alone_says_what_ad_tells_and_names_what_it_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence(dir.path(), None);
+    let audit = |config: &str| {
+        let out = support::phs_doctor(&["audit", "--trust-config", "--config", config, "--format", "json"]);
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{NEEDS_LAB}: {e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        (summary, out.status.code())
+    };
+    let (summary, code) = audit(&config);
+    let n = |class: &str| summary["per_class"][class].as_u64().unwrap_or(0);
+    assert!(n("must_change") >= 1 && n("disabled") >= 1 && n("expired") >= 1 && n("out_of_scope") >= 2, "{summary:#}");
+    assert!(n("unjudged") >= 1 && n("not_in_tenant") == 0 && n("in_sync") == 0, "{summary:#}");
+    let sources: Vec<&str> =
+        summary["incomplete"].as_array().unwrap().iter().map(|i| i["source"].as_str().unwrap()).collect();
+    assert_eq!(sources, ["the tenant"], "{summary:#}");
+    assert_eq!(code, Some(2), "must change is a failure");
+
+    // No DNS server where the config says: the domain is named, nothing judged.
+    let text = std::fs::read_to_string(&config).unwrap().replace("127.0.0.2:53", "127.0.0.2:1");
+    std::fs::write(&config, text).unwrap();
+    let (summary, code) = audit(&config);
+    let domain =
+        summary["incomplete"].as_array().unwrap().iter().find(|i| i["source"] == "AD domain lab1.example.test");
+    assert!(domain.is_some(), "{summary:#}");
+    assert_eq!(summary["per_class"].as_object().map(|m| m.len()), Some(0), "{summary:#}");
+    assert_eq!(code, Some(3));
+}

@@ -83,6 +83,8 @@ fn preamble(s: &AuditSummary) -> Vec<String> {
     lines
 }
 
+const NO_USERS: &str = "No user was judged: the sources read hold no user in scope, or none was read (see INCOMPLETE above).\n";
+
 /// The classes present, worst first, with their counts.
 fn present(s: &AuditSummary) -> Vec<(AuditClass, u64)> {
     AuditClass::ALL.iter().filter_map(|&c| s.per_class.get(&c).map(|&n| (c, n))).collect()
@@ -96,6 +98,10 @@ pub fn summary_text(s: &AuditSummary) -> String {
         out.push_str(&format!("{}\n", neutral::line(&line)));
     }
     out.push('\n');
+    if s.per_class.is_empty() {
+        out.push_str(NO_USERS);
+        return out;
+    }
     for (class, n) in present(s) {
         out.push_str(&format!("  {:<22} {n}\n", class.as_str()));
     }
@@ -121,6 +127,11 @@ pub fn summary_markdown(s: &AuditSummary) -> String {
     let mut out = "# Password hash sync audit\n\n".to_owned();
     for line in preamble(s) {
         out.push_str(&format!("- {}\n", neutral::markdown(&line)));
+    }
+    if s.per_class.is_empty() {
+        out.push('\n');
+        out.push_str(NO_USERS);
+        return out;
     }
     out.push_str("\n| Class | Users | What to do |\n|---|---|---|\n");
     for (class, n) in present(s) {
@@ -152,7 +163,12 @@ pub fn summary_html(s: &AuditSummary) -> String {
     for line in preamble(s) {
         out.push_str(&format!("<li>{}</li>\n", esc(&line)));
     }
-    out.push_str("</ul>\n<table><tr><th>Class</th><th>Users</th><th>What to do</th></tr>\n");
+    out.push_str("</ul>\n");
+    if s.per_class.is_empty() {
+        out.push_str(&format!("<p>{}</p>\n</body></html>\n", esc(NO_USERS.trim_end())));
+        return out;
+    }
+    out.push_str("<table><tr><th>Class</th><th>Users</th><th>What to do</th></tr>\n");
     for (class, n) in present(s) {
         out.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{n}</td><td>{}</td></tr>\n",
@@ -259,6 +275,14 @@ mod tests {
             t.contains("Since the audit of 2026-12-01T08:00:00Z: password_not_arrived 1 (+1), in_sync 0 (-1)"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn a_summary_without_users_says_so_instead_of_empty_tables() {
+        let s = AuditSummary::default();
+        for out in [summary_text(&s), summary_markdown(&s), summary_html(&s)] {
+            assert!(out.contains("No user was judged") && !out.contains("Per domain"), "{out}");
+        }
     }
 
     #[test]
