@@ -83,7 +83,8 @@ fn preamble(s: &AuditSummary) -> Vec<String> {
     lines
 }
 
-const NO_USERS: &str = "No user was judged: the sources read hold no user in scope, or none was read (see INCOMPLETE above).\n";
+const NO_USERS: &str =
+    "No user was judged: the sources read hold no user in scope, or none was read (see INCOMPLETE above).\n";
 
 /// The classes present, worst first, with their counts.
 fn present(s: &AuditSummary) -> Vec<(AuditClass, u64)> {
