@@ -182,8 +182,9 @@ impl Prepared {
     ) -> (AdEvidence, Vec<DomainRead>) {
         let secrets: Vec<DomainSecret> =
             self.work.iter().map(|(t, s)| ((t.connector.clone(), t.domain.clone()), s.clone())).collect();
-        let options = self.options.clone();
-        let mut evidence = check::check_all(self.work, &self.options, &|_| {}).await;
+        // Locate and bind only: the account's reads are the diagnosis's business.
+        let options = AdOptions { account_reads: false, ..self.options.clone() };
+        let mut evidence = check::check_all(self.work, &options, &|_| {}).await;
         evidence.domains.extend(self.not_checked);
         let (targets, not_searched) = search_targets(&evidence, &secrets);
         let mut reads: Vec<DomainRead> = not_searched

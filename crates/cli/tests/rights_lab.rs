@@ -265,6 +265,7 @@ db.modify(m, controls=['sd_flags:1:4'])\n";
             tls: TlsOptions { ca_file: Some(PathBuf::from(s(&self.f["tls"]["ca_file"]))), verify: true },
             allow_plain_ldap: false,
             max_dcs: 1,
+            ..AdOptions::default()
         };
         let secret = Secret::new(s(&self.f["accounts"][account]["password"]));
         let ip = self.get("ip").parse().expect("ip");
@@ -505,6 +506,7 @@ fn opts(lab: &Lab1) -> AdOptions {
         tls: TlsOptions { ca_file: Some(PathBuf::from(s(&lab.f["tls"]["ca_file"]))), verify: true },
         allow_plain_ldap: false,
         max_dcs: 1,
+        ..AdOptions::default()
     }
 }
 

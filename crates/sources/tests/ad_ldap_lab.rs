@@ -111,6 +111,7 @@ impl Forest {
             tls: TlsOptions { ca_file: ca.then(|| self.ca_file()), verify },
             allow_plain_ldap: false,
             max_dcs: 1,
+            ..AdOptions::default()
         }
     }
 

@@ -97,6 +97,7 @@ impl Forest {
             },
             allow_plain_ldap: false,
             max_dcs: 3,
+            ..AdOptions::default()
         }
     }
 }

@@ -59,6 +59,7 @@ impl Lab {
             tls: TlsOptions { ca_file: Some(ca_file), verify: true },
             allow_plain_ldap: false,
             max_dcs: 1,
+            ..AdOptions::default()
         };
         Lab { facts, opts }
     }

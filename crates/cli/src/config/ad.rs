@@ -20,6 +20,8 @@ pub struct AdSection {
     pub dns_server: Option<String>,
     pub connect_timeout: Option<String>,
     pub operation_timeout: Option<String>,
+    /// One page of the audit's search of every user (default 5 min).
+    pub page_timeout: Option<String>,
     /// PEM file of the CAs to trust for LDAPS/StartTLS; when set, the only ones (not the system store).
     pub tls_ca_file: Option<PathBuf>,
     /// Certificate verification; turning it off is reported loudly.
@@ -67,6 +69,9 @@ impl AdSection {
         }
         if let Some(t) = &self.operation_timeout {
             o.operation_timeout = parse_duration("operation_timeout", t)?.unsigned_abs();
+        }
+        if let Some(t) = &self.page_timeout {
+            o.page_timeout = parse_duration("page_timeout", t)?.unsigned_abs();
         }
         o.tls = TlsOptions { ca_file: self.tls_ca_file.clone(), verify: self.tls_verify.unwrap_or(true) };
         o.allow_plain_ldap = self.allow_plain_ldap.unwrap_or(false);

@@ -44,6 +44,14 @@ pub struct AdOptions {
     /// At most this many DCs that accept TCP are probed per domain (names
     /// that do not resolve and DCs that refuse do not count).
     pub max_dcs: usize,
+    /// How long one page of a paged search of every user may take. Longer
+    /// than an operation: Samba, and a DC without an index for the filter,
+    /// work out the whole result before they send the first page.
+    pub page_timeout: Duration,
+    /// After the bind, read what the account checks need (rights, groups,
+    /// the account itself). Off for the audit, which needs only the bind:
+    /// the rights' group expansion can take minutes in a large domain.
+    pub account_reads: bool,
 }
 
 impl Default for AdOptions {
@@ -54,6 +62,8 @@ impl Default for AdOptions {
             tls: TlsOptions::default(),
             allow_plain_ldap: false,
             max_dcs: 3,
+            page_timeout: Duration::from_secs(300),
+            account_reads: true,
         }
     }
 }

@@ -50,7 +50,7 @@ pub async fn for_each_user(
     }
     let (connector, domain) = (target.connector.as_str(), target.domain.as_str());
     let mut hand = |entry| on_user(decode_user(&entry, connector, domain));
-    match conn.paged_search(&target.partition_dn, USER_FILTER, &attrs, page_size, &mut hand).await {
+    match conn.paged_search(&target.partition_dn, USER_FILTER, &attrs, page_size, opts.page_timeout, &mut hand).await {
         Ok(n) => read.users = n,
         Err((n, why)) => {
             read.users = n;

@@ -306,7 +306,7 @@ pub async fn inspect_account(
         Err(e) => facts.root_dse_error = Some(e),
     }
 
-    if facts.bind.ok {
+    if facts.bind.ok && opts.account_reads {
         read_as_account(&mut conn, target, config_nc.as_deref(), &mut facts, secret, opts).await;
         // The bind worked and the reads then got no answer: another DC can
         // do the reads (binding again costs no bad-password count). After a
@@ -781,10 +781,11 @@ impl Conn {
         filter: &str,
         attrs: &[&str],
         page_size: i32,
+        page_timeout: Duration,
         on_entry: &mut (dyn FnMut(Entry) + Send),
     ) -> Result<u64, (u64, String)> {
         use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-        let timeout = self.op_timeout;
+        let timeout = page_timeout;
         let adapters: Vec<Box<dyn Adapter<_, _>>> =
             vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(page_size))];
         let mut stream = match self
