@@ -66,7 +66,8 @@ make_tls() {
 }
 
 # USERS users bench000001… in OU=Bench Users, enabled (userAccountControl
-# 512), each with a mS-DS-ConsistencyGuid made from its index ("PHSB", 4 zero
+# 512), password last set at the add (pwdLastSet -1: now), each with a
+# mS-DS-ConsistencyGuid made from its index ("PHSB", 4 zero
 # bytes, the index as 8 bytes big-endian: graph_standin gives the same).
 bulk_ldif() {
     python3 - "$1" "$base" "$domain" <<-'PY'
@@ -77,7 +78,7 @@ bulk_ldif() {
 	for i in range(1, n + 1):
 	    guid = base64.b64encode(b"PHSB" + bytes(4) + i.to_bytes(8, "big")).decode()
 	    out.write(f"dn: CN=bench{i:06},OU=Bench Users,{base}\nobjectClass: user\nsAMAccountName: bench{i:06}\n"
-	              f"userPrincipalName: bench{i:06}@{domain}\nuserAccountControl: 512\nmS-DS-ConsistencyGuid:: {guid}\n\n")
+	              f"userPrincipalName: bench{i:06}@{domain}\nuserAccountControl: 512\npwdLastSet: -1\nmS-DS-ConsistencyGuid:: {guid}\n\n")
 	PY
 }
 
@@ -168,3 +169,174 @@ if [[ ! -f $dc/ready || $(cat "$dc/ready") != "$users" ]]; then
 fi
 say "bench DC: $(cat "$dc/bulk-took.txt")"
 [[ ${1:-} != setup ]] || exit 0
+
+# ------------------------------------------------------------ binaries
+target=${CARGO_TARGET_DIR:-$root/target}
+say "building release binaries (phs-doctor, graph_standin)"
+nice -n 10 cargo build --release -q -p phs-doctor --bin phs-doctor --example graph_standin
+cli=$target/release/phs-doctor
+standin=$target/release/examples/graph_standin
+replay=""
+replay_note=""
+# audit_replay (the join/classify/CSV code on synthetic users) may not exist yet.
+if nice -n 10 cargo build --release -q -p phs-doctor --example audit_replay 2>"$bench_dir/audit_replay-build.txt" \
+    && [[ -x $target/release/examples/audit_replay ]]; then
+    replay=$target/release/examples/audit_replay
+else
+    replay_note="skipped: $(grep -m1 -E '^error' "$bench_dir/audit_replay-build.txt" || echo 'build failed')"
+fi
+need_gnu_time
+
+# ------------------------------------------------------------ evidence + configs
+# The Connect export and [ad] section for the bench domain, by lab/make-evidence.py
+# from a facts file of our own (the connector account is the DC's Administrator).
+evidence=$bench_dir/audit-evidence
+rm -rf "$evidence"
+mkdir -p "$evidence"
+python3 - "$dc" "$evidence/facts.json" "$domain" "$netbios" "$base" "$ip" "$admin_pw" <<'PY'
+import json, sys
+dc, out, domain, netbios, base, ip, pw = sys.argv[1:]
+forest = {"domain": domain, "netbios": netbios, "base_dn": base, "ip": ip,
+          "tls": {"ca_file": f"{dc}/tls/ca.pem"}, "accounts": {"Administrator": {"password": pw}}}
+json.dump({"forests": {"bench": forest}}, open(out, "w"), indent=2)
+PY
+python3 "$root/lab/make-evidence.py" "$evidence" --facts "$evidence/facts.json" --forest bench:Administrator >/dev/null
+ad_config=$evidence/phs-doctor.toml
+whole_config=$evidence/phs-doctor-graph.toml
+secret=bench-client-secret-value
+graph_section() {
+    printf '\n[graph]\ntenant_id = "00000000-1111-2222-3333-444444444444"\nclient_id = "11111111-2222-3333-4444-555555555555"\n'
+    printf 'flow = "client-secret"\nclient_secret_env = "PHS_BENCH_CLIENT_SECRET"\nauthority = "%s"\ngraph_url = "%s"\ntimeout = "60s"\n' "$1" "$1"
+}
+
+# ------------------------------------------------------------ the commands
+start_standin() { # USERS MATCH
+    stop_standin
+    : >"$bench_dir/standin-url.txt"
+    nsx "$standin" --users "$1" --match "$2" >"$bench_dir/standin-url.txt" 2>"$bench_dir/standin.log" &
+    standin_pid=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $bench_dir/standin-url.txt ]] && break
+        sleep 0.1
+    done
+    standin_url=$(cat "$bench_dir/standin-url.txt")
+    [[ -n $standin_url ]] || { cat "$bench_dir/standin.log" >&2; exit 1; }
+    { cat "$ad_config"; graph_section "$standin_url"; } >"$whole_config"
+}
+
+# The audit exits 2 when it found users to act on: that is a success here.
+audit() { # CONFIG
+    nsx env PHS_BENCH_CLIENT_SECRET=$secret "$cli" audit --trust-config --allow-loopback-http --config "$1" \
+        --csv /dev/null --format json || [[ $? == 2 ]]
+}
+audit_ad() { audit "$ad_config"; }
+audit_whole() { audit "$whole_config"; }
+
+attrs=(distinguishedName objectGUID mS-DS-ConsistencyGuid objectSid sAMAccountName userPrincipalName objectClass
+    userAccountControl msDS-User-Account-Control-Computed pwdLastSet accountExpires lockoutTime adminDescription whenChanged)
+# The audit's own filter (crates/sources/src/ad/user.rs USER_FILTER) and attributes, 1000 a page.
+ad_read() {
+    nsx ldapsearch -x -LLL -o ldif-wrap=no -H "ldap://$ip" -D "$admin_dn" -w "$admin_pw" -E pr=1000/noprompt \
+        -b "$base" '(&(objectCategory=person)(objectClass=user))' "${attrs[@]}"
+}
+# Every page of the synced-users query, following @odata.nextLink, with the
+# audit's headers, on one kept-alive connection; bodies are read, not parsed.
+graph_read() {
+    nsx python3 - "$standin_url" <<'PY'
+import http.client, json, sys, urllib.parse
+base = urllib.parse.urlsplit(sys.argv[1])
+conn = http.client.HTTPConnection(base.hostname, base.port)
+conn.request("POST", "/00000000-1111-2222-3333-444444444444/oauth2/v2.0/token",
+             body="grant_type=client_credentials&client_id=x&client_secret=y&scope=z",
+             headers={"Content-Type": "application/x-www-form-urlencoded"})
+token = json.loads(conn.getresponse().read())["access_token"]
+select = ("id,userPrincipalName,accountEnabled,onPremisesSyncEnabled,onPremisesImmutableId,onPremisesLastSyncDateTime,"
+          "lastPasswordChangeDateTime,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesDomainName,"
+          "onPremisesSecurityIdentifier,onPremisesUserPrincipalName,onPremisesProvisioningErrors,passwordPolicies")
+url = f"/v1.0/users?$select={select}&$filter=onPremisesSyncEnabled%20eq%20true&$count=true&$top=999"
+headers = {"Authorization": f"Bearer {token}", "ConsistencyLevel": "eventual", "Accept": "application/json"}
+pages = total = 0
+while url:
+    conn.request("GET", url, headers=headers)
+    body = conn.getresponse().read()
+    pages += 1
+    total += len(body)
+    at = body.rfind(b'"@odata.nextLink":"')
+    url = None
+    if at >= 0:
+        link = body[at + 19:body.index(b'"', at + 19)].decode()
+        url = urllib.parse.urlsplit(link)._replace(scheme="", netloc="").geturl()
+print(pages, "pages", total, "bytes")
+PY
+}
+two_reads() { ad_read && graph_read; }
+
+# "best worst" wall time in seconds of `runs` runs, after one untimed warm-up.
+timed() {
+    local out=$bench_dir/last-output.txt log=$bench_dir/last-stderr.txt t0 list=()
+    "$@" >"$out" 2>"$log" || { echo "command failed: $*" >&2; cat "$log" >&2; exit 1; }
+    for ((i = 0; i < runs; i++)); do
+        t0=$EPOCHREALTIME
+        "$@" >"$out" 2>"$log" || { echo "command failed: $*" >&2; cat "$log" >&2; exit 1; }
+        list+=("$(python3 -c "print(f'{$EPOCHREALTIME - $t0:.3f}')")")
+    done
+    python3 -c "import sys; v = sorted(map(float, sys.argv[1:])); print(f'{v[0]:.3f} {v[-1]:.3f}')" "${list[@]}"
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+# Max RSS in MB and wall time of one run of the audit (GNU time's last line:
+# a first one says when the command exited non-zero).
+rss_of() { # CONFIG
+    local f=$bench_dir/rss.txt
+    nsx /usr/bin/time -f '%M %e' -o "$f" env PHS_BENCH_CLIENT_SECRET=$secret "$cli" audit --trust-config \
+        --allow-loopback-http --config "$1" --csv /dev/null --format json >"$bench_dir/rss-summary.json" 2>/dev/null || true
+    tail -n 1 "$f" | awk '{ printf "%.1f MB (%s s)", $1 / 1024, $2 }'
+}
+# The classes of a summary, for the eye: the join must have worked.
+classes() {
+    python3 -c "import json, sys; s = json.load(open(sys.argv[1])); print(', '.join(f'{k} {v}' for k, v in sorted(s['per_class'].items())))" "$1"
+}
+
+# ------------------------------------------------------------ measure
+start_dc
+say "checking the AD side and the join (one run of each)"
+audit_ad >"$bench_dir/audit-ad.json"
+say "AD only: $(classes "$bench_dir/audit-ad.json")"
+start_standin "$users" "$users"
+audit_whole >"$bench_dir/audit-whole.json"
+say "whole audit: $(classes "$bench_dir/audit-whole.json")"
+
+say "timing the AD side: audit without [graph] against ldapsearch (best of $runs)"
+read -r ad_best ad_worst < <(timed audit_ad)
+read -r ls_best ls_worst < <(timed ad_read)
+say "timing the whole audit against ldapsearch + every stand-in page (best of $runs)"
+read -r whole_best whole_worst < <(timed audit_whole)
+read -r reads_best reads_worst < <(timed two_reads)
+say "two reads: $(tail -n 1 "$bench_dir/last-output.txt")"
+
+say "max RSS of the whole audit at $users users"
+rss_small=$(rss_of "$whole_config")
+say "max RSS of the whole audit at $big cloud users ($users matching the DC)"
+start_standin "$big" "$users"
+rss_big=$(rss_of "$whole_config")
+say "1M audit: $(classes "$bench_dir/rss-summary.json")"
+stop_standin
+if [[ -n $replay ]]; then
+    /usr/bin/time -f '%M %e' -o "$bench_dir/rss.txt" "$replay" "$big" >/dev/null 2>&1 || true
+    rss_replay=$(tail -n 1 "$bench_dir/rss.txt" | awk '{ printf "%.1f MB (%s s)", $1 / 1024, $2 }')
+else
+    rss_replay=$replay_note
+fi
+
+cat <<EOF
+
+Audit bench, $users AD users (bench DC $realm, $(cat "$dc/bulk-took.txt")), RUNS=$runs
+| measure | phs-doctor audit (best-worst) | baseline (best-worst) | ratio (best) | target |
+|---|---|---|---|---|
+| AD side, $users users | ${ad_best}-${ad_worst} s | ldapsearch ${ls_best}-${ls_worst} s | **$(ratio "$ad_best" "$ls_best")** | ≤ 1.25 |
+| whole audit, $users + $users users | ${whole_best}-${whole_worst} s | ldapsearch + Graph pages ${reads_best}-${reads_worst} s | **$(ratio "$whole_best" "$reads_best")** | ≤ 1.5 |
+| max RSS, whole audit, $users users | $rss_small | | | ≤ 500 MB |
+| max RSS, whole audit, $big cloud users | $rss_big | | | ≤ 500 MB |
+| max RSS, audit_replay $big | $rss_replay | | | ≤ 500 MB |
+EOF

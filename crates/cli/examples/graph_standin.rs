@@ -64,7 +64,9 @@ fn bench_anchor(index: u64) -> [u8; 16] {
 }
 
 /// Synced user `index` (1-based) in the user resource's documented shape,
-/// with exactly the properties the audit `$select`s.
+/// with exactly the properties the audit `$select`s. Its password and its
+/// last sync are `last_sync`, the stand-in's start: later than the bench
+/// DC's pwdLastSet (set when its users were added), so a joined user is in sync.
 fn user(index: u64, matching: u64, last_sync: &str) -> Value {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     // The synthetic users' anchors start with "PHSC": no AD user has them.
@@ -83,7 +85,7 @@ fn user(index: u64, matching: u64, last_sync: &str) -> Value {
         "onPremisesSyncEnabled": true,
         "onPremisesImmutableId": anchor,
         "onPremisesLastSyncDateTime": last_sync,
-        "lastPasswordChangeDateTime": "2026-01-05T08:00:00Z",
+        "lastPasswordChangeDateTime": last_sync,
         "onPremisesSamAccountName": sam,
         "onPremisesDistinguishedName": format!("CN={sam},OU=Bench Users,{DOMAIN_DN}"),
         "onPremisesDomainName": DOMAIN,
@@ -151,7 +153,7 @@ fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 }
 
 /// The sign-in and the tenant reads, as the tests' `support::stand_in_for`
-/// serves them (PHS on, directory sync 20 minutes ago).
+/// serves them (PHS on, directory and password sync at `last_sync`).
 async fn mount_tenant(server: &MockServer, last_sync: &str) {
     Mock::given(method("POST"))
         .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
@@ -203,10 +205,7 @@ async fn main() {
     let listener = std::net::TcpListener::bind(("127.0.0.1", args.port)).expect("bind 127.0.0.1");
     // Recording would keep every request for the whole run.
     let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
-    let last_sync = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20))
-        .round(jiff::Unit::Second)
-        .expect("round")
-        .to_string();
+    let last_sync = jiff::Timestamp::now().round(jiff::Unit::Second).expect("round").to_string();
     mount_tenant(&server, &last_sync).await;
     let users = SyncedUsers { users: args.users, matching: args.matching, base: server.uri(), last_sync };
     Mock::given(method("GET")).and(path("/v1.0/users")).respond_with(users).mount(&server).await;
