@@ -100,9 +100,15 @@ provision_dc() {
     make_tls
     say "provisioned in $(python3 -c "print(f'{$EPOCHREALTIME - $t0:.0f}')") s; adding $users users offline"
     bulk_ldif "$users" >"$dc/bulk.ldif"
-    # Offline, through Samba's module stack (SIDs, GUIDs, defaults), no fsync per entry.
+    # Offline, through Samba's module stack (SIDs, GUIDs, defaults), in one
+    # transaction, no fsync. batch_mode (an ldb_connect option of the key-value
+    # backend) drops the nested transaction ldb opens around each add, whose
+    # index bookkeeping grows with the partition: 3 times faster at 5 000
+    # users (4 ms an add instead of 12), and without it an add took 80 ms
+    # once 13 000 users were in.
     t0=$EPOCHREALTIME
-    ldbadd -H "$dc/private/sam.ldb" --configfile="$dc/etc/smb.conf" --nosync "$dc/bulk.ldif" >"$dc/log/ldbadd.out"
+    ldbadd -H "$dc/private/sam.ldb" --configfile="$dc/etc/smb.conf" --nosync -o batch_mode:1 "$dc/bulk.ldif" \
+        >"$dc/log/ldbadd.out"
     local took
     took=$(python3 -c "print(f'{$EPOCHREALTIME - $t0:.0f}')")
     rm -f "$dc/bulk.ldif"
