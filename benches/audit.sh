@@ -10,14 +10,16 @@
 # The bench DC is its own Samba domain BENCH.EXAMPLE.TEST on 127.0.0.4 in the
 # network namespace phsbench, never the shared lab; it is provisioned once and
 # kept under target/bench-data/audit-dc/ (delete that folder to rebuild it).
+# Env: USERS, RUNS, BENCH_DIR (lib.sh), BENCH_NS (the namespace, phsbench),
+# BIG_USERS (the cloud users of the memory run, 1000000).
 set -euo pipefail
 # shellcheck source=benches/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $(id -u) == 0 ]] || { echo "benches/audit.sh runs as root (network namespace, samba)" >&2; exit 1; }
 users=${USERS:-100000}
-big=1000000
-ns=phsbench
+big=${BIG_USERS:-1000000}
+ns=${BENCH_NS:-phsbench}
 ip=127.0.0.4
 realm=BENCH.EXAMPLE.TEST
 netbios=BENCH
