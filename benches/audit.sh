@@ -233,10 +233,11 @@ start_standin() { # USERS MATCH
     { cat "$ad_config"; graph_section "$standin_url"; } >"$whole_config"
 }
 
-# The audit exits 2 when it found users to act on: that is a success here.
+# The audit exits 1 to 3 when it found users to act on or could not judge
+# some (AD alone judges none): all are a run that went through here.
 audit() { # CONFIG
     nsx env PHS_BENCH_CLIENT_SECRET=$secret "$cli" audit --trust-config --allow-loopback-http --config "$1" \
-        --csv /dev/null --format json || [[ $? == 2 ]]
+        --csv /dev/null --format json || (($? <= 3))
 }
 audit_ad() { audit "$ad_config"; }
 audit_whole() { audit "$whole_config"; }
