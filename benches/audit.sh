@@ -320,8 +320,10 @@ classes() {
     python3 - "$1" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-if s["incomplete"]:
-    sys.exit(f"the audit did not read everything: {s['incomplete']}")
+# An audit of AD alone says the tenant was not configured; anything else is a read that failed.
+failed = [i for i in s["incomplete"] if not (i["source"] == "the tenant" and i["why"].startswith("not configured"))]
+if failed:
+    sys.exit(f"the audit did not read everything: {failed}")
 print(", ".join(f"{k} {v}" for k, v in sorted(s["per_class"].items())))
 PY
 }
