@@ -110,7 +110,11 @@ impl Respond for SyncedUsers {
         let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
         let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         if param("$filter").map(str::trim) != Some("onPremisesSyncEnabled eq true") {
-            return graph_error(400, "Request_UnsupportedQuery", "The bench stand-in serves the synced-users query only.");
+            return graph_error(
+                400,
+                "Request_UnsupportedQuery",
+                "The bench stand-in serves the synced-users query only.",
+            );
         }
         // A filter on onPremisesSyncEnabled is an advanced query.
         if !request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual") {
