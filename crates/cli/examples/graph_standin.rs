@@ -117,7 +117,8 @@ impl Respond for SyncedUsers {
             );
         }
         // A filter on onPremisesSyncEnabled is an advanced query.
-        if !request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual") {
+        let advanced = request.headers.get("ConsistencyLevel").is_some_and(|v| v == "eventual");
+        if !advanced {
             return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
         }
         let top = param("$top").and_then(|t| t.parse::<u64>().ok()).unwrap_or(100).clamp(1, MAX_TOP);
