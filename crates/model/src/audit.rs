@@ -253,6 +253,18 @@ mod tests {
         assert_eq!(s.changes(), [(AuditClass::PasswordNotArrived, 4, 1)]);
     }
 
+    /// The README lists the columns, in order, after "columns, in order:".
+    #[test]
+    fn the_readme_documents_the_columns_in_order() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let (_, after) = readme.split_once("columns, in order:").unwrap_or_else(|| panic!("{path}: no column list"));
+        let paragraph = after.split("\n\n").next().unwrap_or_default();
+        let named: Vec<&str> = paragraph.split('`').skip(1).step_by(2).collect();
+        let columns: Vec<&str> = named.iter().copied().filter(|n| AuditRow::COLUMNS.contains(n)).collect();
+        assert_eq!(columns, AuditRow::COLUMNS, "{paragraph}");
+    }
+
     #[test]
     fn every_class_has_a_distinct_name_and_the_columns_match_the_values() {
         let mut names: Vec<&str> = AuditClass::ALL.iter().map(|c| c.as_str()).collect();
