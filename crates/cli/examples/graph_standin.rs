@@ -21,9 +21,15 @@ use std::io::Write as _;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-// The same tenant and app-only token as the tests' stand-in (support::TENANT, support::TOKEN).
-const TENANT: &str = "00000000-1111-2222-3333-444444444444";
-const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC8wMDAwMDAwMC0xMTExLTIyMjItMzMzMy00NDQ0NDQ0NDQ0NDQvIiwidGlkIjoiMDAwMDAwMDAtMTExMS0yMjIyLTMzMzMtNDQ0NDQ0NDQ0NDQ0IiwiYXBwaWQiOiIxMTExMTExMS0yMjIyLTMzMzMtNDQ0NC01NTU1NTU1NTU1NTUiLCJyb2xlcyI6WyJPcmdhbml6YXRpb24uUmVhZC5BbGwiXX0.stand-in-access-token";
+// The tests' stand-in parts, shared rather than copied: the tenant's
+// sign-in and reads, and Graph's error shape.
+#[path = "../tests/support/graph_users.rs"]
+mod graph_users;
+#[path = "../tests/support/tenant.rs"]
+mod tenant;
+use graph_users::graph_error;
+use tenant::{mount_tenant, Org};
+
 /// The bench DC's domain (benches/audit.sh).
 const DOMAIN: &str = "bench.example.test";
 const DOMAIN_DN: &str = "DC=bench,DC=example,DC=test";
@@ -149,58 +155,6 @@ impl Respond for SyncedUsers {
     }
 }
 
-/// A Graph error: `{"error":{"code","message","innerError"}}`.
-fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"error": {
-        "code": code, "message": message,
-        "innerError": {"date": "2026-01-05T10:00:00", "request-id": "5e1c2d3b-4a59-4687-9a8b-7c6d5e4f3a2b"}
-    }}))
-}
-
-/// The sign-in and the tenant reads, as the tests' `support::stand_in_for`
-/// serves them (PHS on, directory and password sync at `last_sync`).
-async fn mount_tenant(server: &MockServer, last_sync: &str) {
-    Mock::given(method("POST"))
-        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/directory/onPremisesSynchronization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/onPremisesSynchronization",
-            "value": [{
-                "id": TENANT,
-                "configuration": {"accidentalDeletionPrevention": {"synchronizationPreventionType": "enabledForCount", "alertThreshold": 500}},
-                "features": {"passwordSyncEnabled": true, "passwordWritebackEnabled": false, "userForcePasswordChangeOnLogonEnabled": false,
-                             "cloudPasswordPolicyForPasswordSyncedUsersEnabled": false, "directoryExtensionsEnabled": false}
-            }]
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/organization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "value": [{
-                "id": TENANT, "displayName": "Bench",
-                "verifiedDomains": [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": true,
-                                     "isInitial": true, "name": "bench.onmicrosoft.com", "type": "Managed"}],
-                "onPremisesSyncEnabled": true, "onPremisesLastSyncDateTime": last_sync
-            }]
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/beta/organization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "value": [{"id": TENANT, "onPremisesLastPasswordSyncDateTime": last_sync}]
-        })))
-        .mount(server)
-        .await;
-}
-
 #[tokio::main]
 async fn main() {
     let args = parse_args().unwrap_or_else(|e| {
@@ -211,7 +165,8 @@ async fn main() {
     // Recording would keep every request for the whole run.
     let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
     let last_sync = jiff::Timestamp::now().round(jiff::Unit::Second).expect("round").to_string();
-    mount_tenant(&server, &last_sync).await;
+    // PHS on, password sync just now: the audit reads none of it but the sign-in.
+    mount_tenant(&server, &Org { name: "Bench", domains: &["bench.onmicrosoft.com"] }, 0, 200).await;
     let users = SyncedUsers { users: args.users, matching: args.matching, base: server.uri(), last_sync };
     Mock::given(method("GET")).and(path("/v1.0/users")).respond_with(users).mount(&server).await;
     println!("{}", server.uri());

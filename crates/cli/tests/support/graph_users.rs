@@ -231,7 +231,7 @@ fn percent_decoded(segment: &str) -> String {
 }
 
 /// A Graph error: `{"error":{"code","message","innerError"}}`.
-fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+pub fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({"error": {
         "code": code, "message": message,
         "innerError": {"date": "2024-05-01T10:00:00", "request-id": "5e1c2d3b-4a59-4687-9a8b-7c6d5e4f3a2b"}
