@@ -128,6 +128,8 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
             }
         };
         let ad_read = ad_job.is_some();
+        // Every domain read to its end; a gap means no cloud user can be called gone.
+        let mut ad_whole = ad_read;
         if let Some(job) = ad_job {
             let line = progress.counter("Active Directory", "users judged");
             let mut on_user = |u: AdUser| {
@@ -138,11 +140,11 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
             };
             let (_, reads) = job.audit(want_member_of, &mut on_user).await;
             line.finish_and_clear();
-            for r in reads.into_iter() {
-                let Some(error) = r.error else { continue };
+            for r in reads {
+                let Some(why) = r.error else { continue };
+                ad_whole = false;
                 // The read's error says how many users came before the break;
                 // a paged search does not say how many entries remain.
-                let why = error;
                 summary.incomplete.push(Incomplete {
                     source: format!("AD domain {}", r.domain),
                     why,
@@ -152,7 +154,6 @@ pub fn run(plan: &Plan, out: &Outputs, lag: jiff::SignedDuration, now: Timestamp
         }
         // Cloud users no AD user joined: gone from AD when AD was read
         // whole; otherwise listed unjudged, never dropped.
-        let ad_whole = ad_read && !summary.incomplete.iter().any(|i| i.source.starts_with("AD "));
         if !ad_whole && tenant.unjoined_count() > 0 {
             let why = if ad_read { "AD was not read whole" } else { "AD was not read" };
             summary.incomplete.push(Incomplete {

@@ -112,14 +112,14 @@ fn phs_menu(inputs: &InputArgs) -> Result<Next> {
     }
 }
 
-/// Where the audit's rows go (CSV). None when the user backs out.
-fn ask_for_rows_file() -> Result<Option<PathBuf>> {
-    match Text::new("CSV file for every user's row:")
-        .with_default("phs-audit.csv")
-        .with_help_message("Overwritten if it exists; Esc to go back")
-        .prompt()
-    {
-        Ok(s) if !s.trim().is_empty() => Ok(Some(PathBuf::from(s.trim()))),
+/// One line the analyst types, trimmed; None when they leave it empty or back out.
+fn ask_line(prompt: &str, help: &str, default: Option<&str>) -> Result<Option<String>> {
+    let mut text = Text::new(prompt).with_help_message(help);
+    if let Some(d) = default {
+        text = text.with_default(d);
+    }
+    match text.prompt() {
+        Ok(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
         Ok(_) | Err(InquireError::OperationCanceled) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -127,14 +127,18 @@ fn ask_for_rows_file() -> Result<Option<PathBuf>> {
 
 /// Which user: the identity as the analyst types it. None when they back out.
 fn ask_for_user() -> Result<Option<String>> {
-    match Text::new("User (UPN, DOMAIN\\name, DN, objectGUID or immutableId):")
-        .with_help_message("The user whose password does not arrive; Esc to go back")
-        .prompt()
-    {
-        Ok(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
-        Ok(_) | Err(InquireError::OperationCanceled) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    ask_line(
+        "User (UPN, DOMAIN\\name, DN, objectGUID or immutableId):",
+        "The user whose password does not arrive; Esc to go back",
+        None,
+    )
+}
+
+/// Where the audit's rows go (CSV). None when the user backs out.
+fn ask_for_rows_file() -> Result<Option<PathBuf>> {
+    let file =
+        ask_line("CSV file for every user's row:", "Overwritten if it exists; Esc to go back", Some("phs-audit.csv"))?;
+    Ok(file.map(PathBuf::from))
 }
 
 /// The rules the Entra ID connectivity item runs: those judging the tenant.

@@ -82,7 +82,11 @@ fn decide(s: &AuditSettings, ad: &AdUser, cloud: Option<&CloudUser>, row: &mut A
         }
     };
     if let anchor::Outcome::Differs { .. } | anchor::Outcome::NotAnchored = anchor::decide(ad, cloud) {
-        return (AuditClass::AnchorMismatch, "the cloud user joined by SID carries another immutableId".into());
+        // Both anchors, so the row alone says which object the cloud user is joined to.
+        let theirs = cloud.on_premises_immutable_id.as_deref().unwrap_or("none");
+        let ours = row.anchor.as_deref().unwrap_or("none");
+        let why = format!("the cloud user with this user's SID carries immutableId {theirs}; AD's anchor is {ours}");
+        return (AuditClass::AnchorMismatch, why);
     }
     let Some(changed) = row.ad_password_changed else {
         return (AuditClass::Unjudged, "pwdLastSet was not read".into());
@@ -217,7 +221,10 @@ mod tests {
         assert_eq!(class(AdUser { account_expires: Some(filetime_ago(60)), ..ann() }, None), AuditClass::Expired);
         assert_eq!(class(ann(), None), AuditClass::NotInTenant);
         let other = CloudUser { on_premises_immutable_id: Some("BwcHBwcHBwcHBwcHBwcHBw==".into()), ..cloud_ann() };
-        assert_eq!(class(ann(), Some(other)), AuditClass::AnchorMismatch);
+        assert_eq!(class(ann(), Some(other.clone())), AuditClass::AnchorMismatch);
+        let cfg = export();
+        let why = classify_ad_user(&settings(&cfg), &ann(), Some(&other)).reason;
+        assert!(why.contains("BwcHBwcHBwcHBwcHBwcHBw==") && why.contains("AD's anchor is "), "{why}");
         let elsewhere = AdUser { dn: "CN=Ann,OU=Staff,DC=contoso,DC=com".into(), ..ann() };
         assert_eq!(class(elsewhere, Some(cloud_ann())), AuditClass::OutOfScope);
     }
